@@ -1,0 +1,82 @@
+"""The `mailoauth` command line: shared options, error reporting and exit statuses.
+
+Exit statuses: 0 success, 1 a finding the command exists to report (a change, drift, expiry),
+2 invalid input (every problem printed, never a traceback), 3 a policy threshold was crossed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from mailoauth import __version__
+from mailoauth.problems import InvalidInput, Problem
+
+COMMANDS = ("plan", "validate")
+EXIT_OK, EXIT_FINDING, EXIT_INVALID, EXIT_POLICY = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """A command-line mistake that is not about a file (unknown app key, bad option value)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailoauth", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"mailoauth {__version__}")
+    parser.add_argument(
+        "-C",
+        "--project-dir",
+        type=Path,
+        default=None,
+        help="project directory (default: the nearest folder with Pulumi.yaml)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"mailoauth.commands.{name.replace('-', '_')}").register(sub)
+    return parser
+
+
+def add_format(parser: argparse.ArgumentParser, choices: Sequence[str] = ("text", "json", "markdown")) -> None:
+    parser.add_argument("--format", choices=choices, default=choices[0], help=f"output format (default {choices[0]})")
+
+
+def project_root(args: argparse.Namespace) -> Path:
+    from mailoauth.tree import find_project_root
+
+    return args.project_dir.resolve() if args.project_dir else find_project_root()
+
+
+def report_problems(problems: Sequence[Problem], fmt: str = "text") -> None:
+    """Problems go to stderr for people; with --format json, a JSON document goes to stdout too."""
+    for p in problems:
+        print(str(p), file=sys.stderr)
+    if fmt == "json":
+        print(
+            json.dumps(
+                {"ok": not any(p.severity == "error" for p in problems), "problems": [p.as_json() for p in problems]},
+                indent=2,
+            )
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except InvalidInput as exc:
+        report_problems(exc.problems, getattr(args, "format", "text"))
+        return EXIT_INVALID
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK

@@ -1,0 +1,30 @@
+"""`mailoauth plan --stack NAME`: what `pulumi up` would create, offline, without Pulumi."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from mailoauth import catalogue, cli, plan, stackfile
+from mailoauth.tree import WorkTree
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plan", help="validate a stack and show what pulumi up would register")
+    p.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
+    cli.add_format(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    tree = WorkTree(cli.project_root(args))
+    stack = stackfile.load_stack(tree, args.stack, catalogue.load(tree))
+    doc = plan.plan_document(stack)
+    if args.format == "json":
+        print(json.dumps(doc, indent=2))
+    else:
+        for w in stack.warnings:
+            print(str(w), file=sys.stderr)
+        print(plan.render_markdown(doc) if args.format == "markdown" else plan.render_text(doc), end="")
+    return cli.EXIT_OK

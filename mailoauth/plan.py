@@ -1,0 +1,141 @@
+"""`mailoauth plan`: the desired state of a stack as a document, and its text/markdown rendering.
+
+`plan_document` is the machine-readable contract (JSON); the program registers exactly what it
+lists, which `tests/test_program.py` checks under Pulumi mocks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mailoauth.endpoints import app_endpoints
+from mailoauth.model import App, Permission, Stack
+
+
+def permission_document(p: Permission) -> dict[str, Any]:
+    return {
+        "resourceAppId": p.resource_app_id,
+        "resource": p.resource,
+        "value": p.value,
+        "id": p.id,
+        "type": p.type,
+        "adminConsentRequired": p.admin_consent_required,
+        "access": p.access,
+    }
+
+
+def app_document(stack: Stack, app: App) -> dict[str, Any]:
+    newest = app.newest_secret
+    return {
+        "displayName": app.display_name,
+        "audience": app.audience,
+        "signInAudience": app.sign_in_audience,
+        "redirectUris": list(app.redirect_uris),
+        "scopeSets": list(app.scope_sets),
+        "permissions": [permission_document(p) for p in sorted(app.permissions, key=lambda p: p.sort_key)],
+        "secret": {"description": newest.description, "expires": newest.expires.isoformat()},
+        "secrets": [
+            {"name": s.name, "description": s.description, "expires": s.expires.isoformat(), "endDate": s.end_date}
+            for s in app.secrets
+        ],
+        "adminConsent": app.admin_consent,
+        "owners": ["{deployer}", *app.owners],
+        "endpoints": app_endpoints(app, stack.cloud, stack.tenant_id),
+        "warnings": [w.message for w in stack.app_warnings(app.key)],
+    }
+
+
+def plan_document(stack: Stack) -> dict[str, Any]:
+    return {
+        "stack": stack.name,
+        "file": stack.file,
+        "tenantId": stack.tenant_id,
+        "cloud": stack.cloud.name,
+        "summary": resource_counts(stack),
+        "apps": {key: app_document(stack, app) for key, app in stack.apps.items()},
+    }
+
+
+def resource_counts(stack: Stack) -> dict[str, int]:
+    """What `pulumi up` creates on an empty stack, by resource kind."""
+    apps = stack.apps.values()
+    return {
+        "applications": len(stack.apps),
+        "servicePrincipals": len(stack.apps),
+        "applicationPasswords": sum(len(a.secrets) for a in apps),
+        "delegatedPermissionGrants": sum(len(a.resources()) for a in apps if a.admin_consent),
+    }
+
+
+def summary_line(doc: dict[str, Any]) -> str:
+    c = doc["summary"]
+    return (
+        f"stack {doc['stack']}: {c['applications']} app registration(s), {c['servicePrincipals']} service "
+        f"principal(s), {c['applicationPasswords']} client secret(s), {c['delegatedPermissionGrants']} admin "
+        f"consent grant(s) in tenant {doc['tenantId']} ({doc['cloud']})"
+    )
+
+
+def consent_label(perm: dict[str, Any]) -> str:
+    return "admin consent" if perm["adminConsentRequired"] else "user consent"
+
+
+def render_text(doc: dict[str, Any]) -> str:
+    lines = [summary_line(doc), ""]
+    for key, app in doc["apps"].items():
+        ep = app["endpoints"]
+        lines += [
+            f"+ {key}: {app['displayName']}",
+            f"    audience       {app['audience']} ({app['signInAudience']})",
+            *(f"    redirect URI   {u}" for u in app["redirectUris"]),
+            f"    scope sets     {', '.join(app['scopeSets'])}",
+        ]
+        for p in app["permissions"]:
+            lines.append(
+                f"    permission     {p['value']:<24} {p['id']}  {p['resource']}, delegated, "
+                f"{consent_label(p)}, {p['access']}"
+            )
+        for s in app["secrets"]:
+            lines.append(f'    secret         {s["name"]}: "{s["description"]}", expires {s["expires"]}')
+        lines += [
+            f"    admin consent  {'granted by pulumi up' if app['adminConsent'] else 'left to each user'}",
+            f"    authorize      {ep['authorize']}",
+            f"    token          {ep['token']}",
+        ]
+        lines += [f"    scope request  {req}" for req in ep["scopeRequests"].values()]
+        lines += [f"    {proto:<14} {_mail(target)}" for proto, target in ep["mail"].items()]
+        lines += [f"    warning        {w}" for w in app["warnings"]]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _mail(target: dict[str, Any]) -> str:
+    if "url" in target:
+        return str(target["url"])
+    return f"{target['host']}:{target['port']} ({target['security']})"
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    out = [f"**{summary_line(doc)}**", ""]
+    for key, app in doc["apps"].items():
+        ep = app["endpoints"]
+        out += [
+            f"### `{key}`: {app['displayName']}",
+            "",
+            f"{app['audience']} (`{app['signInAudience']}`), scope sets: {', '.join(app['scopeSets'])}; "
+            f"admin consent: {'yes' if app['adminConsent'] else 'no'}",
+            "",
+        ]
+        out += [f"> :warning: {w}" for w in app["warnings"]]
+        out += ["", "| permission | resource | GUID | consent | access |", "|---|---|---|---|---|"]
+        out += [
+            f"| `{p['value']}` | {p['resource']} | `{p['id']}` | {consent_label(p)} | {p['access']} |"
+            for p in app["permissions"]
+        ]
+        out += ["", "<details><summary>Redirect URIs, secrets and endpoints</summary>", ""]
+        out += [f"- redirect URI: `{u}`" for u in app["redirectUris"]]
+        out += [f"- secret `{s['name']}`: {s['description']}, expires {s['expires']}" for s in app["secrets"]]
+        out += [f"- authorize: `{ep['authorize']}`", f"- token: `{ep['token']}`"]
+        out += [f"- scope request: `{req}`" for req in ep["scopeRequests"].values()]
+        out += ["", "</details>", ""]
+    return "\n".join(out).rstrip() + "\n"

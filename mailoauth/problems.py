@@ -1,0 +1,110 @@
+"""Problems found in user input, reported all at once and never as a traceback.
+
+Every problem names the file, the key path inside it and the offending value, so a user can fix
+the input without reading this project's code. The same objects feed the CLI (exit status 2),
+the Pulumi program (`pulumi.RunError`) and the policy pack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+KeyPath = tuple[str | int, ...]
+
+
+def format_path(path: KeyPath) -> str:
+    """`('config', 'mailoauth:apps', 'x', 'scopes', 0)` -> `config.mailoauth:apps.x.scopes[0]`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    path: KeyPath
+    message: str
+    value: object = None
+    hint: str | None = None
+    severity: Severity = "error"
+    rule: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        text = f"{self.severity}: {where}: {format_path(self.path) or '(file)'}: {self.message}"
+        if self.hint:
+            text += f"; {self.hint}"
+        return text
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "severity": self.severity,
+            "file": self.file,
+            "line": self.line,
+            "path": format_path(self.path),
+            "message": self.message,
+            "hint": self.hint,
+            "rule": self.rule,
+        }
+
+
+@dataclass
+class Problems:
+    """Collects problems for one file so that validation can report everything in one pass."""
+
+    file: str
+    items: list[Problem] = field(default_factory=list)
+
+    def error(
+        self, path: KeyPath, message: str, value: object = None, hint: str | None = None, rule: str | None = None
+    ) -> None:
+        self.items.append(Problem(self.file, path, message, value, hint, "error", rule))
+
+    def warn(
+        self, path: KeyPath, message: str, value: object = None, hint: str | None = None, rule: str | None = None
+    ) -> None:
+        self.items.append(Problem(self.file, path, message, value, hint, "warning", rule))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "warning"]
+
+
+class InvalidInput(Exception):
+    """Raised with every error found; carries the warnings too so nothing is lost."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = tuple(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        super().__init__(f"{len(errors)} error(s):\n" + "\n".join(str(p) for p in errors))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def raise_if_errors(problems: Iterable[Problem]) -> None:
+    problems = list(problems)
+    if any(p.severity == "error" for p in problems):
+        raise InvalidInput(problems)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A suggestion for a misspelt name, case-insensitive first ('SMTP.send' -> 'SMTP.Send')."""
+    import difflib
+
+    choices = list(choices)
+    folded = {c.casefold(): c for c in choices}
+    if word.casefold() in folded:
+        return f"did you mean '{folded[word.casefold()]}'?"
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None

@@ -1,0 +1,482 @@
+"""Reading and validating `stacks/Pulumi.<env>.yaml` into the desired-state model.
+
+One function, `build_stack`, turns a stack's config into a `Stack` or raises `InvalidInput` with
+every problem at once. `mailoauth plan` feeds it the parsed file; the Pulumi program feeds it the
+same keys read through `pulumi.Config`, so both fail with the same messages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from mailoauth import yamlio
+from mailoauth.catalogue import ALWAYS_SET, Catalogue
+from mailoauth.clouds import Cloud, clouds
+from mailoauth.model import (
+    APP_FIELDS,
+    CONFIG_KEYS,
+    PERSONAL_AUDIENCES,
+    App,
+    Key,
+    Permission,
+    SecretSlot,
+    Stack,
+)
+from mailoauth.problems import InvalidInput, KeyPath, Problem, Problems, did_you_mean, raise_if_errors
+from mailoauth.tree import Tree
+
+STACKS_DIR = "stacks"
+STACK_FILE = re.compile(r"^Pulumi\.(?P<name>[^/]+)\.ya?ml$")
+PULUMI_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
+EWS_BLOCKED, EWS_SHUTDOWN = "2026-10-01", "2027-04-01"  # Message Center MC1176266 / MC1227454
+MAX_SECRET_MONTHS = 24
+REDIRECT_FORBIDDEN = set("!$'(),;")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+APPS = ("config", "mailoauth:apps")
+
+
+def stack_file(name: str) -> str:
+    return f"{STACKS_DIR}/Pulumi.{name}.yaml"
+
+
+def stack_names(tree: Tree) -> list[str]:
+    return sorted(m["name"] for f in tree.list_dir(STACKS_DIR) if (m := STACK_FILE.match(f)))
+
+
+def utc_today() -> date:
+    """Today in UTC; MAILOAUTH_TODAY (YYYY-MM-DD) pins it for reproducible CI runs and tests."""
+    pinned = os.environ.get("MAILOAUTH_TODAY")
+    return date.fromisoformat(pinned) if pinned else datetime.now(timezone.utc).date()
+
+
+def load_stack(tree: Tree, name: str, catalogue: Catalogue, today: date | None = None) -> Stack:
+    """Read and validate one stack file; problems carry line numbers of that file."""
+    file = stack_file(name)
+    text = tree.read_text(file)
+    if text is None:
+        known = stack_names(tree)
+        hint = did_you_mean(name, known) or f"stacks here: {', '.join(known) or 'none'}"
+        raise InvalidInput([Problem(file, (), f"no stack '{name}' ({tree.label})", name, hint)])
+    doc = yamlio.load(text, file)
+    try:
+        stack = build_stack(name, doc, catalogue, file, today)
+    except InvalidInput as exc:
+        raise InvalidInput(yamlio.with_lines(list(exc.problems), text)) from None
+    return Stack(
+        stack.name, file, stack.tenant_id, stack.cloud, stack.apps, tuple(yamlio.with_lines(list(stack.warnings), text))
+    )
+
+
+def build_stack(name: str, doc: Any, catalogue: Catalogue, file: str, today: date | None = None) -> Stack:
+    """Validate a stack document ({'config': {...}}) and build its desired state."""
+    found = Problems(file)
+    today = today or utc_today()
+    config = _config(found, doc)
+    values = check_fields(found, ("config",), config, CONFIG_KEYS, unknown_ok=_foreign_key)
+    tenant = values.get("azuread:tenantId")
+    cloud = clouds().get(values.get("azuread:environment") or "global")
+    apps: dict[str, App] = {}
+    raw_apps = config.get("mailoauth:apps")
+    if "mailoauth:apps" in config and (not isinstance(raw_apps, dict) or not raw_apps):
+        found.error(
+            APPS,
+            "expected a mapping of app keys to app settings",
+            raw_apps,
+            hint="see stacks/Pulumi.dev.yaml for an example",
+        )
+    elif isinstance(raw_apps, dict):
+        apps = _apps(found, raw_apps, catalogue, cloud, today)
+    raise_if_errors(found.items)
+    assert tenant is not None and cloud is not None  # guaranteed by the checks above
+    return Stack(name, file, tenant.lower(), cloud, apps, tuple(found.warnings))
+
+
+def _config(found: Problems, doc: Any) -> dict[str, Any]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
+        found.error(("config",), "a stack file needs a top-level 'config:' mapping", hint="see stacks/Pulumi.dev.yaml")
+        return {}
+    for key in doc:
+        if key not in PULUMI_FILE_KEYS:
+            found.error((key,), "unknown top-level key", key, hint=did_you_mean(str(key), PULUMI_FILE_KEYS))
+    return doc["config"]
+
+
+def _foreign_key(key: str) -> bool:
+    """Config keys of other namespaces (the provider's clientId, useOidc, ...) are not ours to judge."""
+    return not key.startswith("mailoauth:")
+
+
+def check_fields(
+    found: Problems, path: KeyPath, mapping: Any, keys: tuple[Key, ...], unknown_ok: Any = None
+) -> dict[str, Any]:
+    """Type-check a mapping against its Key specs; returns the values that passed, defaults filled in."""
+    if not isinstance(mapping, dict):
+        found.error(path, "expected a mapping", mapping)
+        return {}
+    names = [k.name for k in keys]
+    for key in mapping:
+        if key not in names and not (unknown_ok and unknown_ok(str(key))):
+            found.error((*path, key), "unknown key", key, hint=did_you_mean(str(key), names))
+    values: dict[str, Any] = {}
+    for spec in keys:
+        if spec.name not in mapping:
+            if spec.required:
+                found.error((*path, spec.name), "required key is missing", hint=spec.doc)
+            values[spec.name] = spec.default
+            continue
+        ok, value = _check_value(found, (*path, spec.name), mapping[spec.name], spec)
+        if ok:
+            values[spec.name] = value
+    return values
+
+
+def _check_value(found: Problems, path: KeyPath, value: Any, spec: Key) -> tuple[bool, Any]:
+    if spec.kind == "string":
+        if not isinstance(value, str) or not value.strip():
+            found.error(path, "expected a non-empty string", value)
+            return False, None
+        if spec.pattern and not re.match(spec.pattern, value):
+            found.error(path, _pattern_message(spec), value)
+            return False, None
+        return True, value
+    if spec.kind == "bool":
+        if isinstance(value, bool):
+            return True, value
+        found.error(path, "expected true or false", value)
+        return False, None
+    if spec.kind == "enum":
+        if value in spec.choices:
+            return True, value
+        found.error(
+            path, f"must be one of {', '.join(spec.choices)}", value, hint=did_you_mean(str(value), spec.choices)
+        )
+        return False, None
+    if spec.kind == "date":
+        return _check_date(found, path, value)
+    if spec.kind == "strings":
+        if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+            return True, value
+        found.error(path, "expected a list of strings", value)
+        return False, None
+    if spec.kind == "object":
+        return True, check_fields(found, path, value, spec.fields)
+    if spec.kind == "objects":
+        if not isinstance(value, list) or not value:
+            found.error(path, "expected a non-empty list of mappings", value)
+            return False, None
+        return True, [check_fields(found, (*path, i), item, spec.fields) for i, item in enumerate(value)]
+    return True, value  # "apps" is checked key by key in _apps
+
+
+def _pattern_message(spec: Key) -> str:
+    return (
+        "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+        if "{12}" in (spec.pattern or "")
+        else (f"must match {spec.pattern}")
+    )
+
+
+def _check_date(found: Problems, path: KeyPath, value: Any) -> tuple[bool, Any]:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return True, value
+    if isinstance(value, str):
+        try:  # a plain date, or the midnight timestamp some YAML/JSON round trips turn it into
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value else None
+            if parsed is None or parsed.time() == datetime.min.time():
+                return True, parsed.date() if parsed else date.fromisoformat(value)
+        except ValueError:
+            pass
+    found.error(path, "expected a date as YYYY-MM-DD", value)
+    return False, None
+
+
+def _apps(
+    found: Problems, raw: dict[str, Any], catalogue: Catalogue, cloud: Cloud | None, today: date
+) -> dict[str, App]:
+    apps = {}
+    app_key = next(k for k in CONFIG_KEYS if k.name == "mailoauth:apps")
+    for key, settings in raw.items():
+        path = (*APPS, key)
+        if not re.match(app_key.pattern or "", str(key)):
+            found.error(
+                path,
+                "app key must be lowercase letters, digits and '-', at most 63 characters "
+                "(it names the Pulumi resources)",
+                key,
+            )
+            continue
+        before = len(found.errors)
+        values = check_fields(found, path, settings, APP_FIELDS)
+        app = _app(found, path, str(key), values, catalogue, cloud, today)
+        if app is not None and len(found.errors) == before:
+            apps[str(key)] = app
+    return apps
+
+
+def _app(
+    found: Problems, path: KeyPath, key: str, v: dict[str, Any], catalogue: Catalogue, cloud: Cloud | None, today: date
+) -> App | None:
+    audience = v.get("audience")
+    personal = audience in PERSONAL_AUDIENCES
+    permissions, sets = _permissions(found, path, v, catalogue)
+    secrets = _secrets(found, path, v, today)
+    _check_display_name(found, path, v.get("displayName"), personal)
+    _check_redirect_uris(found, path, v.get("redirectUris"), personal)
+    _check_audience(found, path, v, cloud, permissions)
+    _check_permission_limits(found, path, permissions, personal)
+    if None in (audience, v.get("displayName"), v.get("redirectUris")) or secrets is None:
+        return None
+    return App(
+        key=key,
+        display_name=v["displayName"],
+        audience=audience,
+        redirect_uris=tuple(v["redirectUris"]),
+        scope_sets=tuple(sets),
+        extra_scopes=tuple(v.get("scopes") or ()),
+        permissions=tuple(sorted(permissions, key=lambda p: p.sort_key)),
+        secrets=secrets,
+        admin_consent=bool(v.get("adminConsent")),
+        allow_wide_audience=bool(v.get("allowWideAudience")),
+        owners=tuple(o.lower() for o in v.get("owners") or ()),
+        mailboxes=tuple(v.get("mailboxes") or ()),
+        client_id=(v.get("clientId") or "").lower() or None,
+    )
+
+
+def _permissions(
+    found: Problems, path: KeyPath, v: dict[str, Any], catalogue: Catalogue
+) -> tuple[list[Permission], list[str]]:
+    asked = [ALWAYS_SET, *(s for s in v.get("scopeSets") or () if s != ALWAYS_SET)]
+    known = [s for s in asked if s in catalogue.sets]
+    for i, name in enumerate(v.get("scopeSets") or ()):
+        if name not in catalogue.sets:
+            found.error(
+                (*path, "scopeSets", i),
+                f"unknown scope set '{name}'",
+                name,
+                hint=did_you_mean(name, catalogue.sets) or f"sets: {', '.join(sorted(catalogue.sets))}",
+            )
+    names: list[str] = []
+    for set_name in known:
+        names += [n for n in catalogue.expand(set_name) if n not in names]
+    for i, name in enumerate(v.get("scopes") or ()):
+        if name not in catalogue.scopes:
+            found.error(
+                (*path, "scopes", i),
+                f"unknown scope '{name}'",
+                name,
+                hint=did_you_mean(name, catalogue.scopes) or "add it to scopes/catalogue.yaml first",
+            )
+        elif name not in names:
+            names.append(name)
+    return [_permission(catalogue.scopes[n]) for n in names], catalogue.closure(known)
+
+
+def _permission(scope: Any) -> Permission:
+    return Permission(
+        scope.resource_key,
+        scope.resource_name,
+        scope.resource_app_id,
+        scope.value,
+        scope.id,
+        scope.admin_consent,
+        scope.access,
+        scope.audience,
+        scope.protocol,
+    )
+
+
+def _secrets(found: Problems, path: KeyPath, v: dict[str, Any], today: date) -> tuple[SecretSlot, ...] | None:
+    single, many = v.get("secret"), v.get("secrets")
+    if (single is None) == (many is None):
+        found.error(
+            path,
+            "give exactly one of 'secret:' (one slot) or 'secrets:' (up to two slots)",
+            hint="secret: {description: ..., expires: YYYY-MM-DD}",
+        )
+        return None
+    slots = (
+        [(("secret",), single, "secret")]
+        if single is not None
+        else [(("secrets", i), s, f"secret-{s.get('expires')}") for i, s in enumerate(many)]
+    )
+    if many is not None and len(many) > 2:
+        found.error(
+            (*path, "secrets"),
+            f"at most two secret slots (got {len(many)})",
+            len(many),
+            hint="remove the oldest slot once the downstream app uses the newest",
+        )
+    out = []
+    for sub, s, default_name in slots:
+        if s.get("expires") is None or s.get("description") is None:
+            continue
+        _check_expiry(found, (*path, *sub, "expires"), s["expires"], today)
+        out.append(SecretSlot(s.get("name") or default_name, s["description"], s["expires"], s.get("keyId")))
+    names = [s.name for s in out]
+    if len(set(names)) != len(names):
+        found.error(
+            (*path, "secrets"),
+            "two secret slots have the same name",
+            names,
+            hint="give each slot a distinct 'name' or expiry",
+        )
+    return tuple(out) if len(out) == len(slots) else None
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable: day 28 exists in every month")
+
+
+def _check_expiry(found: Problems, path: KeyPath, expires: date, today: date) -> None:
+    if expires <= today:
+        found.error(
+            path,
+            f"secret expiry is not in the future (today is {today.isoformat()})",
+            expires.isoformat(),
+            hint="pick a date within the next 12 months",
+        )
+    elif expires > add_months(today, MAX_SECRET_MONTHS):
+        found.error(
+            path,
+            f"secret expiry is more than {MAX_SECRET_MONTHS} months ahead, beyond what Entra allows in the portal",
+            expires.isoformat(),
+            hint=f"at most {add_months(today, 24).isoformat()}; Microsoft recommends under 12 months",
+        )
+
+
+def _check_display_name(found: Problems, path: KeyPath, name: str | None, personal: bool) -> None:
+    limit = 90 if personal else 120
+    if name and len(name) > limit:
+        found.error(
+            (*path, "displayName"),
+            f"display name is {len(name)} characters; Entra allows {limit}"
+            + (" for apps that allow personal accounts" if personal else ""),
+            name,
+        )
+
+
+def _check_redirect_uris(found: Problems, path: KeyPath, uris: list[str] | None, personal: bool) -> None:
+    if uris is None:
+        return
+    limit = 100 if personal else 256
+    if not uris:
+        found.error(
+            (*path, "redirectUris"), "at least one redirect URI is needed (the instance's OAuth callback)", uris
+        )
+    if len(uris) > limit:
+        found.error((*path, "redirectUris"), f"{len(uris)} redirect URIs; Entra allows {limit}", len(uris))
+    for i, uri in enumerate(uris):
+        for message, hint in redirect_uri_problems(uri, personal):
+            found.error((*path, "redirectUris", i), message, uri, hint)
+        if uri in uris[:i]:
+            found.error((*path, "redirectUris", i), "duplicate redirect URI", uri)
+
+
+def redirect_uri_problems(uri: str, personal: bool) -> list[tuple[str, str | None]]:
+    """Entra's redirect URI rules (entra-docs reply-url.md) as (message, hint) pairs."""
+    out: list[tuple[str, str | None]] = []
+    parts = urlsplit(uri)
+    if len(uri) > 256:
+        out.append((f"redirect URI is {len(uri)} characters; Entra allows 256", None))
+    loopback = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+    if parts.scheme != "https" and not loopback:
+        out.append(
+            (
+                "redirect URI must use https (http only for localhost or 127.0.0.1)",
+                "use the instance's https callback URL",
+            )
+        )
+    if not parts.netloc:
+        out.append(("redirect URI must be an absolute URL with a host", None))
+    if "*" in uri:
+        out.append(("wildcards are not allowed in redirect URIs", "list each callback URL explicitly"))
+    bad = sorted(REDIRECT_FORBIDDEN & set(uri))
+    if bad:
+        out.append((f"redirect URI contains characters Entra rejects: {' '.join(bad)}", None))
+    if personal and parts.query:
+        out.append(("query parameters are not allowed in redirect URIs of apps that allow personal accounts", None))
+    return out
+
+
+def _check_audience(
+    found: Problems, path: KeyPath, v: dict[str, Any], cloud: Cloud | None, permissions: list[Permission]
+) -> None:
+    audience = v.get("audience")
+    personal = audience in PERSONAL_AUDIENCES
+    if personal and cloud is not None and not cloud.personal_accounts:
+        found.error(
+            (*path, "audience"),
+            f"personal Microsoft accounts are not supported in {cloud.title}",
+            audience,
+            hint="use single-tenant or multi-tenant",
+        )
+    if audience == "personal" and v.get("adminConsent"):
+        found.error(
+            (*path, "adminConsent"),
+            "admin consent does not apply to personal-account-only apps",
+            True,
+            hint="remove adminConsent or choose a work/school audience",
+        )
+    legacy = [p.value for p in permissions if p.protocol in ("imap", "pop", "smtp")]
+    if personal and legacy:
+        found.warn(
+            (*path, "audience"),
+            f"personal accounts with {', '.join(legacy)}: Outlook.com support for "
+            "OAuth IMAP/POP/SMTP has changed over time; test with a personal mailbox before relying on it",
+            audience,
+            rule="personal-legacy-protocols",
+        )
+    for p in permissions:
+        if p.protocol == "ews":
+            found.warn(
+                (*path, "scopeSets"),
+                f"{p.value} (EWS): Exchange Online blocks EWS from {EWS_BLOCKED} unless "
+                f"the tenant allow-lists the app, and shuts it down on {EWS_SHUTDOWN}",
+                p.value,
+                hint="if the app can send MIME through Graph sendMail, ask for scopes: [Mail.Send] "
+                "instead of the graph-send set",
+                rule="ews-retirement",
+            )
+
+
+def _check_permission_limits(found: Problems, path: KeyPath, permissions: list[Permission], personal: bool) -> None:
+    total = 200 if personal else 400
+    if len(permissions) > total:
+        found.error((*path, "scopes"), f"{len(permissions)} permissions; Entra allows {total}", len(permissions))
+    per_resource: dict[str, int] = {}
+    for p in permissions:
+        per_resource[p.resource] = per_resource.get(p.resource, 0) + 1
+    for resource, count in per_resource.items():
+        if personal and count > 30:
+            found.error(
+                (*path, "scopes"),
+                f"{count} permissions on {resource}; Entra allows 30 per API for apps that allow personal accounts",
+                count,
+            )
+
+
+def load_stacks(
+    tree: Tree, catalogue: Catalogue, names: list[str] | None = None, today: date | None = None
+) -> dict[str, Stack]:
+    """Several stacks at once (default: all); the problems of every stack are reported together."""
+    stacks: dict[str, Stack] = {}
+    problems: list[Problem] = []
+    for name in names if names is not None else stack_names(tree):
+        try:
+            stacks[name] = load_stack(tree, name, catalogue, today)
+        except InvalidInput as exc:
+            problems += exc.problems
+    raise_if_errors(problems + [w for s in stacks.values() for w in s.warnings])
+    return stacks

@@ -1,0 +1,129 @@
+"""Run the real `__main__.py` under Pulumi's mocks and capture every resource and stack output.
+
+Config is handed over the way the Pulumi CLI hands it to a Python program: every key of the
+stack file's `config:` as a string, structured values JSON-encoded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import runpy
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+NS = uuid.UUID("6f1c2b8e-7a55-4a57-9b7e-0d3f2f6b1a10")
+DEPLOYER = "0d0d0d0d-1111-4222-8333-444444444444"
+
+
+def fake_id(*parts: str) -> str:
+    return str(uuid.uuid5(NS, "/".join(parts)))
+
+
+def secret_value(name: str) -> str:
+    return f"S3cr3t~{name}~do-not-print"
+
+
+@dataclass
+class Run:
+    resources: list[pulumi.runtime.MockResourceArgs] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+    logs: list[str] = field(default_factory=list)
+    error: BaseException | None = None
+
+    def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
+        return [r for r in self.resources if r.typ == typ]
+
+    def named(self, name: str) -> pulumi.runtime.MockResourceArgs:
+        return next(r for r in self.resources if r.name == name)
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self, run: Run, tenant_id: str):
+        self.run, self.tenant_id = run, tenant_id
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.run.resources.append(args)
+        state = dict(args.inputs)
+        object_id = fake_id("object", args.name)
+        if args.typ == "azuread:index/application:Application":
+            state.update(clientId=fake_id("client", args.name), objectId=object_id)
+            return f"/applications/{object_id}", state
+        if args.typ == "azuread:index/servicePrincipal:ServicePrincipal":
+            state.update(objectId=object_id)
+            return object_id, state
+        if args.typ == "azuread:index/applicationPassword:ApplicationPassword":
+            key_id = fake_id("key", args.name)
+            state.update(keyId=key_id, value=secret_value(args.name))
+            return f"{args.inputs['applicationId']}/password/{key_id}", state
+        return fake_id("resource", args.name), state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.run.calls.append((args.token, dict(args.args)))
+        if args.token == "azuread:index/getClientConfig:getClientConfig":
+            return {
+                "tenantId": self.tenant_id,
+                "objectId": DEPLOYER,
+                "clientId": fake_id("deployer-app"),
+                "id": self.tenant_id,
+            }, []
+        if args.token == "azuread:index/getServicePrincipal:getServicePrincipal":
+            return {
+                "objectId": fake_id("sp", args.args["clientId"]),
+                "clientId": args.args["clientId"],
+                "id": fake_id("sp", args.args["clientId"]),
+            }, []
+        raise AssertionError(f"unexpected invoke {args.token}")
+
+
+def stack_config(doc: dict[str, Any]) -> dict[str, str]:
+    """Config values as the CLI passes them: strings, with objects and lists as JSON."""
+
+    def encode(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, date) else str(v))
+
+    return {key: encode(value) for key, value in doc["config"].items()}
+
+
+def run_program(config: dict[str, str], stack: str, tenant_id: str | None = None, project_dir: Path = ROOT) -> Run:
+    """Evaluate __main__.py under mocks; `tenant_id` is what the credentials report (default: the stack's)."""
+    run = Run()
+    tenant = tenant_id or config.get("azuread:tenantId", "")
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    pulumi.runtime.settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(RecordingMocks(run, tenant), project="mailoauth", stack=stack, preview=False)
+    pulumi.runtime.set_all_config(config)
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+        outputs = {k: pulumi.Output.from_input(v) for k, v in pulumi.runtime.get_root_resource().outputs.items()}
+        keys = sorted(outputs)
+        flags = [pulumi.Output.from_input(outputs[k].is_secret()) for k in keys]
+        return pulumi.Output.all(*[outputs[k] for k in keys], *flags).apply(lambda values: capture(keys, values))
+
+    def capture(keys: list[str], values: list[Any]) -> None:
+        run.outputs.update(zip(keys, values[: len(keys)], strict=False))
+        run.secret_outputs.update(k for k, secret in zip(keys, values[len(keys) :], strict=False) if secret)
+
+    try:
+        program()
+    except Exception as exc:  # the program's failure is what some tests examine
+        run.error = exc
+    return run
+
+
+def run_stack_file(name: str, **kwargs: Any) -> Run:
+    doc = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{name}.yaml").read_text())
+    return run_program(stack_config(doc), name, **kwargs)
