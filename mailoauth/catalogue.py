@@ -11,16 +11,46 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailoauth import yamlio
+from mailoauth.model import GUID_PATTERN, Key
 from mailoauth.problems import Problems, did_you_mean, raise_if_errors
 from mailoauth.tree import Tree
 
 CATALOGUE_FILE = "scopes/catalogue.yaml"
 SETS_DIR = "scopes/sets"
 ALWAYS_SET = "general"
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+GUID = re.compile(GUID_PATTERN)
 ACCESS = ("identity", "read", "write", "send")
 AUDIENCES = ("oidc", "graph", "outlook", "ews")
 PROTOCOLS = ("imap", "pop", "smtp", "graph", "ews")
+
+# The shape of the two kinds of file, for the JSON Schemas in schema/ (`mailoauth schema`).
+SCOPE_FIELDS = (
+    Key("id", "string", "Permission GUID, as Entra stores it in requiredResourceAccess.", True, pattern=GUID_PATTERN),
+    Key("adminConsent", "bool", "Whether Microsoft requires an admin to consent to it.", True),
+    Key("access", "enum", "What it lets the app do with mail.", True, choices=ACCESS),
+    Key("audience", "enum", "Token audience a mail client requests it under.", True, choices=AUDIENCES),
+    Key("protocol", "enum", "The mail protocol it serves.", choices=PROTOCOLS),
+    Key("source", "string", "Where the GUID and the consent flag were confirmed."),
+)
+RESOURCE_FIELDS = (
+    Key("name", "string", "Display name of the resource application (default: its key)."),
+    Key("appId", "string", "The resource application's appId.", True, pattern=GUID_PATTERN),
+    Key("scopes", "map", "Delegated scopes by value; names are unique across resources.", True, fields=SCOPE_FIELDS),
+)
+CATALOGUE_KEYS = (
+    Key(
+        "resources",
+        "map",
+        "Resource applications (Microsoft Graph, Exchange Online) by key.",
+        True,
+        fields=RESOURCE_FIELDS,
+    ),
+)
+SCOPE_SET_KEYS = (
+    Key("description", "string", "What the set is for; shown to reviewers."),
+    Key("includes", "strings", "Other scope sets whose scopes this set adds.", default=[]),
+    Key("scopes", "strings", "Scope names from scopes/catalogue.yaml.", default=[]),
+)
 
 
 @dataclass(frozen=True)
@@ -172,9 +202,10 @@ def _scope_set(found: Problems, name: str, doc: Any, scopes: dict[str, Scope]) -
     if not isinstance(doc, dict):
         found.error((), "expected a mapping with description, scopes and optional includes", doc)
         doc = {}
+    keys = [k.name for k in SCOPE_SET_KEYS]
     for key in doc:
-        if key not in ("description", "includes", "scopes"):
-            found.error((key,), "unknown key", key, hint=did_you_mean(str(key), ["description", "includes", "scopes"]))
+        if key not in keys:
+            found.error((key,), "unknown key", key, hint=did_you_mean(str(key), keys))
     names = _str_list(found, ("scopes",), doc.get("scopes", []))
     for i, value in enumerate(names):
         if value not in scopes:

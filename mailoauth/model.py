@@ -29,7 +29,7 @@ class Key:
     """One key of the stack file: its type, whether it is required, and what it means."""
 
     name: str
-    kind: str  # string | bool | date | enum | strings | object | objects
+    kind: str  # string | bool | int (>= 1) | date | enum | strings | object | objects | map (names -> objects)
     doc: str
     required: bool = False
     default: object = None
@@ -110,7 +110,7 @@ CONFIG_KEYS = (
     ),
     Key(
         "mailoauth:apps",
-        "apps",
+        "map",
         "App registrations, keyed by a stable app key (renaming replaces).",
         required=True,
         fields=APP_FIELDS,

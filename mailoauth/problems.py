@@ -39,6 +39,8 @@ class Problem:
         text = f"{self.severity}: {where}: {format_path(self.path) or '(file)'}: {self.message}"
         if self.hint:
             text += f"; {self.hint}"
+        if self.rule:
+            text += f" (rule {self.rule})"
         return text
 
     def as_json(self) -> dict[str, object]:

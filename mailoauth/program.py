@@ -117,11 +117,17 @@ def _decode(value: Any) -> Any:
 
 
 def desired_stack() -> Stack:
-    """Validate the running stack's config with the checks `mailoauth plan` uses; fail cleanly on errors."""
+    """Validate the running stack's config with the checks and guardrails `mailoauth plan` uses; fail cleanly."""
     name = pulumi.get_stack()
     tree = WorkTree(find_project_root())
     try:
-        stack = stackfile.build_stack(name, config_document(), catalogue.load(tree), stackfile.stack_file(name))
+        stack = stackfile.build_stack(
+            name,
+            config_document(),
+            catalogue.load(tree),
+            stackfile.stack_file(name),
+            guard=stackfile.project_guard(tree),
+        )
     except InvalidInput as exc:
         raise pulumi.RunError(str(exc)) from None
     for warning in stack.warnings:

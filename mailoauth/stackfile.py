@@ -1,19 +1,20 @@
 """Reading and validating `stacks/Pulumi.<env>.yaml` into the desired-state model.
 
 One function, `build_stack`, turns a stack's config into a `Stack` or raises `InvalidInput` with
-every problem at once. `mailoauth plan` feeds it the parsed file; the Pulumi program feeds it the
-same keys read through `pulumi.Config`, so both fail with the same messages.
+every problem at once, core checks and guardrails (`mailoauth.rules`) alike. `mailoauth plan` feeds
+it the parsed file; the Pulumi program feeds it the same keys read through `pulumi.Config`, so both
+fail with the same messages.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
-from mailoauth import yamlio
+from mailoauth import rules, yamlio
 from mailoauth.catalogue import ALWAYS_SET, Catalogue
 from mailoauth.clouds import Cloud, clouds
 from mailoauth.model import (
@@ -32,10 +33,7 @@ from mailoauth.tree import Tree
 STACKS_DIR = "stacks"
 STACK_FILE = re.compile(r"^Pulumi\.(?P<name>[^/]+)\.ya?ml$")
 PULUMI_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
-EWS_BLOCKED, EWS_SHUTDOWN = "2026-10-01", "2027-04-01"  # Message Center MC1176266 / MC1227454
-MAX_SECRET_MONTHS = 24
 REDIRECT_FORBIDDEN = set("!$'(),;")
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 APPS = ("config", "mailoauth:apps")
 
 
@@ -55,26 +53,19 @@ def utc_today() -> date:
 
 def load_stack(tree: Tree, name: str, catalogue: Catalogue, today: date | None = None) -> Stack:
     """Read and validate one stack file; problems carry line numbers of that file."""
-    file = stack_file(name)
-    text = tree.read_text(file)
-    if text is None:
-        known = stack_names(tree)
-        hint = did_you_mean(name, known) or f"stacks here: {', '.join(known) or 'none'}"
-        raise InvalidInput([Problem(file, (), f"no stack '{name}' ({tree.label})", name, hint)])
-    doc = yamlio.load(text, file)
-    try:
-        stack = build_stack(name, doc, catalogue, file, today)
-    except InvalidInput as exc:
-        raise InvalidInput(yamlio.with_lines(list(exc.problems), text)) from None
-    return Stack(
-        stack.name, file, stack.tenant_id, stack.cloud, stack.apps, tuple(yamlio.with_lines(list(stack.warnings), text))
-    )
+    return load_stacks(tree, catalogue, [name], today)[name]
 
 
-def build_stack(name: str, doc: Any, catalogue: Catalogue, file: str, today: date | None = None) -> Stack:
-    """Validate a stack document ({'config': {...}}) and build its desired state."""
+def build_stack(
+    name: str, doc: Any, catalogue: Catalogue, file: str, today: date | None = None, guard: rules.Guard | None = None
+) -> Stack:
+    """Validate a stack document ({'config': {...}}) and build its desired state.
+
+    `guard` carries the project's rule levels and the other stacks' callback URIs (`project_guard`);
+    without it the rules run at their default levels and nothing is compared across stacks.
+    """
     found = Problems(file)
-    today = today or utc_today()
+    ctx = rules.Context(catalogue, today or utc_today(), name, guard or rules.Guard())
     config = _config(found, doc)
     values = check_fields(found, ("config",), config, CONFIG_KEYS, unknown_ok=_foreign_key)
     tenant = values.get("azuread:tenantId")
@@ -89,7 +80,7 @@ def build_stack(name: str, doc: Any, catalogue: Catalogue, file: str, today: dat
             hint="see stacks/Pulumi.dev.yaml for an example",
         )
     elif isinstance(raw_apps, dict):
-        apps = _apps(found, raw_apps, catalogue, cloud, today)
+        apps = _apps(found, raw_apps, ctx, cloud)
     raise_if_errors(found.items)
     assert tenant is not None and cloud is not None  # guaranteed by the checks above
     return Stack(name, file, tenant.lower(), cloud, apps, tuple(found.warnings))
@@ -169,7 +160,12 @@ def _check_value(found: Problems, path: KeyPath, value: Any, spec: Key) -> tuple
             found.error(path, "expected a non-empty list of mappings", value)
             return False, None
         return True, [check_fields(found, (*path, i), item, spec.fields) for i, item in enumerate(value)]
-    return True, value  # "apps" is checked key by key in _apps
+    if spec.kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return True, value
+        found.error(path, "expected a whole number of at least 1", value)
+        return False, None
+    return True, value  # "map" (the apps) is checked key by key in _apps
 
 
 def _pattern_message(spec: Key) -> str:
@@ -194,9 +190,7 @@ def _check_date(found: Problems, path: KeyPath, value: Any) -> tuple[bool, Any]:
     return False, None
 
 
-def _apps(
-    found: Problems, raw: dict[str, Any], catalogue: Catalogue, cloud: Cloud | None, today: date
-) -> dict[str, App]:
+def _apps(found: Problems, raw: dict[str, Any], ctx: rules.Context, cloud: Cloud | None) -> dict[str, App]:
     apps = {}
     app_key = next(k for k in CONFIG_KEYS if k.name == "mailoauth:apps")
     for key, settings in raw.items():
@@ -211,23 +205,24 @@ def _apps(
             continue
         before = len(found.errors)
         values = check_fields(found, path, settings, APP_FIELDS)
-        app = _app(found, path, str(key), values, catalogue, cloud, today)
+        app = _app(found, path, str(key), values, ctx, cloud)
         if app is not None and len(found.errors) == before:
             apps[str(key)] = app
     return apps
 
 
 def _app(
-    found: Problems, path: KeyPath, key: str, v: dict[str, Any], catalogue: Catalogue, cloud: Cloud | None, today: date
+    found: Problems, path: KeyPath, key: str, v: dict[str, Any], ctx: rules.Context, cloud: Cloud | None
 ) -> App | None:
     audience = v.get("audience")
     personal = audience in PERSONAL_AUDIENCES
-    permissions, sets = _permissions(found, path, v, catalogue)
-    secrets = _secrets(found, path, v, today)
+    permissions, sets = _permissions(found, path, v, ctx.catalogue)
+    secrets = _secrets(found, path, v, ctx.today)
     _check_display_name(found, path, v.get("displayName"), personal)
     _check_redirect_uris(found, path, v.get("redirectUris"), personal)
     _check_audience(found, path, v, cloud, permissions)
     _check_permission_limits(found, path, permissions, personal)
+    rules.check_app(found, path, v, permissions, secrets, ctx)
     if None in (audience, v.get("displayName"), v.get("redirectUris")) or secrets is None:
         return None
     return App(
@@ -328,31 +323,14 @@ def _secrets(found: Problems, path: KeyPath, v: dict[str, Any], today: date) -> 
     return tuple(out) if len(out) == len(slots) else None
 
 
-def add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return day.replace(year=year, month=month, day=min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable: day 28 exists in every month")
-
-
 def _check_expiry(found: Problems, path: KeyPath, expires: date, today: date) -> None:
+    """Only that it lies ahead; how far ahead is the secret lifetime rules' business."""
     if expires <= today:
         found.error(
             path,
             f"secret expiry is not in the future (today is {today.isoformat()})",
             expires.isoformat(),
             hint="pick a date within the next 12 months",
-        )
-    elif expires > add_months(today, MAX_SECRET_MONTHS):
-        found.error(
-            path,
-            f"secret expiry is more than {MAX_SECRET_MONTHS} months ahead, beyond what Entra allows in the portal",
-            expires.isoformat(),
-            hint=f"at most {add_months(today, 24).isoformat()}; Microsoft recommends under 12 months",
         )
 
 
@@ -385,27 +363,20 @@ def _check_redirect_uris(found: Problems, path: KeyPath, uris: list[str] | None,
 
 
 def redirect_uri_problems(uri: str, personal: bool) -> list[tuple[str, str | None]]:
-    """Entra's redirect URI rules (entra-docs reply-url.md) as (message, hint) pairs."""
+    """Entra's redirect URI limits (entra-docs reply-url.md) as (message, hint) pairs.
+
+    https-only and no-wildcards are guardrails with rule ids (`rules.RULES`), not repeated here.
+    """
     out: list[tuple[str, str | None]] = []
-    parts = urlsplit(uri)
+    parts = rules.split_uri(uri)
     if len(uri) > 256:
         out.append((f"redirect URI is {len(uri)} characters; Entra allows 256", None))
-    loopback = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
-    if parts.scheme != "https" and not loopback:
-        out.append(
-            (
-                "redirect URI must use https (http only for localhost or 127.0.0.1)",
-                "use the instance's https callback URL",
-            )
-        )
-    if not parts.netloc:
+    if parts is None or not parts.netloc:
         out.append(("redirect URI must be an absolute URL with a host", None))
-    if "*" in uri:
-        out.append(("wildcards are not allowed in redirect URIs", "list each callback URL explicitly"))
     bad = sorted(REDIRECT_FORBIDDEN & set(uri))
     if bad:
         out.append((f"redirect URI contains characters Entra rejects: {' '.join(bad)}", None))
-    if personal and parts.query:
+    if personal and parts is not None and parts.query:
         out.append(("query parameters are not allowed in redirect URIs of apps that allow personal accounts", None))
     return out
 
@@ -438,17 +409,6 @@ def _check_audience(
             audience,
             rule="personal-legacy-protocols",
         )
-    for p in permissions:
-        if p.protocol == "ews":
-            found.warn(
-                (*path, "scopeSets"),
-                f"{p.value} (EWS): Exchange Online blocks EWS from {EWS_BLOCKED} unless "
-                f"the tenant allow-lists the app, and shuts it down on {EWS_SHUTDOWN}",
-                p.value,
-                hint="if the app can send MIME through Graph sendMail, ask for scopes: [Mail.Send] "
-                "instead of the graph-send set",
-                rule="ews-retirement",
-            )
 
 
 def _check_permission_limits(found: Problems, path: KeyPath, permissions: list[Permission], personal: bool) -> None:
@@ -471,12 +431,92 @@ def load_stacks(
     tree: Tree, catalogue: Catalogue, names: list[str] | None = None, today: date | None = None
 ) -> dict[str, Stack]:
     """Several stacks at once (default: all); the problems of every stack are reported together."""
+    stacks, problems = check_stacks(tree, catalogue, names, today)
+    raise_if_errors(problems + [w for s in stacks.values() for w in s.warnings])
+    return stacks
+
+
+def check_stacks(
+    tree: Tree,
+    catalogue: Catalogue,
+    names: list[str] | None = None,
+    today: date | None = None,
+    policy: rules.Policy | None = None,
+) -> tuple[dict[str, Stack], list[Problem]]:
+    """The valid stacks among `names` (default: all) and the problems of the others, without raising.
+
+    Every stack file is read once, also when only some are checked: the cross-stack rule needs them.
+    """
+    read = _read_stacks(tree, names or [])
+    guard = _guard(tree, read, policy)
     stacks: dict[str, Stack] = {}
     problems: list[Problem] = []
     for name in names if names is not None else stack_names(tree):
+        entry = read[name]
+        if isinstance(entry, InvalidInput):
+            problems += entry.problems
+            continue
+        text, doc = entry
         try:
-            stacks[name] = load_stack(tree, name, catalogue, today)
+            stack = build_stack(name, doc, catalogue, stack_file(name), today, guard)
         except InvalidInput as exc:
-            problems += exc.problems
-    raise_if_errors(problems + [w for s in stacks.values() for w in s.warnings])
-    return stacks
+            problems += yamlio.with_lines(list(exc.problems), text)
+            continue
+        stacks[name] = replace(stack, warnings=tuple(yamlio.with_lines(list(stack.warnings), text)))
+    return stacks, problems
+
+
+def _read_stacks(tree: Tree, names: list[str]) -> dict[str, tuple[str, Any] | InvalidInput]:
+    """Text and parsed document of every stack file (and of `names`), or why it could not be read."""
+    read: dict[str, tuple[str, Any] | InvalidInput] = {}
+    for name in dict.fromkeys([*stack_names(tree), *names]):
+        try:
+            read[name] = _read_stack(tree, name)
+        except InvalidInput as exc:
+            read[name] = exc
+    return read
+
+
+def _read_stack(tree: Tree, name: str) -> tuple[str, Any]:
+    file = stack_file(name)
+    text = tree.read_text(file)
+    if text is None:
+        known = stack_names(tree)
+        hint = did_you_mean(name, known) or f"stacks here: {', '.join(known) or 'none'}"
+        raise InvalidInput([Problem(file, (), f"no stack '{name}' ({tree.label})", name, hint)])
+    return text, yamlio.load(text, file)
+
+
+def load_policy(tree: Tree) -> rules.Policy:
+    """The project's rule levels and parameters (policy/rules.yaml); the defaults when there is no such file."""
+    text = tree.read_text(rules.POLICY_FILE)
+    if text is None:
+        return rules.Policy()
+    found = Problems(rules.POLICY_FILE)
+    values = check_fields(found, (), yamlio.load(text, rules.POLICY_FILE) or {}, rules.POLICY_KEYS)
+    raise_if_errors(yamlio.with_lines(found.items, text))
+    return rules.policy_from_values(values)
+
+
+def project_guard(tree: Tree) -> rules.Guard:
+    """What the rules need from the rest of the project: the policy file and every stack's callback URIs."""
+    return _guard(tree, _read_stacks(tree, []), None)
+
+
+def _guard(tree: Tree, read: dict[str, tuple[str, Any] | InvalidInput], policy: rules.Policy | None) -> rules.Guard:
+    docs = {name: entry[1] for name, entry in read.items() if isinstance(entry, tuple)}  # unreadable ones are skipped
+    return rules.Guard(load_policy(tree) if policy is None else policy, _callback_index(docs))
+
+
+def _callback_index(docs: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """Instance callback URI -> the stacks whose files register it, read leniently (loopback URIs left out)."""
+    index: dict[str, set[str]] = {}
+    for name, doc in docs.items():
+        config = doc.get("config") if isinstance(doc, dict) else None
+        apps = config.get("mailoauth:apps") if isinstance(config, dict) else None
+        for app in apps.values() if isinstance(apps, dict) else ():
+            uris = app.get("redirectUris") if isinstance(app, dict) else None
+            for uri in uris if isinstance(uris, list) else ():
+                if isinstance(uri, str) and not rules.is_loopback(uri):
+                    index.setdefault(uri, set()).add(name)
+    return {uri: frozenset(names) for uri, names in index.items()}

@@ -17,6 +17,7 @@ from typing import Any
 
 import pulumi
 import yaml
+from pulumi.runtime.mocks import MockMonitor
 
 ROOT = Path(__file__).resolve().parent.parent
 NS = uuid.UUID("6f1c2b8e-7a55-4a57-9b7e-0d3f2f6b1a10")
@@ -39,12 +40,30 @@ class Run:
     secret_outputs: set[str] = field(default_factory=set)
     logs: list[str] = field(default_factory=list)
     error: BaseException | None = None
+    placement: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (typ, name) -> (urn, parent urn)
 
     def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
         return [r for r in self.resources if r.typ == typ]
 
     def named(self, name: str) -> pulumi.runtime.MockResourceArgs:
         return next(r for r in self.resources if r.name == name)
+
+    def urn(self, resource: pulumi.runtime.MockResourceArgs) -> tuple[str, str]:
+        """The resource's URN and its parent's URN, as the engine would hand them to a policy pack."""
+        return self.placement[(resource.typ, resource.name)]
+
+
+class RecordingMonitor(MockMonitor):
+    """Pulumi's mock monitor, also noting each resource's URN and parent (MockResourceArgs has neither)."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, run: Run):
+        super().__init__(mocks)
+        self.run = run
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        self.run.placement[(request.type, request.name)] = (response.urn, request.parent)
+        return response
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -102,7 +121,10 @@ def run_program(config: dict[str, str], stack: str, tenant_id: str | None = None
     tenant = tenant_id or config.get("azuread:tenantId", "")
     asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(RecordingMocks(run, tenant), project="mailoauth", stack=stack, preview=False)
+    mocks = RecordingMocks(run, tenant)
+    pulumi.runtime.set_mocks(
+        mocks, project="mailoauth", stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
+    )
     pulumi.runtime.set_all_config(config)
 
     @pulumi.runtime.test
