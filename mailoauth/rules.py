@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -137,6 +138,11 @@ class Policy:
     def params(self, rule: Rule) -> dict[str, Any]:
         chosen = {k: v for k, v in self.settings.get(rule.id, {}).items() if k != "level" and v is not None}
         return {**rule.defaults, **chosen}
+
+    @cached_property
+    def enabled(self) -> tuple[tuple[Rule, str, dict[str, Any]], ...]:
+        """(rule, level, parameters) of every rule not disabled, worked out once per policy."""
+        return tuple((r, self.level(r), self.params(r)) for r in RULES if self.level(r) != "disabled")
 
 
 @dataclass(frozen=True)
@@ -426,11 +432,9 @@ def policy_from_values(values: Mapping[str, Any]) -> Policy:
 
 def evaluate(subject: Subject, ctx: Context) -> Iterator[tuple[Rule, str, Finding]]:
     """Every enabled rule's findings on one subject, with the level it is enforced at."""
-    policy = ctx.guard.policy
-    for rule in RULES:
-        level = policy.level(rule)
-        if level != "disabled":
-            for finding in rule.findings(subject, ctx, policy.params(rule)):
+    for rule, level, params in ctx.guard.policy.enabled:
+        if isinstance(subject, rule.subjects):
+            for finding in rule.check(subject, ctx, params):
                 yield rule, level, finding
 
 

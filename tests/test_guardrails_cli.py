@@ -278,3 +278,22 @@ def test_validate_all_as_a_process_with_json(project: Path) -> None:
             "rule": "redirect-https",
         }
     ]
+
+
+def test_validate_and_schema_import_neither_pulumi_nor_msgraph() -> None:
+    code = (
+        "import sys\n"
+        "from mailoauth import cli\n"
+        f"assert cli.main(['-C', {str(ROOT)!r}, 'validate', '--all']) == 0\n"
+        f"assert cli.main(['-C', {str(ROOT)!r}, 'schema']) == 0\n"
+        "heavy = ('pulumi', 'pulumi_azuread', 'pulumi_policy', 'msgraph', 'azure')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "MAILOAUTH_TODAY": TODAY, "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    assert done.stdout.splitlines()[-1] == "[]"

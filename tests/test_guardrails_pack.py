@@ -112,15 +112,21 @@ def test_levels_are_those_of_policy_rules_yaml(pack: dict[str, Any]) -> None:
     }
 
 
-def test_an_application_role_is_refused(runs: dict[str, Run], pack: dict[str, Any]) -> None:
+def dev_app_with_access(runs: dict[str, Run], pack: dict[str, Any], entry: dict[str, str]) -> list[tuple[str, str]]:
+    """Violations of the dev stack's Application as the program sends it, plus one Graph permission entry."""
     props = inputs(runs["dev"], crossguard.APPLICATION, "jira-mail-in")
-    graph = next(r for r in props["requiredResourceAccesses"] if r["resourceAppId"] == GRAPH)
-    graph["resourceAccesses"].append({"id": "810c84a8-4a9e-49e6-bf7d-12d183f40d01", "type": "Role"})
-    index = len(graph["resourceAccesses"]) - 1
-    assert violations(pack, args_for(runs["dev"], crossguard.APPLICATION, "jira-mail-in", props)) == [
+    graph = props["requiredResourceAccesses"][0]
+    assert graph["resourceAppId"] == GRAPH and len(graph["resourceAccesses"]) == 6  # general (4), IMAP, SMTP
+    graph["resourceAccesses"].append(entry)
+    return violations(pack, args_for(runs["dev"], crossguard.APPLICATION, "jira-mail-in", props))
+
+
+def test_an_application_role_is_refused(runs: dict[str, Run], pack: dict[str, Any]) -> None:
+    role = {"id": "810c84a8-4a9e-49e6-bf7d-12d183f40d01", "type": "Role"}
+    assert dev_app_with_access(runs, pack, role) == [
         (
             "delegated-only",
-            f"requiredResourceAccesses[0].resourceAccesses[{index}]: 810c84a8-4a9e-49e6-bf7d-12d183f40d01 on {GRAPH} "
+            f"requiredResourceAccesses[0].resourceAccesses[6]: 810c84a8-4a9e-49e6-bf7d-12d183f40d01 on {GRAPH} "
             "is an application permission (type Role): it works without a signed-in user, on every mailbox the tenant "
             "allows; register delegated scopes from scopes/catalogue.yaml; remove application roles (type Role)",
         )
@@ -128,15 +134,13 @@ def test_an_application_role_is_refused(runs: dict[str, Run], pack: dict[str, An
 
 
 def test_a_scope_the_stack_file_does_not_declare_is_refused(runs: dict[str, Run], pack: dict[str, Any]) -> None:
-    props = inputs(runs["dev"], crossguard.APPLICATION, "jira-mail-in")
-    graph = props["requiredResourceAccesses"][0]["resourceAccesses"]
-    graph.append({"id": "e383f46e-2787-4529-855e-0e479a3ffac0", "type": "Scope"})  # Mail.Send
-    assert violations(pack, args_for(runs["dev"], crossguard.APPLICATION, "jira-mail-in", props)) == [
+    mail_send = {"id": "e383f46e-2787-4529-855e-0e479a3ffac0", "type": "Scope"}
+    assert dev_app_with_access(runs, pack, mail_send) == [
         (
             "declared-scopes",
-            f"requiredResourceAccesses[0].resourceAccesses[{len(graph) - 1}]: Mail.Send is registered but not declared "
-            "by the app's scopeSets or scopes in its stack file; declare the scope in the app's scopeSets or scopes, "
-            "or remove it from the registration",
+            "requiredResourceAccesses[0].resourceAccesses[6]: Mail.Send is registered but not declared by the app's "
+            "scopeSets or scopes in its stack file; declare the scope in the app's scopeSets or scopes, or remove it "
+            "from the registration",
         )
     ]
 
@@ -156,12 +160,8 @@ def test_a_consent_grant_beyond_the_declaration_is_refused(runs: dict[str, Run],
 
 
 def test_user_read_not_asked_for(runs: dict[str, Run], pack: dict[str, Any]) -> None:
-    props = inputs(runs["dev"], crossguard.APPLICATION, "jira-mail-in")
-    props["requiredResourceAccesses"][0]["resourceAccesses"].append(
-        {"id": "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "type": "Scope"}
-    )
-    names = [name for name, _ in violations(pack, args_for(runs["dev"], crossguard.APPLICATION, "jira-mail-in", props))]
-    assert names == ["declared-scopes", "user-read"]
+    user_read = {"id": "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "type": "Scope"}
+    assert [name for name, _ in dev_app_with_access(runs, pack, user_read)] == ["declared-scopes", "user-read"]
 
 
 def test_a_wider_audience_than_the_file_acknowledges(runs: dict[str, Run], pack: dict[str, Any]) -> None:
