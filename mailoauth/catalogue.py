@@ -75,8 +75,9 @@ class Catalogue:
 def load(tree: Tree) -> Catalogue:
     """Read and check the catalogue and every scope set; InvalidInput lists all problems found."""
     scopes, problems = _load_scopes(tree)
+    raise_if_errors(problems)  # sets are checked against a sound catalogue only, so errors do not cascade
     sets, set_problems = _load_sets(tree, scopes)
-    raise_if_errors(problems + set_problems)
+    raise_if_errors(set_problems)
     return Catalogue(scopes, sets)
 
 

@@ -43,8 +43,8 @@ class Run:
     def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
         return [r for r in self.resources if r.typ == typ]
 
-    def named(self, name: str) -> pulumi.runtime.MockResourceArgs:
-        return next(r for r in self.resources if r.name == name)
+    def get(self, typ: str, name: str) -> pulumi.runtime.MockResourceArgs:
+        return next(r for r in self.resources if r.typ == typ and r.name == name)
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
