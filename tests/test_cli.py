@@ -39,7 +39,7 @@ def test_plan_json_has_the_documented_shape() -> None:
     assert app["displayName"] == "Jira mail handler (dev)"
     assert app["signInAudience"] == "AzureADMyOrg"
     assert app["redirectUris"] == ["https://jira-dev.example.com/plugins/servlet/oauth2/callback"]
-    assert app["secret"] == {"description": "jira-dev", "expires": "2027-05-31"}
+    assert app["secret"] == {"description": "jira-dev", "expires": "2027-11-15"}
     assert {
         "resourceAppId": "00000003-0000-0000-c000-000000000000",
         "resource": "Microsoft Graph",

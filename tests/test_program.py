@@ -63,7 +63,7 @@ def test_password_is_pinned_and_bound_to_the_application_resource_id() -> None:
     assert password == {
         "applicationId": f"/applications/{object_id}",
         "displayName": "jira-dev",
-        "endDate": "2027-05-31T00:00:00Z",
+        "endDate": "2027-11-15T00:00:00Z",
     }
     assert run.get(SP, "jira-mail-in-sp").inputs == {
         "clientId": fake_id("client", "jira-mail-in"),
@@ -94,8 +94,8 @@ def test_dev_outputs_are_exact_and_the_secret_is_a_pulumi_secret() -> None:
                 "smtp": {"host": "smtp.office365.com", "port": 587, "security": "starttls"},
             },
             "redirectUris": ["https://jira-dev.example.com/plugins/servlet/oauth2/callback"],
-            "secretExpires": "2027-05-31",
-            "secrets": [{"name": "secret", "expires": "2027-05-31"}],
+            "secretExpires": "2027-11-15",
+            "secrets": [{"name": "secret", "expires": "2027-11-15"}],
         }
     }
     assert run.outputs["clientSecrets"] == {"jira-mail-in": secret_value("jira-mail-in-secret")}
