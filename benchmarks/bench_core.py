@@ -30,16 +30,21 @@ SETS = (["imap", "smtp"], ["graph-read"], ["smtp"], ["imap"], ["graph-read-only"
 
 
 def synthetic_stack(apps: int) -> dict:
-    return {"config": {
-        "azuread:tenantId": "11111111-2222-3333-4444-555555555555",
-        "mailoauth:apps": {f"app-{i}": {
-            "displayName": f"Mail handler {i}",
-            "redirectUris": [f"https://jira-{i}.example.com/plugins/servlet/oauth2/callback"],
-            "scopeSets": SETS[i % len(SETS)],
-            "secret": {"description": f"app-{i}", "expires": "2027-05-31"},
-            "adminConsent": i % 2 == 0,
-        } for i in range(apps)},
-    }}
+    return {
+        "config": {
+            "azuread:tenantId": "11111111-2222-3333-4444-555555555555",
+            "mailoauth:apps": {
+                f"app-{i}": {
+                    "displayName": f"Mail handler {i}",
+                    "redirectUris": [f"https://jira-{i}.example.com/plugins/servlet/oauth2/callback"],
+                    "scopeSets": SETS[i % len(SETS)],
+                    "secret": {"description": f"app-{i}", "expires": "2027-05-31"},
+                    "adminConsent": i % 2 == 0,
+                }
+                for i in range(apps)
+            },
+        }
+    }
 
 
 def best(fn, repeat: int) -> float:
@@ -65,8 +70,10 @@ def main() -> None:
         (project / "stacks" / "Pulumi.bench.yaml").write_text(json.dumps(doc))  # JSON is YAML
 
         tree = WorkTree(project)
-        plan_s = best(lambda: json.dumps(plan.plan_document(stackfile.load_stack(tree, "bench", catalogue.load(tree)))),
-                      args.repeat)
+        plan_s = best(
+            lambda: json.dumps(plan.plan_document(stackfile.load_stack(tree, "bench", catalogue.load(tree)))),
+            args.repeat,
+        )
         program_s = best(lambda: run_program(stack_config(doc), "bench"), max(1, args.repeat // 2))
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         cli = [sys.executable, "-m", "mailoauth", "-C", str(project), "plan", "--stack", "bench", "--format", "json"]
