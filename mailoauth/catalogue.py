@@ -175,7 +175,7 @@ def _scope_set(found: Problems, name: str, doc: Any, scopes: dict[str, Scope]) -
         doc = {}
     for key in doc:
         if key not in ("description", "includes", "scopes"):
-            found.error((key,), "unknown key", key, hint=did_you_mean(str(key), ["description", "includes", "scopes"]))
+            found.error((key,), "unknown key", hint=did_you_mean(str(key), ["description", "includes", "scopes"]))
     names = _str_list(found, ("scopes",), doc.get("scopes", []))
     for i, value in enumerate(names):
         if value not in scopes:

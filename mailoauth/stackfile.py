@@ -101,7 +101,7 @@ def _config(found: Problems, doc: Any) -> dict[str, Any]:
         return {}
     for key in doc:
         if key not in PULUMI_FILE_KEYS:
-            found.error((key,), "unknown top-level key", key, hint=did_you_mean(str(key), PULUMI_FILE_KEYS))
+            found.error((key,), "unknown top-level key", hint=did_you_mean(str(key), PULUMI_FILE_KEYS))
     return doc["config"]
 
 
@@ -120,7 +120,7 @@ def check_fields(
     names = [k.name for k in keys]
     for key in mapping:
         if key not in names and not (unknown_ok and unknown_ok(str(key))):
-            found.error((*path, key), "unknown key", key, hint=did_you_mean(str(key), names))
+            found.error((*path, key), "unknown key", hint=did_you_mean(str(key), names))
     values: dict[str, Any] = {}
     for spec in keys:
         if spec.name not in mapping:

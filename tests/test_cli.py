@@ -136,6 +136,7 @@ def test_validation_errors_carry_line_numbers_and_json(project: Path) -> None:
                 "line": 10,
                 "path": "config.mailoauth:apps.jira-mail-in.scopeSets[1]",
                 "message": "unknown scope set 'smpt'",
+                "value": None,
                 "hint": "did you mean 'smtp'?",
                 "rule": None,
             }
@@ -156,7 +157,10 @@ def test_broken_catalogue_is_reported_before_any_stack(project: Path) -> None:
     path.write_text(path.read_text().replace("id: 258f6531-6087-4cc4-bb90-092c5fb3ed3f", "id: 258f6531"))
     result = mailoauth("validate", "--all", cwd=project)
     assert result.returncode == 2
-    assert result.stderr == "error: scopes/catalogue.yaml:25: resources.graph.scopes.SMTP.Send.id: not a GUID\n"
+    assert (
+        result.stderr
+        == "error: scopes/catalogue.yaml:25: resources.graph.scopes.SMTP.Send.id: not a GUID (got '258f6531')\n"
+    )
 
 
 def test_scope_set_include_cycle_and_typo(project: Path) -> None:
@@ -188,3 +192,16 @@ def test_plan_path_imports_neither_pulumi_nor_msgraph() -> None:
         [sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, env=env, timeout=60
     )
     assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
+
+
+def test_provider_secret_in_the_stack_file_is_never_echoed(project: Path) -> None:
+    path = project / "stacks" / "Pulumi.dev.yaml"
+    text = path.read_text().replace(
+        "  azuread:environment: global\n", "  azuread:environment: global\n  azuread:clientSecret: Pr0v1der~S3cret\n"
+    )
+    path.write_text(text.replace("scopeSets: [imap, smtp]", "scopeSets: [imap, smpt]"))
+    for fmt in ("text", "json", "markdown"):
+        result = mailoauth("plan", "--stack", "dev", "--format", fmt, cwd=project)
+        assert result.returncode == 2
+        assert "unknown scope set 'smpt'" in result.stderr
+        assert "Pr0v1der~S3cret" not in result.stdout + result.stderr

@@ -210,3 +210,25 @@ def test_invalid_config_fails_with_the_plan_messages_before_registering(tmp_path
     assert "config.mailoauth:apps.x.scopeSets[0]: unknown scope set 'imapp'; did you mean 'imap'?" in message
     assert "config.mailoauth:apps.x.redirectUris[0]: redirect URI must use https" in message
     assert run.resources == [] and run.calls == []
+
+
+def test_provider_secrets_in_config_never_reach_the_error() -> None:
+    from tests.pulumi_harness import run_program
+
+    config = {
+        "azuread:tenantId": "11111111-2222-3333-4444-555555555555",
+        "azuread:clientSecret": "Pr0v1der~S3cret",
+        "mailoauth:apps": json.dumps(
+            {
+                "x": {
+                    "displayName": "X",
+                    "redirectUris": ["https://x.example.com/cb"],
+                    "scopes": ["Mail.Sned"],
+                    "secret": {"description": "Pr0v1der", "expires": "2027-01-01"},
+                }
+            }
+        ),
+    }
+    run = run_program(config, "dev")
+    assert "unknown scope 'Mail.Sned'; did you mean 'Mail.Send'?" in str(run.error)
+    assert "Pr0v1der~S3cret" not in str(run.error)

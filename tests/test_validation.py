@@ -96,13 +96,14 @@ CASES = [
     (
         "tenant not a GUID",
         lambda d: d["config"].update({"azuread:tenantId": "contoso.onmicrosoft.com"}),
-        "config.azuread:tenantId: must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+        "config.azuread:tenantId: must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx) "
+        "(got 'contoso.onmicrosoft.com')",
     ),
     (
         "unknown audience",
         lambda d: app_of(d).update(audience="multitenant"),
         "config.mailoauth:apps.jira.audience: must be one of single-tenant, multi-tenant, multi-tenant-and-personal, "
-        "personal; did you mean 'multi-tenant'?",
+        "personal (got 'multitenant'); did you mean 'multi-tenant'?",
     ),
     (
         "unknown cloud",
@@ -118,7 +119,7 @@ CASES = [
         "plain http",
         lambda d: app_of(d).update(redirectUris=["http://jira.example.com/cb"]),
         "config.mailoauth:apps.jira.redirectUris[0]: redirect URI must use https (http only for localhost or "
-        "127.0.0.1); use the instance's https callback URL",
+        "127.0.0.1) (got 'http://jira.example.com/cb'); use the instance's https callback URL",
     ),
     (
         "too long URI",
@@ -178,7 +179,7 @@ CASES = [
         "secret too far ahead",
         lambda d: app_of(d)["secret"].update(expires=date(2028, 11, 28)),
         "config.mailoauth:apps.jira.secret.expires: secret expiry is more than 24 months ahead, beyond what Entra "
-        "allows in the portal; at most 2028-11-27",
+        "allows in the portal (got '2028-11-28'); at most 2028-11-27",
     ),
     (
         "bad date",
@@ -251,7 +252,7 @@ def test_personal_accounts_with_imap_smtp_warn() -> None:
     assert found == [
         "warning: stacks/Pulumi.dev.yaml: config.mailoauth:apps.jira.audience: personal accounts with "
         "IMAP.AccessAsUser.All, SMTP.Send: Outlook.com support for OAuth IMAP/POP/SMTP has changed over time; "
-        "test with a personal mailbox before relying on it"
+        "test with a personal mailbox before relying on it (got 'multi-tenant-and-personal')"
     ]
 
 
