@@ -201,10 +201,14 @@ def _cells(entry: dict[str, Any]) -> list[str]:
     return [str(entry[key]) if entry[key] is not None else "-" for key, _ in COLUMNS]
 
 
+def _align(cell: str, width: int, column: tuple[str, str]) -> str:
+    return cell.rjust(width) if column[0] == "daysLeft" else cell.ljust(width)
+
+
 def render_text(doc: dict[str, Any]) -> str:
     table = [[title for _, title in COLUMNS], *(_cells(s) for s in doc["secrets"])]
     widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in table]
+    lines = ["  ".join(_align(*cell) for cell in zip(row, widths, COLUMNS, strict=True)).rstrip() for row in table]
     todo = command_lines(doc)
     lines += ["", summary_line(doc)] + (["", "to fix:", *(f"  {c}" for c in todo)] if todo else [])
     return "\n".join(lines) + "\n"
