@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ from mailoauth import catalogue, stackfile
 from mailoauth.cli import main
 from mailoauth.problems import InvalidInput
 from mailoauth.tree import WorkTree
+from tests.pulumi_harness import ROOT
 from tests.test_cli import project  # noqa: F401 (fixture)
 
 OPS = """\
@@ -270,3 +274,28 @@ def test_expired_secrets_are_read_only_when_asked(ops: Path, monkeypatch) -> Non
         stackfile.load_stack(tree, "ops", catalogue.load(tree))
     stack = stackfile.load_stack(tree, "ops", catalogue.load(tree), check_expiry=False)
     assert stack.apps["desk-in"].secrets[0].expires.isoformat() == "2026-12-20"
+
+
+def light_install(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a Python that cannot import ruamel.yaml or pulumi (the PyYAML-only install)."""
+    blocker = (
+        "import sys\nfor name in ('ruamel', 'pulumi', 'pulumi_azuread', 'msgraph'):\n    sys.modules[name] = None\n"
+    )
+    env = {**os.environ, "MAILOAUTH_TODAY": "2026-11-27", "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-c", blocker + code], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_light_install_reports_and_plans_but_rotate_asks_for_the_edit_extra(ops: Path) -> None:
+    root = ops.parent.parent
+    run = "from mailoauth.cli import main; raise SystemExit(main({args!r}))"
+    report = light_install(run.format(args=["secrets", "report"]), root)
+    assert report.returncode == 1, report.stderr
+    assert "desk-in" in report.stdout
+    rotate = light_install(run.format(args=["secrets", "rotate", "--stack", "ops", "--app", "desk-in"]), root)
+    assert (rotate.returncode, rotate.stderr) == (
+        2,
+        "error: editing stack files needs ruamel.yaml: pip install 'mailoauth[edit]'\n",
+    )
+    assert ops.read_text() == OPS
