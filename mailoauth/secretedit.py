@@ -35,7 +35,10 @@ def edited_text(source: str, stack: Stack, rotation: Rotation, catalogue: Catalo
     rt = RoundTrip.parse(source, stack.file)
     apply(rt.doc["config"]["mailoauth:apps"][rotation.app], rotation)
     text = rt.text()
-    check(text, stack, rotation, catalogue, today)
+    try:
+        check(text, stack, rotation, catalogue, today)
+    except InvalidInput as exc:  # line numbers of the file on disk, which is what the user opens
+        raise InvalidInput(yamlio.with_lines(list(exc.problems), source)) from None
     return text, rt.exact
 
 
@@ -107,10 +110,7 @@ def _slot_map(slot: SecretSlot, flow: bool) -> CommentedMap:
 
 def check(text: str, before: Stack, rotation: Rotation, catalogue: Catalogue, today: date) -> None:
     """Validate the edited file like `mailoauth validate`, and make sure only the intended slots changed."""
-    try:
-        after = stackfile.build_stack(before.name, yamlio.load(text, before.file), catalogue, before.file, today)
-    except InvalidInput as exc:
-        raise InvalidInput(yamlio.with_lines(list(exc.problems), text)) from None
+    after = stackfile.build_stack(before.name, yamlio.load(text, before.file), catalogue, before.file, today)
     app = before.apps[rotation.app]
     kept = tuple(s for i, s in enumerate(app.secrets) if i not in rotation.drop)
     intended = {

@@ -93,7 +93,11 @@ def test_rotating_a_single_secret_keeps_its_name_and_every_other_byte(ops: Path,
     assert slots(ops, "desk-in") == [("secret", "2026-12-20"), ("secret-2027-11-27", "2027-11-27")]
     out = capsys.readouterr().out
     assert "+ desk-in: added slot 'secret-2027-11-27' (expires 2027-11-27)" in out
-    assert "mailoauth secrets retire --stack ops --app desk-in" in out
+    assert out.splitlines()[-1] == (
+        "next: open a pull request; after pulumi up, switch the downstream app to "
+        "clientSecretSlots.desk-in.secret-2027-11-27 (pulumi stack output clientSecretSlots --show-secrets), "
+        "then run `mailoauth secrets retire --stack ops --app desk-in`"
+    )
 
 
 def test_a_block_secret_becomes_a_block_list_and_the_comments_after_it_stay(ops: Path) -> None:
@@ -196,6 +200,7 @@ def test_a_rotation_that_leaves_the_file_invalid_writes_nothing(ops: Path, capsy
     monkeypatch.setenv("MAILOAUTH_TODAY", "2027-01-10")  # desk-in and desk-graph's first slot have expired
     assert secrets_cmd(ops, "rotate", "--stack", "ops", "--app", "desk-out") == 2
     err = capsys.readouterr().err
+    assert err.startswith("stacks/Pulumi.ops.yaml: the edited file would not be valid, so it was not changed:\n")
     assert (
         "error: stacks/Pulumi.ops.yaml:11: config.mailoauth:apps.desk-in.secret.expires: secret expiry is not "
         "in the future (today is 2027-01-10)"

@@ -16,7 +16,7 @@ from types import ModuleType
 
 from mailoauth import catalogue, cli, secrets, stackfile
 from mailoauth.model import App, Stack
-from mailoauth.problems import did_you_mean
+from mailoauth.problems import InvalidInput, did_you_mean
 from mailoauth.tree import WorkTree
 
 
@@ -67,20 +67,22 @@ def run_rotate(args: argparse.Namespace) -> int:
         expires = secrets.new_expiry(args.lifetime, today)
         return secrets.rotate(app, expires, today, args.description)
 
-    code = _edit(args, change)
-    print(
-        "next: open a pull request; after pulumi up, switch the downstream app to the new secret "
-        f"(pulumi stack output clientSecretSlots --show-secrets, key {args.app}), then run "
-        f"`mailoauth secrets retire --stack {args.stack} --app {args.app}`"
-    )
-    return code
+    rotation = _edit(args, change)
+    if rotation and rotation.add:
+        print(
+            "next: open a pull request; after pulumi up, switch the downstream app to "
+            f"clientSecretSlots.{rotation.app}.{rotation.add.name} (pulumi stack output clientSecretSlots "
+            f"--show-secrets), then run `mailoauth secrets retire --stack {args.stack} --app {rotation.app}`"
+        )
+    return cli.EXIT_OK
 
 
 def run_retire(args: argparse.Namespace) -> int:
-    return _edit(args, lambda app, _today: secrets.retire(app))
+    _edit(args, lambda app, _today: secrets.retire(app))
+    return cli.EXIT_OK
 
 
-def _edit(args: argparse.Namespace, change: Callable[[App, date], secrets.Rotation]) -> int:
+def _edit(args: argparse.Namespace, change: Callable[[App, date], secrets.Rotation]) -> secrets.Rotation | None:
     """Compute the change on the validated stack, apply it to the file's text, check it, write it atomically."""
     root = cli.project_root(args)
     tree = WorkTree(root)
@@ -94,10 +96,14 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secrets.Rotati
         raise cli.UsageError(f"{stack.file}: {exc}; the file was not changed") from None
     if not rotation.drop and rotation.add is None:
         print(f"{stack.file}: app {app.key} has one secret slot; nothing to change")
-        return cli.EXIT_OK
+        return None
     secretedit, rtyaml = _editor()
     path = Path(root) / stack.file
-    text, exact = secretedit.edited_text(rtyaml.read_source(path), stack, rotation, cat, today)
+    try:
+        text, exact = secretedit.edited_text(rtyaml.read_source(path), stack, rotation, cat, today)
+    except InvalidInput:
+        print(f"{stack.file}: the edited file would not be valid, so it was not changed:", file=sys.stderr)
+        raise
     rtyaml.write_atomic(path, text)
     if not exact:
         print(
@@ -108,7 +114,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secrets.Rotati
     print(f"{stack.file}:")
     for line in secrets.describe(rotation, app.secrets):
         print(f"  {line}")
-    return cli.EXIT_OK
+    return rotation
 
 
 def _app(stack: Stack, key: str) -> App:
