@@ -41,22 +41,44 @@ class RoundTrip:
     def parse(cls, text: str, file: str) -> RoundTrip:
         crlf = "\r\n" in text
         text = text.replace("\r\n", "\n")
-        fallback: tuple[YAML, Any] | None = None
-        for layout in LAYOUTS:
-            yaml = _emitter(layout, explicit_start=bool(re.search(r"^---", text, re.MULTILINE)))
-            try:
-                doc = yaml.load(text)
-            except YAMLError as exc:
-                raise InvalidInput([Problem(file, (), f"malformed YAML: {exc}")]) from None
+        explicit_start = bool(re.search(r"^---", text, re.MULTILINE))
+        guess = _guess_layout(text)
+        layouts = sorted(LAYOUTS, key=lambda layout: layout != guess)
+        try:
+            doc = _emitter(layouts[0], explicit_start).load(text)
+        except YAMLError as exc:
+            raise InvalidInput([Problem(file, (), f"malformed YAML: {exc}")]) from None
+        for layout in layouts:  # the layout only affects output: one parse, several dumps at most
+            yaml = _emitter(layout, explicit_start)
             if _dump(yaml, doc) == text:
                 return cls(doc, yaml, True, crlf)
-            fallback = fallback or (yaml, doc)
-        assert fallback is not None  # LAYOUTS is not empty
-        return cls(fallback[1], fallback[0], False, crlf)
+        return cls(doc, _emitter(layouts[0], explicit_start), False, crlf)
 
     def text(self) -> str:
         out = _dump(self.yaml, self.doc)
         return out.replace("\n", "\r\n") if self.crlf else out
+
+
+def _guess_layout(text: str) -> tuple[int, int, int]:
+    """The layout the text appears to use: the first nested key's indent, the first block list's dash offset."""
+    mapping = offset = None
+    parent_indent = 0
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(stripped)
+        if stripped.startswith("- ") and offset is None:
+            offset = max(indent - parent_indent, 0)
+        elif indent and mapping is None and not stripped.startswith("-"):
+            mapping = indent
+        if stripped.rstrip().endswith(":") and not stripped.startswith("-"):
+            parent_indent = indent
+        if mapping is not None and offset is not None:
+            break
+    mapping = mapping or 2
+    offset = mapping if offset is None else offset
+    return mapping, offset + 2, offset
 
 
 def _emitter(layout: tuple[int, int, int], explicit_start: bool) -> YAML:

@@ -304,3 +304,15 @@ def test_light_install_reports_and_plans_but_rotate_asks_for_the_edit_extra(ops:
         "error: editing stack files needs ruamel.yaml: pip install 'mailoauth[edit]'\n",
     )
     assert ops.read_text() == OPS
+
+
+def test_a_layout_ruamel_cannot_reproduce_is_rotated_with_a_warning(ops: Path, capsys) -> None:
+    mixed = OPS.replace("      displayName: Service desk (Graph)", "      displayName:   Service desk (Graph)")
+    ops.write_text(mixed)
+    assert secrets_cmd(ops, "rotate", "--stack", "ops", "--app", "desk-in") == 0
+    assert capsys.readouterr().err == (
+        "warning: stacks/Pulumi.ops.yaml: ruamel.yaml could not reproduce this file's layout exactly; "
+        "review the diff for reformatted lines outside the secret slots\n"
+    )
+    assert slots(ops, "desk-in") == [("secret", "2026-12-20"), ("secret-2027-11-27", "2027-11-27")]
+    assert "      displayName: Service desk (Graph)\n" in ops.read_text()
