@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_core import best, synthetic_stack  # noqa: E402
 
-from mailoauth import catalogue, secretedit, secrets, stackfile  # noqa: E402
+from mailoauth import catalogue, secretedit, secretslots, stackfile  # noqa: E402
 from mailoauth.rtyaml import RoundTrip  # noqa: E402
 from mailoauth.tree import WorkTree  # noqa: E402
 
@@ -54,14 +54,14 @@ def main() -> None:
         write_project(project, args.stacks, args.apps, args.big)
         tree = WorkTree(project)
         cat = catalogue.load(tree)
-        window = secrets.Duration(30, "d")
+        window = secretslots.Duration(30, "d")
 
         end = window.after(TODAY)
         stacks = stackfile.load_stacks(tree, cat, today=TODAY, check_expiry=False)
         load_s = best(lambda: stackfile.load_stacks(tree, cat, today=TODAY, check_expiry=False), args.repeat)
         report_s = best(
-            lambda: secrets.render_text(
-                secrets.report_document(secrets.report_rows(stacks, TODAY, end), TODAY, window, end)
+            lambda: secretslots.render_text(
+                secretslots.report_document(secretslots.report_rows(stacks, TODAY, end), TODAY, window, end)
             ),
             args.repeat,
         )
@@ -69,7 +69,7 @@ def main() -> None:
         source = (project / "stacks" / "Pulumi.big.yaml").read_text()
         stack = stackfile.load_stack(tree, "big", cat, TODAY, check_expiry=False)
         app = stack.apps["app-0"]
-        rotation = secrets.rotate(app, secrets.new_expiry(secrets.Duration(12, "m"), TODAY), TODAY)
+        rotation = secretslots.rotate(app, secretslots.new_expiry(secretslots.Duration(12, "m"), TODAY), TODAY)
         parse_s = best(lambda: RoundTrip.parse(source, stack.file), args.repeat)
         rotate_s = best(lambda: secretedit.edited_text(source, stack, rotation, cat, TODAY), args.repeat)
         validate_s = best(lambda: stackfile.load_stack(tree, "big", cat, TODAY), args.repeat)

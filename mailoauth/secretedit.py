@@ -22,7 +22,7 @@ from mailoauth.catalogue import Catalogue
 from mailoauth.model import SecretSlot, Stack
 from mailoauth.problems import InvalidInput, Problem
 from mailoauth.rtyaml import RoundTrip
-from mailoauth.secrets import Rotation
+from mailoauth.secretslots import Rotation
 
 MAP_EOL, SEQ_EOL = 2, 0  # where ruamel keeps an entry's end-of-line comment in `ca.items[...]`
 

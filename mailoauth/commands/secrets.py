@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from types import ModuleType
 
-from mailoauth import catalogue, cli, secrets, stackfile
+from mailoauth import catalogue, cli, secretslots, stackfile
 from mailoauth.model import App, Stack
 from mailoauth.problems import InvalidInput, did_you_mean
 from mailoauth.tree import WorkTree
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rotate.add_argument(
         "--lifetime",
         type=_duration,
-        default=secrets.Duration(12, "m"),
+        default=secretslots.Duration(12, "m"),
         help="how long the new secret lives, from today: 90d, 6m, 12m (default), 1y; at most 24m",
     )
     rotate.add_argument("--description", help="portal description of the new secret (default: the newest slot's)")
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     report.add_argument(
         "--within",
         type=_duration,
-        default=secrets.Duration(30, "d"),
+        default=secretslots.Duration(30, "d"),
         help="report secrets expiring within this span as due (default 30d)",
     )
     cli.add_format(report)
@@ -55,17 +55,17 @@ def _target(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--app", required=True, help="app key under mailoauth:apps")
 
 
-def _duration(text: str) -> secrets.Duration:
+def _duration(text: str) -> secretslots.Duration:
     try:
-        return secrets.Duration.parse(text)
+        return secretslots.Duration.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run_rotate(args: argparse.Namespace) -> int:
-    def change(app: App, today: date) -> secrets.Rotation:
-        expires = secrets.new_expiry(args.lifetime, today)
-        return secrets.rotate(app, expires, today, args.description)
+    def change(app: App, today: date) -> secretslots.Rotation:
+        expires = secretslots.new_expiry(args.lifetime, today)
+        return secretslots.rotate(app, expires, today, args.description)
 
     rotation = _edit(args, change)
     if rotation and rotation.add:
@@ -78,11 +78,11 @@ def run_rotate(args: argparse.Namespace) -> int:
 
 
 def run_retire(args: argparse.Namespace) -> int:
-    _edit(args, lambda app, _today: secrets.retire(app))
+    _edit(args, lambda app, _today: secretslots.retire(app))
     return cli.EXIT_OK
 
 
-def _edit(args: argparse.Namespace, change: Callable[[App, date], secrets.Rotation]) -> secrets.Rotation | None:
+def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Rotation]) -> secretslots.Rotation | None:
     """Compute the change on the validated stack, apply it to the file's text, check it, write it atomically."""
     root = cli.project_root(args)
     tree = WorkTree(root)
@@ -92,7 +92,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secrets.Rotati
     app = _app(stack, args.app)
     try:
         rotation = change(app, today)
-    except secrets.RotationError as exc:
+    except secretslots.RotationError as exc:
         raise cli.UsageError(f"{stack.file}: {exc}; the file was not changed") from None
     if not rotation.drop and rotation.add is None:
         print(f"{stack.file}: app {app.key} has one secret slot; nothing to change")
@@ -112,7 +112,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secrets.Rotati
             file=sys.stderr,
         )
     print(f"{stack.file}:")
-    for line in secrets.describe(rotation, app.secrets):
+    for line in secretslots.describe(rotation, app.secrets):
         print(f"  {line}")
     return rotation
 
@@ -140,10 +140,10 @@ def run_report(args: argparse.Namespace) -> int:
     today = stackfile.utc_today()
     stacks = stackfile.load_stacks(tree, catalogue.load(tree), today=today, check_expiry=False)
     window_end = args.within.after(today)
-    rows = secrets.report_rows(stacks, today, window_end)
-    doc = secrets.report_document(rows, today, args.within, window_end)
+    rows = secretslots.report_rows(stacks, today, window_end)
+    doc = secretslots.report_document(rows, today, args.within, window_end)
     if args.format == "json":
         print(json.dumps(doc, indent=2))
     else:
-        print(secrets.render_markdown(doc) if args.format == "markdown" else secrets.render_text(doc), end="")
+        print(secretslots.render_markdown(doc) if args.format == "markdown" else secretslots.render_text(doc), end="")
     return cli.EXIT_FINDING if doc["due"] else cli.EXIT_OK
