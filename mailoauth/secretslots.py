@@ -17,7 +17,6 @@ from mailoauth.stackfile import MAX_SECRET_MONTHS, add_months
 
 MAX_SLOTS = 2
 DURATION = re.compile(r"^\s*(?P<count>[1-9][0-9]{0,3})\s*(?P<unit>[dwmy])\s*$")
-UNIT_NAMES = {"d": "day", "w": "week", "m": "month", "y": "year"}
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ def retire(app: App) -> Rotation:
 
 
 def describe(rotation: Rotation, slots: tuple[SecretSlot, ...]) -> list[str]:
-    """One line per change, for the command's output and the commit message."""
+    """One line per change, for the command's output."""
     gone = [slots[i] for i in rotation.drop]
     lines = [f"- {rotation.app}: removed slot '{s.name}' (expires {s.expires.isoformat()})" for s in gone]
     if rotation.add:
