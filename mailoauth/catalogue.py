@@ -105,8 +105,9 @@ class Catalogue:
 def load(tree: Tree) -> Catalogue:
     """Read and check the catalogue and every scope set; InvalidInput lists all problems found."""
     scopes, problems = _load_scopes(tree)
+    raise_if_errors(problems)  # sets are checked against a sound catalogue only, so errors do not cascade
     sets, set_problems = _load_sets(tree, scopes)
-    raise_if_errors(problems + set_problems)
+    raise_if_errors(set_problems)
     return Catalogue(scopes, sets)
 
 
@@ -205,7 +206,7 @@ def _scope_set(found: Problems, name: str, doc: Any, scopes: dict[str, Scope]) -
     keys = [k.name for k in SCOPE_SET_KEYS]
     for key in doc:
         if key not in keys:
-            found.error((key,), "unknown key", key, hint=did_you_mean(str(key), keys))
+            found.error((key,), "unknown key", hint=did_you_mean(str(key), keys))
     names = _str_list(found, ("scopes",), doc.get("scopes", []))
     for i, value in enumerate(names):
         if value not in scopes:

@@ -16,7 +16,7 @@ from pathlib import Path
 from mailoauth import __version__
 from mailoauth.problems import InvalidInput, Problem
 
-COMMANDS = ("plan", "validate", "schema")
+COMMANDS = ("plan", "secrets", "validate", "schema")
 EXIT_OK, EXIT_FINDING, EXIT_INVALID, EXIT_POLICY = 0, 1, 2, 3
 
 

@@ -76,6 +76,11 @@ def summary_line(doc: dict[str, Any]) -> str:
     )
 
 
+def by_name(perms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """People read permissions by resource and name; the JSON keeps the registration order."""
+    return sorted(perms, key=lambda p: (p["resource"], p["value"].casefold()))
+
+
 def consent_label(perm: dict[str, Any]) -> str:
     return "admin consent" if perm["adminConsentRequired"] else "user consent"
 
@@ -90,7 +95,7 @@ def render_text(doc: dict[str, Any]) -> str:
             *(f"    redirect URI   {u}" for u in app["redirectUris"]),
             f"    scope sets     {', '.join(app['scopeSets'])}",
         ]
-        for p in app["permissions"]:
+        for p in by_name(app["permissions"]):
             lines.append(
                 f"    permission     {p['value']:<24} {p['id']}  {p['resource']}, delegated, "
                 f"{consent_label(p)}, {p['access']}"
@@ -130,7 +135,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         out += ["", "| permission | resource | GUID | consent | access |", "|---|---|---|---|---|"]
         out += [
             f"| `{p['value']}` | {p['resource']} | `{p['id']}` | {consent_label(p)} | {p['access']} |"
-            for p in app["permissions"]
+            for p in by_name(app["permissions"])
         ]
         out += ["", "<details><summary>Redirect URIs, secrets and endpoints</summary>", ""]
         out += [f"- redirect URI: `{u}`" for u in app["redirectUris"]]

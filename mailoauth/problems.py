@@ -37,11 +37,24 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         text = f"{self.severity}: {where}: {format_path(self.path) or '(file)'}: {self.message}"
+        shown = self.shown_value
+        if shown is not None:
+            text += f" (got {shown})"
         if self.hint:
             text += f"; {self.hint}"
         if self.rule:
             text += f" (rule {self.rule})"
         return text
+
+    @property
+    def shown_value(self) -> str | None:
+        """The offending value, when it is a short scalar the message does not already quote."""
+        if self.value is None or isinstance(self.value, (dict, list)):
+            return None
+        text = self.value.isoformat() if hasattr(self.value, "isoformat") else str(self.value)
+        if len(text) > 80 or text in self.message:
+            return None
+        return repr(text) if isinstance(self.value, str) else text
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -50,6 +63,7 @@ class Problem:
             "line": self.line,
             "path": format_path(self.path),
             "message": self.message,
+            "value": self.shown_value,
             "hint": self.hint,
             "rule": self.rule,
         }

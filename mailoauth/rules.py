@@ -27,6 +27,7 @@ LEVELS = ("mandatory", "advisory", "disabled")
 POLICY_FILE = "policy/rules.yaml"
 EWS_BLOCKED, EWS_SHUTDOWN = date(2026, 10, 1), date(2027, 4, 1)  # Message Center MC1176266 / MC1227454
 GRAPH_DEFAULT_MONTHS = 24  # addPassword without an end date gives two years
+MAX_SECRET_MONTHS = 24  # secret-max-lifetime's default: the longest the portal offers
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 DEPLOYER = "{deployer}"  # the program always adds the deploying principal as an owner
 USER_READ = "User.Read"
@@ -352,7 +353,7 @@ RULES: tuple[Rule, ...] = (
         "pin an earlier expires date; rotate with two slots (secrets:) instead of long-lived secrets",
         (Password,),
         _secret_lifetime,
-        _months(24, "Longest allowed secret lifetime in months."),
+        _months(MAX_SECRET_MONTHS, "Longest allowed secret lifetime in months."),
     ),
     Rule(
         "secret-recommended-lifetime",

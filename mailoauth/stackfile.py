@@ -51,18 +51,29 @@ def utc_today() -> date:
     return date.fromisoformat(pinned) if pinned else datetime.now(timezone.utc).date()
 
 
-def load_stack(tree: Tree, name: str, catalogue: Catalogue, today: date | None = None) -> Stack:
+def load_stack(
+    tree: Tree, name: str, catalogue: Catalogue, today: date | None = None, *, check_expiry: bool = True
+) -> Stack:
     """Read and validate one stack file; problems carry line numbers of that file."""
-    return load_stacks(tree, catalogue, [name], today)[name]
+    return load_stacks(tree, catalogue, [name], today, check_expiry=check_expiry)[name]
 
 
 def build_stack(
-    name: str, doc: Any, catalogue: Catalogue, file: str, today: date | None = None, guard: rules.Guard | None = None
+    name: str,
+    doc: Any,
+    catalogue: Catalogue,
+    file: str,
+    today: date | None = None,
+    guard: rules.Guard | None = None,
+    *,
+    check_expiry: bool = True,
 ) -> Stack:
     """Validate a stack document ({'config': {...}}) and build its desired state.
 
     `guard` carries the project's rule levels and the other stacks' callback URIs (`project_guard`);
     without it the rules run at their default levels and nothing is compared across stacks.
+    `check_expiry=False` accepts expired (or too distant) secret expiries, so that `secrets report`
+    and `secrets rotate` can read a stack whose secret has already expired; everything else is checked.
     """
     found = Problems(file)
     ctx = rules.Context(catalogue, today or utc_today(), name, guard or rules.Guard())
@@ -80,7 +91,7 @@ def build_stack(
             hint="see stacks/Pulumi.dev.yaml for an example",
         )
     elif isinstance(raw_apps, dict):
-        apps = _apps(found, raw_apps, ctx, cloud)
+        apps = _apps(found, raw_apps, ctx, cloud, check_expiry)
     raise_if_errors(found.items)
     assert tenant is not None and cloud is not None  # guaranteed by the checks above
     return Stack(name, file, tenant.lower(), cloud, apps, tuple(found.warnings))
@@ -92,7 +103,7 @@ def _config(found: Problems, doc: Any) -> dict[str, Any]:
         return {}
     for key in doc:
         if key not in PULUMI_FILE_KEYS:
-            found.error((key,), "unknown top-level key", key, hint=did_you_mean(str(key), PULUMI_FILE_KEYS))
+            found.error((key,), "unknown top-level key", hint=did_you_mean(str(key), PULUMI_FILE_KEYS))
     return doc["config"]
 
 
@@ -111,7 +122,7 @@ def check_fields(
     names = [k.name for k in keys]
     for key in mapping:
         if key not in names and not (unknown_ok and unknown_ok(str(key))):
-            found.error((*path, key), "unknown key", key, hint=did_you_mean(str(key), names))
+            found.error((*path, key), "unknown key", hint=did_you_mean(str(key), names))
     values: dict[str, Any] = {}
     for spec in keys:
         if spec.name not in mapping:
@@ -190,7 +201,9 @@ def _check_date(found: Problems, path: KeyPath, value: Any) -> tuple[bool, Any]:
     return False, None
 
 
-def _apps(found: Problems, raw: dict[str, Any], ctx: rules.Context, cloud: Cloud | None) -> dict[str, App]:
+def _apps(
+    found: Problems, raw: dict[str, Any], ctx: rules.Context, cloud: Cloud | None, check_expiry: bool
+) -> dict[str, App]:
     apps = {}
     app_key = next(k for k in CONFIG_KEYS if k.name == "mailoauth:apps")
     for key, settings in raw.items():
@@ -205,24 +218,30 @@ def _apps(found: Problems, raw: dict[str, Any], ctx: rules.Context, cloud: Cloud
             continue
         before = len(found.errors)
         values = check_fields(found, path, settings, APP_FIELDS)
-        app = _app(found, path, str(key), values, ctx, cloud)
+        app = _app(found, path, str(key), values, ctx, cloud, check_expiry)
         if app is not None and len(found.errors) == before:
             apps[str(key)] = app
     return apps
 
 
 def _app(
-    found: Problems, path: KeyPath, key: str, v: dict[str, Any], ctx: rules.Context, cloud: Cloud | None
+    found: Problems,
+    path: KeyPath,
+    key: str,
+    v: dict[str, Any],
+    ctx: rules.Context,
+    cloud: Cloud | None,
+    check_expiry: bool,
 ) -> App | None:
     audience = v.get("audience")
     personal = audience in PERSONAL_AUDIENCES
     permissions, sets = _permissions(found, path, v, ctx.catalogue)
-    secrets = _secrets(found, path, v, ctx.today)
+    secrets = _secrets(found, path, v, ctx.today if check_expiry else None)
     _check_display_name(found, path, v.get("displayName"), personal)
     _check_redirect_uris(found, path, v.get("redirectUris"), personal)
     _check_audience(found, path, v, cloud, permissions)
     _check_permission_limits(found, path, permissions, personal)
-    rules.check_app(found, path, v, permissions, secrets, ctx)
+    rules.check_app(found, path, v, permissions, secrets if check_expiry else None, ctx)  # None: no lifetime rules
     if None in (audience, v.get("displayName"), v.get("redirectUris")) or secrets is None:
         return None
     return App(
@@ -285,7 +304,8 @@ def _permission(scope: Any) -> Permission:
     )
 
 
-def _secrets(found: Problems, path: KeyPath, v: dict[str, Any], today: date) -> tuple[SecretSlot, ...] | None:
+def _secrets(found: Problems, path: KeyPath, v: dict[str, Any], today: date | None) -> tuple[SecretSlot, ...] | None:
+    """The app's secret slots; expiries are checked against `today` unless it is None."""
     single, many = v.get("secret"), v.get("secrets")
     if (single is None) == (many is None):
         found.error(
@@ -310,7 +330,8 @@ def _secrets(found: Problems, path: KeyPath, v: dict[str, Any], today: date) -> 
     for sub, s, default_name in slots:
         if s.get("expires") is None or s.get("description") is None:
             continue
-        _check_expiry(found, (*path, *sub, "expires"), s["expires"], today)
+        if today is not None:
+            _check_expiry(found, (*path, *sub, "expires"), s["expires"], today)
         out.append(SecretSlot(s.get("name") or default_name, s["description"], s["expires"], s.get("keyId")))
     names = [s.name for s in out]
     if len(set(names)) != len(names):
@@ -428,10 +449,15 @@ def _check_permission_limits(found: Problems, path: KeyPath, permissions: list[P
 
 
 def load_stacks(
-    tree: Tree, catalogue: Catalogue, names: list[str] | None = None, today: date | None = None
+    tree: Tree,
+    catalogue: Catalogue,
+    names: list[str] | None = None,
+    today: date | None = None,
+    *,
+    check_expiry: bool = True,
 ) -> dict[str, Stack]:
     """Several stacks at once (default: all); the problems of every stack are reported together."""
-    stacks, problems = check_stacks(tree, catalogue, names, today)
+    stacks, problems = check_stacks(tree, catalogue, names, today, check_expiry=check_expiry)
     raise_if_errors(problems + [w for s in stacks.values() for w in s.warnings])
     return stacks
 
@@ -442,6 +468,8 @@ def check_stacks(
     names: list[str] | None = None,
     today: date | None = None,
     policy: rules.Policy | None = None,
+    *,
+    check_expiry: bool = True,
 ) -> tuple[dict[str, Stack], list[Problem]]:
     """The valid stacks among `names` (default: all) and the problems of the others, without raising.
 
@@ -458,7 +486,7 @@ def check_stacks(
             continue
         text, doc = entry
         try:
-            stack = build_stack(name, doc, catalogue, stack_file(name), today, guard)
+            stack = build_stack(name, doc, catalogue, stack_file(name), today, guard, check_expiry=check_expiry)
         except InvalidInput as exc:
             problems += yamlio.with_lines(list(exc.problems), text)
             continue

@@ -45,8 +45,8 @@ class Run:
     def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
         return [r for r in self.resources if r.typ == typ]
 
-    def named(self, name: str) -> pulumi.runtime.MockResourceArgs:
-        return next(r for r in self.resources if r.name == name)
+    def get(self, typ: str, name: str) -> pulumi.runtime.MockResourceArgs:
+        return next(r for r in self.resources if r.typ == typ and r.name == name)
 
     def urn(self, resource: pulumi.runtime.MockResourceArgs) -> tuple[str, str]:
         """The resource's URN and its parent's URN, as the engine would hand them to a policy pack."""

@@ -274,6 +274,7 @@ def test_validate_all_as_a_process_with_json(project: Path) -> None:
             "path": f"{APP}.redirectUris[0]",
             "message": "redirect URI 'http://jira-test.example.com/cb' must use https (http only for localhost or "
             "127.0.0.1)",
+            "value": None,  # the message quotes it
             "hint": "use the instance's https callback URL",
             "rule": "redirect-https",
         }

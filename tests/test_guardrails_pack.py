@@ -180,7 +180,7 @@ def test_a_wider_audience_than_the_file_acknowledges(runs: dict[str, Run], pack:
 def test_secret_lifetimes_and_their_configuration(runs: dict[str, Run], pack: dict[str, Any]) -> None:
     dev = runs["dev"]
     props = inputs(dev, crossguard.PASSWORD, "jira-mail-in-secret")
-    assert props["endDate"] == "2027-05-31T00:00:00Z"
+    assert props["endDate"] == "2027-11-15T00:00:00Z"
     props["endDate"] = "2029-01-01T00:00:00Z"
     assert [n for n, _ in violations(pack, args_for(dev, crossguard.PASSWORD, "jira-mail-in-secret", props))] == [
         "secret-max-lifetime",
@@ -190,7 +190,7 @@ def test_secret_lifetimes_and_their_configuration(runs: dict[str, Run], pack: di
     found: list[str] = []
     pack["secret-max-lifetime"].validate(stricter, lambda message, urn=None: found.append(message))
     assert found == [
-        "endDate: secret expires 2027-05-31, more than 6 months from today; expire on 2027-05-27 or earlier; pin an "
+        "endDate: secret expires 2027-11-15, more than 6 months from today; expire on 2027-05-27 or earlier; pin an "
         "earlier expires date; rotate with two slots (secrets:) instead of long-lived secrets"
     ]
 
@@ -383,4 +383,4 @@ def test_the_pack_process_over_grpc(analyzer: analyzer_pb2_grpc.AnalyzerStub, ru
     password = inputs(dev, crossguard.PASSWORD, "jira-mail-in-secret")
     (diagnostic,) = analyze(analyzer, dev, crossguard.PASSWORD, "jira-mail-in-secret", password)
     assert diagnostic.policyName == "secret-max-lifetime"
-    assert "endDate: secret expires 2027-05-31, more than 6 months from today" in diagnostic.message
+    assert "endDate: secret expires 2027-11-15, more than 6 months from today" in diagnostic.message

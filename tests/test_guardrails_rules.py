@@ -176,8 +176,9 @@ def test_a_broken_policy_file_is_invalid_input(capsys: pytest.CaptureFixture[str
     assert (status, out) == (2, "")
     assert err.splitlines() == [
         "error: policy/rules.yaml:3: rules.redirect-http: unknown key; did you mean 'redirect-https'?",
-        "error: policy/rules.yaml:7: rules.secret-max-lifetime.maxMonths: expected a whole number of at least 1",
-        "error: policy/rules.yaml:5: rules.owners.level: must be one of mandatory, advisory, disabled",
+        "error: policy/rules.yaml:7: rules.secret-max-lifetime.maxMonths: expected a whole number of at least 1 "
+        "(got 0)",
+        "error: policy/rules.yaml:5: rules.owners.level: must be one of mandatory, advisory, disabled (got 'off')",
     ]
 
 

@@ -1,0 +1,208 @@
+"""`mailoauth plan` and `validate` as a user runs them: output, exit status, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.pulumi_harness import ROOT
+
+
+def mailoauth(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MAILOAUTH_TODAY": "2026-11-27", "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "mailoauth", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project's data files, safe to break."""
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path)
+    shutil.copytree(ROOT / "scopes", tmp_path / "scopes")
+    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
+    return tmp_path
+
+
+def test_plan_json_has_the_documented_shape() -> None:
+    result = mailoauth("plan", "--stack", "dev", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert (doc["stack"], doc["tenantId"], doc["cloud"]) == ("dev", "11111111-2222-3333-4444-555555555555", "global")
+    app = doc["apps"]["jira-mail-in"]
+    assert app["displayName"] == "Jira mail handler (dev)"
+    assert app["signInAudience"] == "AzureADMyOrg"
+    assert app["redirectUris"] == ["https://jira-dev.example.com/plugins/servlet/oauth2/callback"]
+    assert app["secret"] == {"description": "jira-dev", "expires": "2027-11-15"}
+    assert {
+        "resourceAppId": "00000003-0000-0000-c000-000000000000",
+        "resource": "Microsoft Graph",
+        "value": "SMTP.Send",
+        "id": "258f6531-6087-4cc4-bb90-092c5fb3ed3f",
+        "type": "Scope",
+        "adminConsentRequired": False,
+        "access": "send",
+    } in app["permissions"]
+    assert sorted(p["value"] for p in app["permissions"]) == [
+        "IMAP.AccessAsUser.All",
+        "SMTP.Send",
+        "email",
+        "offline_access",
+        "openid",
+        "profile",
+    ]
+    assert app["endpoints"]["authorize"] == (
+        "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/oauth2/v2.0/authorize"
+    )
+    assert app["endpoints"]["token"] == (
+        "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/oauth2/v2.0/token"
+    )
+    assert app["endpoints"]["adminConsent"].startswith(
+        "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0/adminconsent?client_id={clientId}"
+    )
+    assert app["warnings"] == []
+
+
+def test_plan_text_reads_like_a_review() -> None:
+    result = mailoauth("plan", "--stack", "prod")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "stack prod: 2 app registration(s), 2 service principal(s), 2 client secret(s), 2 admin "
+        "consent grant(s) in tenant 99999999-8888-7777-6666-555555555555 (global)"
+    )
+    assert "+ jira-mail-in: Jira mail handler (prod, inbound)" in lines
+    assert (
+        "    permission     IMAP.AccessAsUser.All    652390e4-393a-48de-9484-05f9b1212954  Microsoft Graph, "
+        "delegated, user consent, write"
+    ) in lines
+    assert "    smtp           smtp.office365.com:587 (starttls)" in lines
+
+
+def test_plan_markdown_leads_with_the_summary() -> None:
+    result = mailoauth("plan", "--stack", "saas", "--format", "markdown")
+    assert result.stdout.startswith("**stack saas: 1 app registration(s)")
+    assert "| `Mail.Send` | Microsoft Graph | `e383f46e-2787-4529-855e-0e479a3ffac0` | user consent | send |" in (
+        result.stdout
+    )
+
+
+def test_validate_all_examples() -> None:
+    result = mailoauth("validate", "--all")
+    assert result.returncode == 0
+    assert result.stdout.endswith("\n3 stack(s): 3 valid; 0 error(s), 0 warning(s)\n")
+
+
+def test_malformed_yaml_names_file_and_line(project: Path) -> None:
+    (project / "stacks" / "Pulumi.bad.yaml").write_text("config:\n  mailoauth:apps:\n    a: [unclosed\n  b: 1\n")
+    result = mailoauth("plan", "--stack", "bad", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: stacks/Pulumi.bad.yaml:4: (file): malformed YAML:")
+    assert "Traceback" not in result.stderr
+
+
+def test_duplicate_key_names_file_and_line(project: Path) -> None:
+    text = (
+        (project / "stacks" / "Pulumi.dev.yaml")
+        .read_text()
+        .replace("      audience: single-tenant\n", "      audience: single-tenant\n      audience: multi-tenant\n")
+    )
+    (project / "stacks" / "Pulumi.dev.yaml").write_text(text)
+    result = mailoauth("plan", "--stack", "dev", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr == "error: stacks/Pulumi.dev.yaml:10: (file): duplicate key: duplicate key 'audience'\n"
+
+
+def test_validation_errors_carry_line_numbers_and_json(project: Path) -> None:
+    path = project / "stacks" / "Pulumi.dev.yaml"
+    path.write_text(path.read_text().replace("scopeSets: [imap, smtp]", "scopeSets: [imap, smpt]"))
+    result = mailoauth("plan", "--stack", "dev", "--format", "json", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: stacks/Pulumi.dev.yaml:11: config.mailoauth:apps.jira-mail-in.scopeSets[1]: "
+        "unknown scope set 'smpt'; did you mean 'smtp'?\n"
+    )
+    assert json.loads(result.stdout) == {
+        "ok": False,
+        "problems": [
+            {
+                "severity": "error",
+                "file": "stacks/Pulumi.dev.yaml",
+                "line": 11,
+                "path": "config.mailoauth:apps.jira-mail-in.scopeSets[1]",
+                "message": "unknown scope set 'smpt'",
+                "value": None,
+                "hint": "did you mean 'smtp'?",
+                "rule": None,
+            }
+        ],
+    }
+
+
+def test_unknown_stack_suggests(project: Path) -> None:
+    result = mailoauth("plan", "--stack", "prd", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: stacks/Pulumi.prd.yaml: (file): no stack 'prd' (working tree); did you mean 'prod'?\n"
+    )
+
+
+def test_broken_catalogue_is_reported_before_any_stack(project: Path) -> None:
+    path = project / "scopes" / "catalogue.yaml"
+    path.write_text(path.read_text().replace("id: 258f6531-6087-4cc4-bb90-092c5fb3ed3f", "id: 258f6531"))
+    result = mailoauth("validate", "--all", cwd=project)
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == "error: scopes/catalogue.yaml:26: resources.graph.scopes.SMTP.Send.id: not a GUID (got '258f6531')\n"
+    )
+
+
+def test_scope_set_include_cycle_and_typo(project: Path) -> None:
+    (project / "scopes" / "sets" / "ews-send.yaml").write_text(
+        "includes: [graph-send]\nscopes: [EWS.AccessAsUser.al]\n"
+    )
+    result = mailoauth("validate", "--all", cwd=project)
+    assert result.returncode == 2
+    assert (
+        "error: scopes/sets/ews-send.yaml:2: scopes[0]: unknown scope 'EWS.AccessAsUser.al'; "
+        "did you mean 'EWS.AccessAsUser.All'?"
+    ) in result.stderr
+    assert "scopes/sets/ews-send.yaml: includes[0]: including 'graph-send' makes a cycle back to 'ews-send'" in (
+        result.stderr
+    )
+
+
+def test_plan_path_imports_neither_pulumi_nor_msgraph() -> None:
+    code = (
+        "import sys, contextlib, io\nfrom mailoauth.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['-C', sys.argv[1], 'plan', '--stack', 'prod', '--format', 'json']) == 0\n"
+        "    assert main(['-C', sys.argv[1], 'validate', '--all']) == 0\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_azuread', 'msgraph', "
+        "'azure', 'kiota_abstractions', 'grpc'))\nprint(heavy)\n"
+    )
+    env = {**os.environ, "MAILOAUTH_TODAY": "2026-11-27", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
+
+
+def test_provider_secret_in_the_stack_file_is_never_echoed(project: Path) -> None:
+    path = project / "stacks" / "Pulumi.dev.yaml"
+    text = path.read_text().replace(
+        "  azuread:environment: global\n", "  azuread:environment: global\n  azuread:clientSecret: Pr0v1der~S3cret\n"
+    )
+    path.write_text(text.replace("scopeSets: [imap, smtp]", "scopeSets: [imap, smpt]"))
+    for fmt in ("text", "json", "markdown"):
+        result = mailoauth("plan", "--stack", "dev", "--format", fmt, cwd=project)
+        assert result.returncode == 2
+        assert "unknown scope set 'smpt'" in result.stderr
+        assert "Pr0v1der~S3cret" not in result.stdout + result.stderr

@@ -1,0 +1,71 @@
+"""The README documents every input and output the code has, and CI runs the README's test command."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from mailoauth.model import APP_FIELDS, CONFIG_KEYS, SECRET_FIELDS, Key
+from tests.pulumi_harness import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def type_label(key: Key) -> str:
+    labels = {
+        "string": "string",
+        "bool": "boolean",
+        "date": "date",
+        "strings": "list of strings",
+        "object": "mapping",
+        "objects": "list of mappings",
+        "map": "mapping of app key to app",
+    }
+    if key.kind == "enum":
+        return "one of " + ", ".join(f"`{c}`" for c in key.choices)
+    return labels[key.kind] + (" (GUID)" if key.pattern and "{12}" in key.pattern else "")
+
+
+def default_label(key: Key) -> str:
+    if key.default is None:
+        return ""
+    return f"`{str(key.default).lower() if isinstance(key.default, bool) else key.default}`"
+
+
+def row(name: str, key: Key) -> str:
+    return f"| `{name}` | {type_label(key)} | {'yes' if key.required else 'no'} | {default_label(key)} | {key.doc} |"
+
+
+def config_table() -> str:
+    rows = ["| key | type | required | default | meaning |", "|---|---|---|---|---|"]
+    rows += [row(k.name, k) for k in CONFIG_KEYS]
+    rows += [row(f"mailoauth:apps.<key>.{k.name}", k) for k in APP_FIELDS]
+    rows += [
+        row(k.name, k).replace(f"| `{k.name}` |", f"| `secret.{k.name}` / `secrets[].{k.name}` |", 1)
+        for k in SECRET_FIELDS
+    ]
+    return "\n".join(rows)
+
+
+def test_config_table_is_generated_from_the_model() -> None:
+    block = README.split("<!-- config-table:start")[1].split("-->", 1)[1].split("<!-- config-table:end -->")[0]
+    assert block.strip() == config_table(), "regenerate the README table:\n" + config_table()
+
+
+def test_every_output_is_documented() -> None:
+    from mailoauth.program import app_output
+    from mailoauth.stackfile import build_stack
+    from tests.test_validation import CATALOGUE, base
+
+    stack = build_stack("dev", base(), CATALOGUE, "f", date(2026, 11, 27))
+    documented = set(re.findall(r"^\| `apps\.<key>\.(\w+)`", README, flags=re.M))
+    assert documented == set(app_output(stack, stack.apps["jira"], "cid"))
+    assert "| `clientSecrets.<key>` |" in README
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    command = re.search(r"Run the whole test suite.*?```sh\n(.+?)\n```", README, flags=re.S).group(1)
+    ci = (ROOT / ".ci" / "run").read_text()
+    for step in command.split(" && "):
+        step = step.replace("pip install -e", "pip install --quiet -e")
+        assert step in ci, f"{step!r} missing from .ci/run"
