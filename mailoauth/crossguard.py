@@ -137,19 +137,15 @@ class Project:
         return self._declarations[key]
 
     def _read_declaration(self, stack: str, app_key: str) -> rules.Declaration | None:
-        file = stackfile.stack_file(stack)
-        text = self.tree.read_text(file)
         try:
-            doc = yamlio.load(text, file) if text is not None else None
+            _, doc = stackfile.read_stack(self.tree, stack)
         except InvalidInput:
             return None
-        config = doc.get("config") if isinstance(doc, dict) else None
-        apps = config.get("mailoauth:apps") if isinstance(config, dict) else None
-        raw = apps.get(app_key) if isinstance(apps, dict) else None
+        raw = stackfile.raw_apps(doc).get(app_key)
         if not isinstance(raw, dict):
             return None
-        values = stackfile.check_fields(Problems(file), (), raw, APP_FIELDS)  # its problems are validate's to report
-        return rules.declaration(self.catalogue, values)
+        problems = Problems(stackfile.stack_file(stack))  # the file's own problems are validate's to report
+        return rules.declaration(self.catalogue, stackfile.check_fields(problems, (), raw, APP_FIELDS))
 
     def _required_accesses(self, props: Mapping[str, Any]) -> list[tuple[str, rules.Access]]:
         out = []

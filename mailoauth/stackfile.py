@@ -499,13 +499,14 @@ def _read_stacks(tree: Tree, names: list[str]) -> dict[str, tuple[str, Any] | In
     read: dict[str, tuple[str, Any] | InvalidInput] = {}
     for name in dict.fromkeys([*stack_names(tree), *names]):
         try:
-            read[name] = _read_stack(tree, name)
+            read[name] = read_stack(tree, name)
         except InvalidInput as exc:
             read[name] = exc
     return read
 
 
-def _read_stack(tree: Tree, name: str) -> tuple[str, Any]:
+def read_stack(tree: Tree, name: str) -> tuple[str, Any]:
+    """A stack file's text and parsed document; InvalidInput when it is missing or malformed."""
     file = stack_file(name)
     text = tree.read_text(file)
     if text is None:
@@ -540,11 +541,16 @@ def _callback_index(docs: dict[str, Any]) -> dict[str, frozenset[str]]:
     """Instance callback URI -> the stacks whose files register it, read leniently (loopback URIs left out)."""
     index: dict[str, set[str]] = {}
     for name, doc in docs.items():
-        config = doc.get("config") if isinstance(doc, dict) else None
-        apps = config.get("mailoauth:apps") if isinstance(config, dict) else None
-        for app in apps.values() if isinstance(apps, dict) else ():
+        for app in raw_apps(doc).values():
             uris = app.get("redirectUris") if isinstance(app, dict) else None
             for uri in uris if isinstance(uris, list) else ():
                 if isinstance(uri, str) and not rules.is_loopback(uri):
                     index.setdefault(uri, set()).add(name)
     return {uri: frozenset(names) for uri, names in index.items()}
+
+
+def raw_apps(doc: Any) -> dict[str, Any]:
+    """A parsed stack file's `mailoauth:apps` mapping as written, or {} when the file is not shaped so."""
+    config = doc.get("config") if isinstance(doc, dict) else None
+    apps = config.get("mailoauth:apps") if isinstance(config, dict) else None
+    return apps if isinstance(apps, dict) else {}
