@@ -156,6 +156,8 @@ class Guard:
 
 @dataclass(frozen=True)
 class Context:
+    """Everything a rule may consult besides its subject; `stack` is the subject's own stack, if known."""
+
     catalogue: Catalogue
     today: date
     stack: str | None = None
@@ -167,6 +169,8 @@ Check = Callable[[Any, Context, Mapping[str, Any]], Iterator[Finding]]
 
 @dataclass(frozen=True)
 class Rule:
+    """A guardrail: its id, default level, one-line rationale, fix hint, the subjects it judges and how."""
+
     id: str
     level: str
     rationale: str
