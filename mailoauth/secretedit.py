@@ -22,12 +22,15 @@ from mailoauth.catalogue import Catalogue
 from mailoauth.model import SecretSlot, Stack
 from mailoauth.problems import InvalidInput, Problem
 from mailoauth.rtyaml import RoundTrip
+from mailoauth.rules import Guard
 from mailoauth.secretslots import Rotation
 
 MAP_EOL, SEQ_EOL = 2, 0  # where ruamel keeps an entry's end-of-line comment in `ca.items[...]`
 
 
-def edited_text(source: str, stack: Stack, rotation: Rotation, catalogue: Catalogue, today: date) -> tuple[str, bool]:
+def edited_text(
+    source: str, stack: Stack, rotation: Rotation, catalogue: Catalogue, today: date, guard: Guard
+) -> tuple[str, bool]:
     """The stack file after `rotation`, checked, and whether all other lines are byte-identical.
 
     Raises InvalidInput (so nothing gets written) when the result is not a valid stack file.
@@ -36,7 +39,7 @@ def edited_text(source: str, stack: Stack, rotation: Rotation, catalogue: Catalo
     apply(rt.doc["config"]["mailoauth:apps"][rotation.app], rotation)
     text = rt.text()
     try:
-        check(text, stack, rotation, catalogue, today)
+        check(text, stack, rotation, catalogue, today, guard)
     except InvalidInput as exc:  # line numbers of the file on disk, which is what the user opens
         raise InvalidInput(yamlio.with_lines(list(exc.problems), source)) from None
     return text, rt.exact
@@ -108,9 +111,10 @@ def _slot_map(slot: SecretSlot, flow: bool) -> CommentedMap:
     return out
 
 
-def check(text: str, before: Stack, rotation: Rotation, catalogue: Catalogue, today: date) -> None:
-    """Validate the edited file like `mailoauth validate`, and make sure only the intended slots changed."""
-    after = stackfile.build_stack(before.name, yamlio.load(text, before.file), catalogue, before.file, today)
+def check(text: str, before: Stack, rotation: Rotation, catalogue: Catalogue, today: date, guard: Guard) -> None:
+    """Validate the edited file like `mailoauth validate` (the project's policy included), and make sure
+    only the intended slots changed."""
+    after = stackfile.build_stack(before.name, yamlio.load(text, before.file), catalogue, before.file, today, guard)
     app = before.apps[rotation.app]
     kept = tuple(s for i, s in enumerate(app.secrets) if i not in rotation.drop)
     intended = {

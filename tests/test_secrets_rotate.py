@@ -316,3 +316,15 @@ def test_a_layout_ruamel_cannot_reproduce_is_rotated_with_a_warning(ops: Path, c
     )
     assert slots(ops, "desk-in") == [("secret", "2026-12-20"), ("secret-2027-11-27", "2027-11-27")]
     assert "      displayName: Service desk (Graph)\n" in ops.read_text()
+
+
+def test_rotate_obeys_a_stricter_project_policy(ops: Path, capsys) -> None:
+    policy = ops.parent.parent / "policy"
+    policy.mkdir(exist_ok=True)
+    (policy / "rules.yaml").write_text("rules:\n  secret-max-lifetime: {level: mandatory, maxMonths: 6}\n")
+    assert secrets_cmd(ops, "rotate", "--stack", "ops", "--app", "desk-in", "--lifetime", "12m") == 2
+    err = capsys.readouterr().err
+    assert "the edited file would not be valid, so it was not changed" in err
+    assert "secret expires 2027-11-27, more than 6 months from today" in err
+    assert "(rule secret-max-lifetime)" in err
+    assert ops.read_text() == OPS

@@ -100,7 +100,8 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
     secretedit, rtyaml = _editor()
     path = Path(root) / stack.file
     try:
-        text, exact = secretedit.edited_text(rtyaml.read_source(path), stack, rotation, cat, today)
+        guard = stackfile.project_guard(tree)
+        text, exact = secretedit.edited_text(rtyaml.read_source(path), stack, rotation, cat, today, guard)
     except InvalidInput:
         print(f"{stack.file}: the edited file would not be valid, so it was not changed:", file=sys.stderr)
         raise
