@@ -20,7 +20,6 @@ from typing import Any
 from mailoauth.graph.errors import GraphError, sign_in_failed
 from mailoauth.graph.target import Target
 
-CREDENTIALS = ("auto", "environment", "workload-identity", "azure-cli", "managed-identity")
 REFRESH_MARGIN = 300  # seconds before expiry at which a cached token is renewed
 
 
@@ -137,24 +136,58 @@ def _transport(target: Target) -> dict[str, Any]:
     return {"connection_verify": target.ca_bundle} if target.ca_bundle else {}
 
 
+class Attempt:
+    """One link of the chain: records whether its credential was unavailable, failed or worked."""
+
+    def __init__(self, name: str, factory: Callable[[], Any], log: list[tuple[str, BaseException | None]]):
+        self.name, self.factory, self.log = name, factory, log
+        self.inner: Any = None
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.identity import CredentialUnavailableError
+
+        try:
+            self.inner = self.inner or self.factory()
+            token = self.inner.get_token(*scopes, **kwargs)
+        except ValueError as exc:  # a credential that cannot even be built from this environment
+            self.log.append((self.name, exc))
+            raise CredentialUnavailableError(str(exc)) from None
+        except BaseException as exc:
+            self.log.append((self.name, exc))
+            raise
+        self.log.append((self.name, None))
+        return token
+
+    def close(self) -> None:
+        if self.inner is not None and hasattr(self.inner, "close"):
+            self.inner.close()
+
+    __enter__ = lambda self: self  # noqa: E731  (ChainedTokenCredential enters and exits its links)
+    __exit__ = lambda self, *args: self.close()  # noqa: E731
+
+
 def sign_in(
     target: Target, kind: str = "auto", env: Mapping[str, str] | None = None
 ) -> tuple[CachedCredential, Principal]:
-    """The first available credential with a token for Graph, and who it signed in as."""
+    """A token for Graph from the first available credential (azure-identity's ChainedTokenCredential, which
+    also makes managed identity probe IMDS briefly instead of retrying), and who it signed in as."""
     from azure.core.exceptions import ClientAuthenticationError
-    from azure.identity import CredentialUnavailableError
+    from azure.identity import ChainedTokenCredential, CredentialUnavailableError
 
     env = os.environ if env is None else env
-    for name, factory in candidates(target, kind, env):
-        try:
-            credential = CachedCredential(factory(), name)
-            token = credential.get_token(target.scope)
-        except (CredentialUnavailableError, ValueError):
-            continue  # not configured here: try the next one
-        except ClientAuthenticationError as exc:
-            raise sign_in_failed(name, str(exc.message or exc)) from None
-        return credential, principal_of(token.token, name)
-    raise GraphError(no_credentials_message(target, kind))
+    log: list[tuple[str, BaseException | None]] = []
+    links = [Attempt(name, factory, log) for name, factory in candidates(target, kind, env)]
+    credential = CachedCredential(ChainedTokenCredential(*links), "")
+    try:
+        token = credential.get_token(target.scope)
+    except ClientAuthenticationError as exc:
+        failed = next((e for _, e in reversed(log) if e is not None), None)
+        if failed is None or isinstance(failed, CredentialUnavailableError):
+            raise GraphError(no_credentials_message(target, kind)) from None
+        name = next(n for n, e in log if e is failed)
+        raise sign_in_failed(name, str(getattr(failed, "message", None) or failed or exc)) from None
+    credential.name = next(n for n, e in reversed(log) if e is None)
+    return credential, principal_of(token.token, credential.name)
 
 
 def no_credentials_message(target: Target, kind: str) -> str:

@@ -32,7 +32,7 @@ class Step:
     collections) the request builder that follows @odata.nextLink."""
 
     request: Any
-    parse: Any = None  # a Parsable class (e.g. ApplicationCollectionResponse); None: no body expected
+    parse: Any = None  # a Parsable class (ApplicationCollectionResponse, ...), `dict` for plain JSON, None: no body
     builder: Any = None
     tag: Any = None  # caller's label, handed back in the result
 
@@ -46,7 +46,7 @@ class Step:
 class StepResult:
     step: Step
     status: int
-    value: Any = None  # the deserialised body (first page for collections)
+    value: Any = None  # the body as an SDK model or dict (the first page, for collections)
     items: list[Any] = field(default_factory=list)  # every item of every page, for collections
     error: GraphError | None = None
 
@@ -98,21 +98,16 @@ async def _post(session: GraphSession, steps: dict[int, Step]) -> dict[str, dict
     """One POST /$batch; the answers by step id."""
     from kiota_abstractions.method import Method
     from kiota_abstractions.request_information import RequestInformation
-    from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
     payload = {"requests": [step_json(session, str(i), step) for i, step in steps.items()]}
     info = RequestInformation(Method.POST, "{+baseurl}/$batch")
     info.path_parameters["baseurl"] = session.target.api_url
-    info.headers.try_add("Accept", "application/json")
     info.set_stream_content(json.dumps(payload).encode(), "application/json")
-    raw = await session.call(
-        lambda: session.adapter.send_primitive_async(info, "bytes", {"XXX": ODataError}), "POST", "/$batch"
-    )
+    answer = await session.send_json(info, "POST", "/$batch")
     try:
-        responses = json.loads(raw or b"null")["responses"]
-        return {str(r["id"]): r for r in responses}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise GraphError(f"Microsoft Graph sent a malformed response to POST /$batch: {exc}") from None
+        return {str(r["id"]): r for r in answer["responses"]}
+    except (KeyError, TypeError) as exc:
+        raise GraphError(f"Microsoft Graph sent a malformed response to POST /$batch: missing {exc}") from None
 
 
 def _retry_after(answer: dict[str, Any], fallback: float) -> float:
@@ -149,8 +144,9 @@ async def _result(session: GraphSession, step: Step, answer: dict[str, Any]) -> 
         )
     if step.parse is None or body is None:
         return StepResult(step, status)
-    value = _parse(body, step.parse)
-    items = await session.rest_of(step.builder, value) if hasattr(value, "odata_next_link") else []
+    value = body if step.parse is dict else _parse(body, step.parse)
+    paged = (isinstance(value, dict) and "value" in value) or hasattr(value, "odata_next_link")
+    items = await session.rest_of(step.builder, value) if paged else []
     return StepResult(step, status, value, items)
 
 

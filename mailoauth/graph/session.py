@@ -63,7 +63,9 @@ class GraphSession:
         return await self.rest_of(builder, page)
 
     async def rest_of(self, builder: Any, page: Any) -> list[Any]:
-        """The items of `page` and of every page after it."""
+        """The items of `page` and of every page after it: SDK models, or JSON dicts for a raw first page."""
+        if isinstance(page, dict):
+            return await self._rest_of_json(page)
         items = list(page.value or []) if page is not None else []
         while page is not None and page.odata_next_link:
             link = page.odata_next_link
@@ -72,6 +74,32 @@ class GraphSession:
             )
             items += list(page.value or []) if page is not None else []
         return items
+
+    async def _rest_of_json(self, page: dict[str, Any]) -> list[Any]:
+        from kiota_abstractions.method import Method
+        from kiota_abstractions.request_information import RequestInformation
+
+        items = list(page.get("value") or [])
+        while link := page.get("@odata.nextLink"):
+            info = RequestInformation(Method.GET)
+            info.url = link
+            page = await self.send_json(info, "GET", relative_url(link, self.target.api_url).split("?")[0]) or {}
+            items += list(page.get("value") or [])
+        return items
+
+    async def send_json(self, info: Any, method: str, path: str) -> Any:
+        """Send a kiota RequestInformation through the client (auth, retries) and parse the JSON answer
+        without the SDK's models: much cheaper for large directory reads."""
+        from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+        info.headers.try_add("Accept", "application/json")
+        raw = await self.call(
+            lambda: self.adapter.send_primitive_async(info, "bytes", {"XXX": ODataError}), method, path
+        )
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError as exc:
+            raise GraphError(f"Microsoft Graph sent a malformed response to {method} {path}: {exc}") from None
 
     async def call(self, send: Callable[[], Awaitable[T]], method: str, path: str) -> T:
         """Run one request, turning kiota/httpx/azure-identity failures into a GraphError about `method path`."""

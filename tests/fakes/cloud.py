@@ -63,6 +63,7 @@ class FakeCloud:
         self.graph_server = HttpsServer(self.graph_router, self.tls.server_context())
         self.login.base_url = self.authority
         self.graph.base_url = self.graph_url
+        self.reset()
 
     @property
     def authority(self) -> str:

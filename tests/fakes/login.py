@@ -89,9 +89,11 @@ class FakeLogin:
         self.book = book
         self.tenants = tenants
         self.clients: dict[str, Client] = {}
+        self.managed_identity: Client | None = None  # what IMDS hands out; None: no identity on this "VM"
         self.base_url = ""  # set once the server listens
         router.add("GET", r"/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration", self._discovery)
         router.add("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", self._token)
+        router.add("GET", r"/metadata/identity/oauth2/token", self._imds)
 
     def add_client(self, client: Client) -> Client:
         self.clients[client.client_id] = client
@@ -141,7 +143,16 @@ class FakeLogin:
                 f"added to app '{client.client_id}'.",
             )
         scope = form.get("scope", "")
-        resource = scope.split()[0].removesuffix("/.default") if scope else ""
+        return Response(200, self._token_body(client, scope.split()[0].removesuffix("/.default") if scope else ""))
+
+    def _imds(self, req: Request, m: re.Match[str]) -> Response:
+        """Azure's instance metadata token endpoint (reached through AZURE_POD_IDENTITY_AUTHORITY_HOST)."""
+        if self.managed_identity is None:
+            return Response(400, {"error": "invalid_request", "error_description": "Identity not found"})
+        body = self._token_body(self.managed_identity, req.query.get("resource", "").removesuffix("/.default"))
+        return Response(200, {**body, "expires_on": str(int(time.time()) + 3600), "resource": req.query["resource"]})
+
+    def _token_body(self, client: Client, resource: str) -> dict[str, Any]:
         now = int(time.time())
         claims: dict[str, Any] = {
             "aud": resource,
@@ -155,7 +166,9 @@ class FakeLogin:
             claims.update(oid=client.user_id, scp=" ".join(client.scopes), idtyp="user")
         else:
             claims.update(oid=client.object_id, roles=list(client.roles), idtyp="app")
-        token = self.book.issue(claims)
-        return Response(
-            200, {"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": token}
-        )
+        return {
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "ext_expires_in": 3600,
+            "access_token": self.book.issue(claims),
+        }
