@@ -129,19 +129,10 @@ async def _result(session: GraphSession, step: Step, answer: dict[str, Any]) -> 
             step, status, error=GraphError(f"Microsoft Graph sent a malformed response to {method} {path}: {exc}")
         )
     if status >= 400:
-        error = (body or {}).get("error") or {} if isinstance(body, dict) else {}
-        return StepResult(
-            step,
-            status,
-            error=refused(
-                method,
-                path,
-                status,
-                str(error.get("code") or "error"),
-                str(error.get("message") or ""),
-                session.principal.kind,
-            ),
-        )
+        error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {"code": error}
+        code, message = str(error.get("code") or "error"), str(error.get("message") or "")
+        return StepResult(step, status, error=refused(method, path, status, code, message, session.principal.kind))
     if step.parse is None or body is None:
         return StepResult(step, status)
     value = body if step.parse is dict else _parse(body, step.parse)

@@ -41,10 +41,13 @@ AADSTS = re.compile(r"(AADSTS\d+):?\s*(.*?)(?:\s*(?:Trace ID|Correlation ID|Time
 class GraphError(CommandError):
     """A failed sign-in or Graph request, as one redacted line."""
 
-    def __init__(self, message: str, status: int | None = None, code: str | None = None):
+    def __init__(
+        self, message: str, status: int | None = None, code: str | None = None, needs: str | None = None
+    ) -> None:
         super().__init__(redact(one_line(message)))
         self.status = status
         self.code = code
+        self.needs = needs  # the Graph permission a refused (403) request needed, when known
 
 
 def permission_for(method: str, path: str) -> str | None:
@@ -56,8 +59,8 @@ def permission_for(method: str, path: str) -> str | None:
 def refused(method: str, path: str, status: int, code: str, message: str, principal_kind: str | None) -> GraphError:
     """A Graph error response as a sentence; 403s say which permission to grant and how."""
     text = f"Microsoft Graph refused {method} {path}: {status} {code}" + (f" ({message})" if message else "")
+    needs = permission_for(method, path) if status == 403 else None
     if status == 403:
-        needs = permission_for(method, path)
         if needs:
             text += f"; the signed-in identity lacks the Microsoft Graph permission {needs}"
         text += "; " + grant_hint(needs, principal_kind)
@@ -65,7 +68,7 @@ def refused(method: str, path: str, status: int, code: str, message: str, princi
         text += "; the token was not accepted: check that --graph-url and azuread:environment match the sign-in cloud"
     elif status == 404:
         text += "; the object does not exist (or has not replicated yet)"
-    return GraphError(text, status, code)
+    return GraphError(text, status, code, needs)
 
 
 def grant_hint(needs: str | None, principal_kind: str | None) -> str:

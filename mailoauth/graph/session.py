@@ -23,6 +23,7 @@ from mailoauth.graph.errors import GraphError, refused, sign_in_failed
 from mailoauth.graph.target import Target
 
 T = TypeVar("T")
+ME_PLACEHOLDER = "/users/me-token-to-replace"
 QUIET_LOGGERS = ("azure.identity", "azure.core", "msal", "httpx", "kiota_http", "msgraph_core")
 
 
@@ -147,6 +148,8 @@ def relative_url(url: str, api_url: str) -> str:
     """The part of a Graph URL after the API version, with its query: what a $batch step and messages use."""
     parts = urlsplit(url)
     path = parts.path.removeprefix(urlsplit(api_url).path)
+    if path.startswith(ME_PLACEHOLDER):  # msgraph's `client.me` builds /users/me-token-to-replace
+        path = "/me" + path.removeprefix(ME_PLACEHOLDER)
     return path + (f"?{parts.query}" if parts.query else "")
 
 

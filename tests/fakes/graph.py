@@ -177,7 +177,7 @@ class FakeGraph:
             READ["oauth2PermissionGrants"],
         )
         self.add("GET", r"/policies/authorizationPolicy", self._authorization_policy, READ["authorizationPolicy"])
-        self.add("GET", r"/me/transitiveMemberOf/microsoft\.graph\.directoryRole", self._my_roles, READ["memberOf"])
+        self.add("GET", r"/me/transitiveMemberOf/(microsoft\.)?graph\.directoryRole", self._my_roles, READ["memberOf"])
         self.add("POST", r"/applications/(?P<key>[^/]+)/addPassword", self._add_password, WRITE["applications"])
         self.add("POST", r"/applications/(?P<key>[^/]+)/removePassword", self._remove_password, WRITE["applications"])
         self.router.add("POST", API + r"/\$batch", self._batch)
