@@ -16,7 +16,7 @@ from pathlib import Path
 from mailoauth import __version__
 from mailoauth.problems import CommandError, InvalidInput, Problem
 
-COMMANDS = ("plan", "validate", "preflight", "audit")
+COMMANDS = ("plan", "validate", "preflight", "audit", "scopes")
 EXIT_OK, EXIT_FINDING, EXIT_INVALID, EXIT_POLICY = 0, 1, 2, 3
 
 

@@ -104,7 +104,7 @@ def candidates(target: Target, kind: str, env: Mapping[str, str]) -> list[tuple[
         "workload-identity": ("workload identity", lambda: identity.WorkloadIdentityCredential(**common))
         if env.get("AZURE_FEDERATED_TOKEN_FILE") or kind == "workload-identity"
         else None,
-        "azure-cli": ("Azure CLI", lambda: identity.AzureCliCredential(tenant_id=target.tenant_id)),
+        "azure-cli": ("Azure CLI", lambda: identity.AzureCliCredential(tenant_id=target.tenant_id or None)),
         "managed-identity": (
             "managed identity",
             lambda: identity.ManagedIdentityCredential(
@@ -193,9 +193,10 @@ def sign_in(
 def no_credentials_message(target: Target, kind: str) -> str:
     if kind != "auto":
         return f"no Azure credentials: the {kind} credential is not available here (see docs/live-checks.md)"
+    tenant = f" --tenant {target.tenant_id}" if target.tenant_id else ""
     return (
         "no Azure credentials found: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or "
-        f"AZURE_FEDERATED_TOKEN_FILE for workload identity), run `az login --tenant {target.tenant_id}`, "
+        f"AZURE_FEDERATED_TOKEN_FILE for workload identity), run `az login{tenant}`, "
         "or run where a managed identity is available"
     )
 
