@@ -6,7 +6,7 @@ be read (for example, a permission the signed-in identity lacks) fails its check
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -31,8 +31,6 @@ CLOUD_APP_ADMIN = "158c047a-c907-4556-b7ef-446551a6b5f7"
 APP_DEVELOPER = "cf1c38e5-3621-4004-a7cb-879624dced7c"
 CREATE_APP_ROLES = (GLOBAL_ADMIN, APP_ADMIN, CLOUD_APP_ADMIN, APP_DEVELOPER)
 CONSENT_ROLES = (GLOBAL_ADMIN, PRIVILEGED_ROLE_ADMIN, APP_ADMIN, CLOUD_APP_ADMIN)
-CREATE_APP_PERMISSIONS = ("Application.ReadWrite.OwnedBy", "Application.ReadWrite.All")
-CONSENT_PERMISSIONS = ("DelegatedPermissionGrant.ReadWrite.All",)
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
 Fact = Any  # the JSON Graph returned, or the GraphError that prevented reading it
@@ -40,20 +38,14 @@ Fact = Any  # the JSON Graph returned, or the GraphError that prevented reading 
 
 @dataclass(frozen=True)
 class Check:
-    id: str
+    check: str
     subject: str
     status: str
     detail: str
     fix: str = ""
 
     def as_json(self) -> dict[str, str]:
-        return {
-            "check": self.id,
-            "subject": self.subject,
-            "status": self.status,
-            "detail": self.detail,
-            "fix": self.fix,
-        }
+        return asdict(self)
 
 
 @dataclass
@@ -181,30 +173,51 @@ def mailbox(upn: str, facts: Mailbox, apps: list[str]) -> Check:
     )
 
 
-def _roles(facts: TenantFacts) -> set[str] | GraphError:
+@dataclass(frozen=True)
+class Right:
+    """A right the deployer needs: any of `permissions` for an application, any of `roles` for a user."""
+
+    check: str
+    permissions: tuple[str, ...]
+    roles: tuple[str, ...]
+    app_lacks: str
+    user_has: str
+
+
+CREATE_APPS = Right(
+    "create-apps",
+    ("Application.ReadWrite.OwnedBy", "Application.ReadWrite.All"),
+    CREATE_APP_ROLES,
+    "the application holds neither Application.ReadWrite.OwnedBy nor Application.ReadWrite.All",
+    "the user holds a directory role that registers applications",
+)
+ADMIN_CONSENT = Right(
+    "admin-consent",
+    ("DelegatedPermissionGrant.ReadWrite.All",),
+    CONSENT_ROLES,
+    "adminConsent: true needs DelegatedPermissionGrant.ReadWrite.All, which the application lacks",
+    "the user holds a directory role that grants admin consent",
+)
+
+
+def holds(facts: TenantFacts, right: Right) -> Check | None:
+    """The verdict from the token's roles or the user's directory roles; None: a user without such a role."""
+    p = facts.principal
+    if p.kind == "application":
+        held = [perm for perm in right.permissions if perm in p.roles]
+        if held:
+            return Check(right.check, "deployer", PASS, f"the application holds {held[0]}")
+        return Check(right.check, "deployer", FAIL, right.app_lacks, grant_hint(right.permissions[0], "application"))
     if isinstance(facts.directory_roles, GraphError):
-        return facts.directory_roles
-    return {str(r.get("roleTemplateId")).lower() for r in facts.directory_roles or ()}
+        return unreadable(right.check, "deployer", facts.directory_roles)
+    roles = {str(r.get("roleTemplateId")).lower() for r in facts.directory_roles or ()}
+    return Check(right.check, "deployer", PASS, right.user_has) if roles & set(right.roles) else None
 
 
 def create_apps(facts: TenantFacts) -> Check:
-    p = facts.principal
-    if p.kind == "application":
-        held = [perm for perm in CREATE_APP_PERMISSIONS if perm in p.roles]
-        if held:
-            return Check("create-apps", "deployer", PASS, f"the application holds {held[0]}")
-        return Check(
-            "create-apps",
-            "deployer",
-            FAIL,
-            "the application holds neither Application.ReadWrite.OwnedBy nor Application.ReadWrite.All",
-            grant_hint("Application.ReadWrite.OwnedBy", "application"),
-        )
-    roles = _roles(facts)
-    if isinstance(roles, GraphError):
-        return unreadable("create-apps", "deployer", roles)
-    if roles & set(CREATE_APP_ROLES):
-        return Check("create-apps", "deployer", PASS, "the user holds a directory role that registers applications")
+    found = holds(facts, CREATE_APPS)
+    if found:
+        return found
     policy = facts.authorization_policy
     if isinstance(policy, GraphError):
         return unreadable("create-apps", "deployer", policy)
@@ -220,25 +233,7 @@ def create_apps(facts: TenantFacts) -> Check:
 
 
 def admin_consent(facts: TenantFacts) -> Check:
-    p = facts.principal
-    if p.kind == "application":
-        if set(CONSENT_PERMISSIONS) & set(p.roles):
-            return Check(
-                "admin-consent", "deployer", PASS, "the application holds DelegatedPermissionGrant.ReadWrite.All"
-            )
-        return Check(
-            "admin-consent",
-            "deployer",
-            FAIL,
-            "adminConsent: true needs DelegatedPermissionGrant.ReadWrite.All, which the application lacks",
-            grant_hint("DelegatedPermissionGrant.ReadWrite.All", "application"),
-        )
-    roles = _roles(facts)
-    if isinstance(roles, GraphError):
-        return unreadable("admin-consent", "deployer", roles)
-    if roles & set(CONSENT_ROLES):
-        return Check("admin-consent", "deployer", PASS, "the user holds a directory role that grants admin consent")
-    return Check(
+    return holds(facts, ADMIN_CONSENT) or Check(
         "admin-consent",
         "deployer",
         FAIL,

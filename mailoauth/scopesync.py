@@ -7,7 +7,7 @@ characters change, so comments, order, flow style and column alignment stay exac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from mailoauth.catalogue import CATALOGUE_FILE, Catalogue
@@ -36,14 +36,8 @@ class Difference:
         return f"{self.scope}: {self.field} is {self.catalogue} in the catalogue, {self.tenant} in the tenant"
 
     def as_json(self) -> dict[str, str]:
-        return {
-            "scope": self.scope,
-            "resource": self.resource,
-            "field": self.field,
-            "catalogue": self.catalogue,
-            "tenant": self.tenant,
-            "message": self.message(),
-        }
+        fields = {k: v for k, v in asdict(self).items() if k != "resource_key"}
+        return {**fields, "message": self.message()}
 
 
 def differences(cat: Catalogue, resources: dict[str, ResourceApi]) -> list[Difference]:

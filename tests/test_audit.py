@@ -9,26 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.cloud import CLIENT_SECRET, OTHER_TENANT_ID, FakeCloud
-from tests.fakes.project import write_project
+from tests.fakes.project import CALLBACK, mail_app, write_project
 from tests.fakes.tenant import EXCHANGE_APP_ID, GRAPH_APP_ID, GRAPH_SCOPES, FakeTenant
 
 TODAY = "2026-06-01"
-CALLBACK = "https://jira.example.com/plugins/servlet/oauth2/callback"
 SECRET_VALUE = "Qx7~live-secret-value-of-the-mail-app"  # what the tenant holds; Graph shows only "Qx7"
 APPS = {
-    "mail-in": {
-        "displayName": "Jira mail handler (inbound)",
-        "redirectUris": [CALLBACK],
-        "scopeSets": ["imap"],
-        "secret": {"description": "jira-in", "expires": "2027-06-30"},
-        "adminConsent": True,
-    },
-    "mail-out": {
-        "displayName": "Jira mail handler (outbound)",
-        "redirectUris": [CALLBACK],
-        "scopeSets": ["smtp"],
-        "secret": {"description": "jira-out", "expires": "2027-06-30"},
-    },
+    "mail-in": mail_app("Jira mail handler (inbound)", ["imap"], "jira-in", adminConsent=True),
+    "mail-out": mail_app("Jira mail handler (outbound)", ["smtp"], "jira-out"),
 }
 
 

@@ -12,7 +12,7 @@ from mailoauth.graph.errors import GraphError, permission_for
 from mailoauth.graph.target import resolve
 from mailoauth.problems import CommandError
 from tests.fakes.cloud import CLIENT_SECRET, FakeCloud
-from tests.fakes.project import write_project
+from tests.fakes.project import CALLBACK, mail_app, write_project
 
 TENANT = "5e1f0c9a-3d2b-4c8e-9f7a-6b5d4c3b2a10"
 
@@ -65,17 +65,7 @@ def test_errors_never_carry_secrets_or_tokens(monkeypatch: pytest.MonkeyPatch) -
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MAILOAUTH_TODAY", "2026-06-01")
-    return write_project(
-        tmp_path / "project",
-        {
-            "mail": {
-                "displayName": "O'Brien & Co mail",
-                "redirectUris": ["https://jira.example.com/cb"],
-                "scopeSets": ["imap"],
-                "secret": {"description": "s", "expires": "2027-01-31"},
-            },
-        },
-    )
+    return write_project(tmp_path / "project", {"mail": mail_app("O'Brien & Co mail", ["imap"])})
 
 
 def audit_json(run_cli, cloud: FakeCloud, project: Path, *extra: str):
@@ -113,9 +103,7 @@ def test_the_deploy_service_principal_from_arm_variables(
     monkeypatch.setenv("ARM_TENANT_ID", live_env.client.tenant_id)
     monkeypatch.setenv("ARM_CLIENT_ID", live_env.client.client_id)
     monkeypatch.setenv("ARM_CLIENT_SECRET", live_env.client.secret)
-    app = live_env.tenant.add_application(
-        "O'Brien & Co mail", audience="AzureADMyOrg", redirect_uris=["https://jira.example.com/cb"]
-    )
+    app = live_env.tenant.add_application("O'Brien & Co mail", audience="AzureADMyOrg", redirect_uris=[CALLBACK])
     result, doc = audit_json(run_cli, live_env, project)
     assert doc["apps"]["mail"]["clientId"] == app["appId"]  # found by a display name with a quote in it
     filters = [r.query.get("$filter") for r in live_env.graph.calls if r.path == "/v1.0/applications"]

@@ -9,25 +9,17 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.cloud import FakeCloud
-from tests.fakes.project import write_project
+from tests.fakes.project import mail_app, write_project
 
-CALLBACK = "https://jira.example.com/plugins/servlet/oauth2/callback"
 APPS = {
-    "mail-in": {
-        "displayName": "Jira mail handler (inbound)",
-        "redirectUris": [CALLBACK],
-        "scopeSets": ["imap"],
-        "secret": {"description": "jira-in", "expires": "2027-06-30"},
-        "adminConsent": True,
-        "mailboxes": ["support@example.com", "shared@example.com"],
-    },
-    "mail-out": {
-        "displayName": "Jira mail handler (outbound)",
-        "redirectUris": [CALLBACK],
-        "scopeSets": ["graph-send"],
-        "secret": {"description": "jira-out", "expires": "2027-06-30"},
-        "mailboxes": ["support@example.com"],
-    },
+    "mail-in": mail_app(
+        "Jira mail handler (inbound)",
+        ["imap"],
+        "jira-in",
+        adminConsent=True,
+        mailboxes=["support@example.com", "shared@example.com"],
+    ),
+    "mail-out": mail_app("Jira mail handler (outbound)", ["graph-send"], "jira-out", mailboxes=["support@example.com"]),
 }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.cloud import FakeCloud
-from tests.fakes.project import ROOT, write_project
+from tests.fakes.project import ROOT, mail_app, write_project
 from tests.fakes.tenant import GRAPH_SCOPES
 
 NEW_SMTP_ID = "11112222-3333-4444-8555-666677778888"
@@ -17,17 +17,7 @@ NEW_SMTP_ID = "11112222-3333-4444-8555-666677778888"
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    return write_project(
-        tmp_path / "project",
-        {
-            "mail": {
-                "displayName": "Mail",
-                "redirectUris": ["https://jira.example.com/cb"],
-                "scopeSets": ["imap"],
-                "secret": {"description": "s", "expires": "2027-01-31"},
-            },
-        },
-    )
+    return write_project(tmp_path / "project", {"mail": mail_app("Mail", ["imap"])})
 
 
 def sync(run_cli, cloud: FakeCloud, project: Path, *extra: str):

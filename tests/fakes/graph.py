@@ -87,15 +87,10 @@ class FakeGraph:
 
     # -- what tests use ------------------------------------------------------------------------------
     def fail(
-        self,
-        pattern: str,
-        status: int,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-        times: int = 1,
-        batched: bool | None = None,
+        self, pattern: str, status: int, body: Any = None, headers: dict[str, str] | None = None, **options: Any
     ) -> None:
-        """Answer the next matching request(s) ("METHOD /v1.0/path", re.search) with a canned response.
+        """Answer the next matching request(s) ("METHOD /v1.0/path", re.search) with a canned response;
+        `options` are Router.fail's `times` and `batched`.
 
         A JSON body given as a string is wrapped as a Graph error with that message; bytes are sent raw
         (malformed JSON); 429/503 get a `Retry-After: 1` header unless `headers` says otherwise.
@@ -106,7 +101,7 @@ class FakeGraph:
             ).body
         if status in (429, 503) and headers is None:
             headers = {"Retry-After": "1"}
-        self.router.fail(pattern, status, body, headers, times, batched)
+        self.router.fail(pattern, status, body, headers, **options)
 
     @property
     def http_requests(self) -> list[Request]:

@@ -65,18 +65,18 @@ class FilterParser:
         raise ODataError("BadRequest", f"Invalid filter clause: '{self.text}'.")
 
     def _or(self) -> Predicate:
-        parts = [self._and()]
-        while (self._peek() or "").lower() == "or":
-            self._take()
-            parts.append(self._and())
-        return parts[0] if len(parts) == 1 else (lambda obj: any(p(obj) for p in parts))
+        return self._joined("or", self._and, any)
 
     def _and(self) -> Predicate:
-        parts = [self._factor()]
-        while (self._peek() or "").lower() == "and":
+        return self._joined("and", self._factor, all)
+
+    def _joined(self, word: str, operand: Callable[[], Predicate], combine: Callable[..., bool]) -> Predicate:
+        """`operand (word operand)*`, e.g. `a eq 1 or b eq 2`."""
+        parts = [operand()]
+        while (self._peek() or "").lower() == word:
             self._take()
-            parts.append(self._factor())
-        return parts[0] if len(parts) == 1 else (lambda obj: all(p(obj) for p in parts))
+            parts.append(operand())
+        return parts[0] if len(parts) == 1 else (lambda obj: combine(p(obj) for p in parts))
 
     def _factor(self) -> Predicate:
         tok = self._take()

@@ -29,3 +29,17 @@ def write_project(
     config = {"azuread:tenantId": tenant_id, "azuread:environment": environment, "mailoauth:apps": apps}
     (folder / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
     return folder
+
+
+CALLBACK = "https://jira.example.com/plugins/servlet/oauth2/callback"
+
+
+def mail_app(display_name: str, scope_sets: list[str], secret: str = "secret", **extra: Any) -> dict[str, Any]:
+    """One entry of mailoauth:apps: single-tenant, one redirect URI, one secret expiring 2027-06-30."""
+    return {
+        "displayName": display_name,
+        "redirectUris": [CALLBACK],
+        "scopeSets": scope_sets,
+        "secret": {"description": secret, "expires": "2027-06-30"},
+        **extra,
+    }
