@@ -1,0 +1,55 @@
+"""`mailoauth audit --stack NAME`: drift between a stack and its tenant, and expiring secrets.
+
+Exit 0 when the tenant matches the stack, 1 on any finding. Reads only: Application.Read.All and
+DelegatedPermissionGrant.Read.All are enough.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from mailoauth import catalogue, cli, drift, stackfile
+from mailoauth.graph import options
+from mailoauth.tree import WorkTree
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("audit", help="compare a stack with its tenant: permissions, redirect URIs, secrets, consent")
+    p.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
+    p.add_argument(
+        "--within",
+        type=int,
+        default=30,
+        metavar="DAYS",
+        help="report secrets that expire within this many days (default 30)",
+    )
+    cli.add_format(p)
+    options.add_options(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.within < 0:
+        raise cli.UsageError(f"--within: expected a number of days, not {args.within}")
+    tree = WorkTree(cli.project_root(args))
+    cat = catalogue.load(tree)
+    stack = stackfile.load_stack(tree, args.stack, cat)
+    doc = asyncio.run(_audit(args, stack, cat))
+    if args.format == "json":
+        print(json.dumps(doc, indent=2))
+    else:
+        print(drift.render_markdown(doc) if args.format == "markdown" else drift.render_text(doc), end="")
+    return cli.EXIT_FINDING if doc["drift"] else cli.EXIT_OK
+
+
+async def _audit(args: argparse.Namespace, stack, cat) -> dict[str, object]:
+    from mailoauth.graph.directory import find_apps
+
+    wanted = {key: (app.client_id, app.display_name) for key, app in stack.apps.items()}
+    resource_ids = {s.resource_app_id for s in cat.scopes.values()}
+    async with options.session(args, stack) as graph:
+        found, resources = await find_apps(graph, wanted, sorted(resource_ids))
+    names = drift.Names(cat, resources)
+    return drift.audit_document(stack, found, names, stackfile.utc_today(), args.within)

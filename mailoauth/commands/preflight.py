@@ -1,0 +1,105 @@
+"""`mailoauth preflight --stack NAME`: can this tenant host the stack's apps? Checks with a fix each.
+
+Exit 0 when nothing fails (warnings allowed), 1 when a check fails. One batched round of Graph
+reads: subscribed SKUs, each mailbox and its licences, registrations with the same display names,
+and for a user sign-in the authorization policy and the user's directory roles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from mailoauth import catalogue, cli, preflight, stackfile
+from mailoauth.graph import options
+from mailoauth.model import Stack
+from mailoauth.tree import WorkTree
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("preflight", help="check a tenant before the first pulumi up: licences, mailboxes, rights")
+    p.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
+    cli.add_format(p)
+    options.add_options(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    tree = WorkTree(cli.project_root(args))
+    stack = stackfile.load_stack(tree, args.stack, catalogue.load(tree))
+    facts = asyncio.run(_facts(args, stack))
+    doc = preflight.preflight_document(stack, preflight.checks(stack, facts, stackfile.utc_today()))
+    if args.format == "json":
+        print(json.dumps(doc, indent=2))
+    else:
+        render = preflight.render_markdown if args.format == "markdown" else preflight.render_text
+        print(render(doc), end="")
+    return cli.EXIT_OK if doc["ok"] else cli.EXIT_FINDING
+
+
+async def _facts(args: argparse.Namespace, stack: Stack) -> preflight.TenantFacts:
+    from mailoauth.graph.batch import Step, run_batch
+    from mailoauth.graph.directory import application_steps, registration
+
+    upns = list(dict.fromkeys(upn for app in stack.apps.values() for upn in app.mailboxes))
+    by_name = {key: app.display_name for key, app in stack.apps.items() if not app.client_id}
+    async with options.session(args, stack) as graph:
+        users = graph.client.users
+        steps = [
+            Step.get(
+                graph.client.subscribed_skus, dict, "skus", select=["skuPartNumber", "capabilityStatus", "servicePlans"]
+            )
+        ]
+        for upn in upns:
+            steps.append(
+                Step.get(
+                    users.by_user_id(upn), dict, ("user", upn), select=["id", "userPrincipalName", "accountEnabled"]
+                )
+            )
+            steps.append(
+                Step.get(
+                    users.by_user_id(upn).license_details,
+                    dict,
+                    ("licences", upn),
+                    select=["skuPartNumber", "servicePlans"],
+                )
+            )
+        steps += application_steps(graph, "displayName", by_name.values(), "names")
+        if graph.principal.kind == "user":
+            steps.append(
+                Step.get(
+                    graph.client.policies.authorization_policy, dict, "policy", select=["defaultUserRolePermissions"]
+                )
+            )
+            steps.append(
+                Step.get(
+                    graph.client.me.transitive_member_of.graph_directory_role,
+                    dict,
+                    "roles",
+                    select=["roleTemplateId", "displayName"],
+                )
+            )
+        answers = await run_batch(graph, steps)
+        principal = graph.principal
+    results = {r.step.tag: r for r in answers if r.step.tag != "names"}
+    names = [r for r in answers if r.step.tag == "names"]
+    facts = preflight.TenantFacts(principal, _items(results["skus"]))
+    for upn in upns:
+        user = results[("user", upn)]
+        facts.mailboxes[upn] = preflight.Mailbox(
+            None if user.status == 404 else (user.error or user.value), _items(results[("licences", upn)])
+        )
+    name_error = next((r.error for r in names if r.error), None)
+    registrations = [registration(a) for r in names for a in r.items]
+    for key, name in by_name.items():
+        facts.namesakes[key] = name_error or [r for r in registrations if r.display_name.casefold() == name.casefold()]
+    if principal.kind == "user":
+        facts.authorization_policy = results["policy"].error or results["policy"].value
+        facts.directory_roles = _items(results["roles"])
+    return facts
+
+
+def _items(result: Any) -> Any:
+    return result.error or result.items

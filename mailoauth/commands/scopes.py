@@ -1,0 +1,77 @@
+"""`mailoauth scopes sync [--write]`: check scopes/catalogue.yaml against the tenant's Microsoft APIs.
+
+Reads the delegated permissions (oauth2PermissionScopes) that Microsoft Graph and Office 365 Exchange
+Online publish in the stack's tenant (Application.Read.All). Exit 0 when the catalogue matches (or
+--write fixed every difference), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from mailoauth import catalogue, cli, scopesync, stackfile
+from mailoauth.catalogue import CATALOGUE_FILE
+from mailoauth.graph import options
+from mailoauth.tree import WorkTree
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("scopes", help="work with the scope catalogue")
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    sync = verbs.add_parser("sync", help="compare catalogue permission ids with the tenant (--write to correct them)")
+    sync.add_argument(
+        "--stack",
+        help="read the tenant and cloud of this stack (default: the signed-in tenant, global cloud)",
+    )
+    sync.add_argument("--write", action="store_true", help=f"correct ids and consent flags in {CATALOGUE_FILE}")
+    cli.add_format(sync)
+    options.add_options(sync)
+    sync.set_defaults(handler=run_sync)
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    root = cli.project_root(args)
+    tree = WorkTree(root)
+    cat = catalogue.load(tree)
+    stack = stackfile.load_stack(tree, args.stack, cat) if args.stack else None
+    resources = asyncio.run(_resources(args, stack, cat))
+    found = scopesync.differences(cat, resources)
+    written = bool(args.write and any(d.fixable for d in found))
+    if written:
+        _write(tree, scopesync.rewrite(tree.read_text(CATALOGUE_FILE) or "", found))
+    doc = scopesync.sync_document(found, written)
+    if args.format == "json":
+        print(json.dumps(doc, indent=2))
+    else:
+        render = scopesync.render_markdown if args.format == "markdown" else scopesync.render_text
+        print(render(doc), end="")
+    remaining = [d for d in found if not (written and d.fixable)]
+    return cli.EXIT_FINDING if remaining else cli.EXIT_OK
+
+
+async def _resources(args, stack, cat) -> dict:
+    from mailoauth.graph.directory import resource_apis
+
+    async with options.session(args, stack) as graph:
+        return await resource_apis(graph, sorted({s.resource_app_id.lower() for s in cat.scopes.values()}))
+
+
+class _Overlay:
+    """The working tree with the catalogue replaced, to validate an edit before it is written."""
+
+    def __init__(self, base: WorkTree, text: str):
+        self.base, self.text, self.label = base, text, base.label
+
+    def read_text(self, path: str) -> str | None:
+        return self.text if path == CATALOGUE_FILE else self.base.read_text(path)
+
+    def list_dir(self, path: str) -> list[str]:
+        return self.base.list_dir(path)
+
+
+def _write(tree: WorkTree, text: str) -> None:
+    """Write the corrected catalogue, unless it would no longer load (InvalidInput names the line)."""
+    catalogue.load(_Overlay(tree, text))
+    (tree.root / CATALOGUE_FILE).write_text(text, encoding="utf-8")
