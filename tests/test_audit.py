@@ -241,6 +241,21 @@ def test_token_error_shows_the_aadsts_message_and_no_secret(
     assert CLIENT_SECRET not in result.text
 
 
+def test_injected_conditional_access_block(live_env: FakeCloud, project: Path, run_cli) -> None:
+    live_env.login.fail(
+        400,
+        "invalid_grant",
+        53003,
+        "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
+    )
+    result = audit(run_cli, live_env, project)
+    assert (result.code, result.err) == (
+        2,
+        "error: sign-in failed (environment): AADSTS53003: Access has been blocked by Conditional Access policies. "
+        "The access policy does not allow token issuance.\n",
+    )
+
+
 def test_unknown_client_and_tenant(live_env: FakeCloud, project: Path, run_cli, monkeypatch) -> None:
     monkeypatch.setenv("AZURE_CLIENT_ID", "0f0f0f0f-0000-4000-8000-000000000000")
     result = audit(run_cli, live_env, project)
@@ -308,8 +323,12 @@ def test_output_never_contains_secrets_or_tokens(live_env: FakeCloud, project: P
     deployed["mail-in"].application["passwordCredentials"][0]["endDateTime"] = "2026-06-10T00:00:00Z"
     outputs = [audit(run_cli, live_env, project, "--format", fmt).text for fmt in ("text", "json", "markdown")]
     assert all("expires on 2026-06-10" in text for text in outputs)  # the secret was reported on
+    for command in ("preflight", "scopes sync"):
+        outputs.append(
+            run_cli("-C", project, *command.split(), "--stack", "test", "--graph-url", live_env.graph_url).text
+        )
     tokens = list(live_env.book.tokens)
-    assert tokens  # the CLI did sign in
+    assert len(tokens) == 5  # every run signed in
     for text in outputs:
         assert CLIENT_SECRET not in text
         assert SECRET_VALUE[:3] not in text  # Graph's hint: the first characters of the secret

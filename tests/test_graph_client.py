@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from mailoauth.graph.session import Retry, open_session
 from tests.fakes.cloud import CLIENT_ID, TENANT_ID, FakeCloud
 
@@ -129,13 +131,58 @@ def test_wrong_client_secret_shows_the_aadsts_message(fake_cloud: FakeCloud, gra
         disable_instance_discovery=True,
         connection_verify=fake_cloud.ca_path,
     )
-    try:
+    with pytest.raises(GraphError) as err:
         run_with_graph(fake_cloud, graph_target, lambda graph: graph.get(graph.client.applications), wrong)
-    except GraphError as exc:
-        message = str(exc)
+    message = str(err.value)
     assert message == (
         "sign-in failed (ClientSecretCredential): AADSTS7000215: Invalid client secret provided. Ensure the secret "
         "being sent in the request is the client secret value, not the client secret ID, for a secret added to app "
         f"'{CLIENT_ID}'."
     )
     assert "not-the-secret" not in message
+
+
+def graph_error(fake_cloud: FakeCloud, graph_target, work) -> str:
+    from mailoauth.graph.errors import GraphError
+
+    with pytest.raises(GraphError) as err:
+        run_with_graph(fake_cloud, graph_target, work)
+    return str(err.value)
+
+
+def test_malformed_and_failed_answers_become_one_line_errors(fake_cloud: FakeCloud, graph_target) -> None:
+    def list_apps(graph):
+        return graph.get_all(graph.client.applications, select=["id"])
+
+    fake_cloud.graph.fail(r"GET /v1\.0/applications$", 200, b'{"value": [{"id": ')
+    assert graph_error(fake_cloud, graph_target, list_apps).startswith(
+        "Microsoft Graph sent a malformed response to GET /applications: "
+    )
+    fake_cloud.graph.fail(r"GET /v1\.0/applications$", 500, "Something went wrong.")
+    assert graph_error(fake_cloud, graph_target, list_apps) == (
+        "Microsoft Graph refused GET /applications: 500 Error (Something went wrong.)"
+    )
+    fake_cloud.graph.fail(r"GET /v1\.0/applications$", 404, "Resource 'x' does not exist.")
+    assert graph_error(fake_cloud, graph_target, list_apps).endswith(
+        "; the object does not exist (or has not replicated yet)"
+    )
+
+
+def test_unreachable_graph(fake_cloud: FakeCloud, graph_target) -> None:
+    import dataclasses
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    target = dataclasses.replace(graph_target, graph_url=f"https://127.0.0.1:{port}")
+
+    async def main():
+        async with open_session(target, credential=fake_cloud.credential(), retry=FAST) as graph:
+            return await graph.get(graph.client.applications)
+
+    from mailoauth.graph.errors import GraphError
+
+    with pytest.raises(GraphError) as err:
+        asyncio.run(main())
+    assert str(err.value).startswith(f"cannot reach Microsoft Graph at https://127.0.0.1:{port} (GET /applications): ")

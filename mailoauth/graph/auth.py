@@ -35,10 +35,6 @@ class Principal:
     scopes: tuple[str, ...] = ()
     credential: str = ""
 
-    @property
-    def permissions(self) -> frozenset[str]:
-        return frozenset(self.roles) | frozenset(self.scopes)
-
 
 def token_claims(token: str) -> dict[str, Any]:
     """The payload of a JWT access token, read without verifying it (Entra signed it; we only inspect it)."""

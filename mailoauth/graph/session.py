@@ -109,14 +109,14 @@ class GraphSession:
         except GraphError:
             raise
         except Exception as exc:
-            raise self.translate(exc, method, path) from None
+            error = translate(exc, method, path, self.principal.kind, self.target)
+            if error is None:
+                raise
+            raise error from None
 
-    def translate(self, exc: Exception, method: str, path: str) -> GraphError:
-        return translate(exc, method, path, self.principal.kind, self.target)
 
-
-def translate(exc: Exception, method: str, path: str, principal_kind: str | None, target: Target) -> GraphError:
-    """Any failure of a Graph request as a one-line GraphError."""
+def translate(exc: Exception, method: str, path: str, principal_kind: str | None, target: Target) -> GraphError | None:
+    """A failed Graph request as a one-line GraphError (None: not a failure of the request, e.g. a bug)."""
     import httpx
     from azure.core.exceptions import ClientAuthenticationError
     from kiota_abstractions.api_error import APIError
@@ -133,9 +133,10 @@ def translate(exc: Exception, method: str, path: str, principal_kind: str | None
         return GraphError(
             f"cannot reach Microsoft Graph at {target.graph_url} ({method} {path}): {type(exc).__name__}: {exc}"
         )
-    if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError)):
+    # kiota raises JSONDecodeError for a broken body and TypeError for a missing or foreign content type
+    if isinstance(exc, (ValueError, TypeError)):
         return GraphError(f"Microsoft Graph sent a malformed response to {method} {path}: {exc}")
-    raise exc
+    return None
 
 
 def request_info_url(info: Any, api_url: str) -> str:

@@ -93,6 +93,7 @@ class FakeCloud:
     def reset(self) -> FakeTenant:
         self.login_router.reset()
         self.graph_router.reset()
+        self.book.tokens.clear()
         self.tenant = FakeTenant(TENANT_ID)
         self.graph.tenant = self.tenant
         self.graph.page_size = 100

@@ -11,14 +11,13 @@ import base64
 import json
 import re
 import uuid
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from tests.fakes.login import TokenBook
 from tests.fakes.odata import ODataError, parse_filter, select
-from tests.fakes.server import Request, Response, Router
+from tests.fakes.server import Handler, Request, Response, Router
 from tests.fakes.tenant import FakeTenant
 
 API = "/v1.0"
@@ -45,8 +44,6 @@ WRITE = {
     "users": ("User.ReadWrite.All", "Directory.ReadWrite.All"),
 }
 COLLECTIONS = ("applications", "servicePrincipals", "oauth2PermissionGrants", "users", "subscribedSkus")
-
-Handler = Callable[[Request, "re.Match[str]"], Response]
 
 
 def graph_error(status: int, code: str, message: str) -> Response:
@@ -112,15 +109,6 @@ class FakeGraph:
     def calls(self) -> list[Request]:
         """Every Graph operation, batched sub-requests included, $batch envelopes excluded."""
         return [r for r in self.router.log if not r.path.endswith("/$batch")]
-
-    def route(self, method: str, pattern: str, needs: tuple[str, ...]) -> Callable[[Handler], Handler]:
-        """Decorator: add a route under /v1.0 that requires one of `needs`."""
-
-        def decorate(handler: Handler) -> Handler:
-            self.add(method, pattern, handler, needs)
-            return handler
-
-        return decorate
 
     def add(self, method: str, pattern: str, handler: Handler, needs: tuple[str, ...]) -> None:
         self.router.add(method, API + pattern, self._guarded(handler, needs))

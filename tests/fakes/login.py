@@ -95,6 +95,12 @@ class FakeLogin:
         router.add("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", self._token)
         router.add("GET", r"/metadata/identity/oauth2/token", self._imds)
 
+    def fail(self, status: int, error: str, code: int, message: str, times: int = 1) -> None:
+        """Answer the next token request(s) with an Entra error, e.g. (400, "invalid_grant", 53003, "...")."""
+        self.router.fail(
+            r"^POST /[^/]+/oauth2/v2\.0/token$", status, aadsts(status, error, code, message).body, times=times
+        )
+
     def add_client(self, client: Client) -> Client:
         self.clients[client.client_id] = client
         return client

@@ -86,13 +86,6 @@ class Router:
         """Register a handler; later registrations win, so tests can override a built-in route."""
         self.routes.insert(0, Route(method.upper(), re.compile(f"^{pattern}$"), handler, name or pattern))
 
-    def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
-        def decorate(handler: Handler) -> Handler:
-            self.add(method, pattern, handler)
-            return handler
-
-        return decorate
-
     def fail(
         self,
         pattern: str,

@@ -281,9 +281,6 @@ class FakeTenant:
     def service_principal(self, app_id: str) -> dict[str, Any]:
         return next(sp for sp in self.service_principals if sp["appId"] == app_id)
 
-    def application(self, display_name: str) -> dict[str, Any]:
-        return next(a for a in self.applications if a["displayName"] == display_name)
-
 
 @dataclass
 class Deployed:
