@@ -15,6 +15,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -48,34 +49,36 @@ def timed(cloud: FakeCloud, folder: Path, *argv: str) -> tuple[int, int, float]:
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         code = main(["-C", str(folder), "consent", *argv, "--stack", "test", "--graph-url", cloud.graph_url])
-    elapsed = time.perf_counter() - start
     if code != 0:
         raise SystemExit(f"consent {' '.join(argv)} exited {code}")
-    return len(cloud.graph.http_requests), len(cloud.graph.calls), elapsed
+    return len(cloud.graph.http_requests), len(cloud.graph.calls), time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def signed_in() -> Iterator[tuple[FakeCloud, Path]]:
+    """A running fake cloud the CLI signs in to, and a folder for the project."""
+    cloud = FakeCloud().start()
+    os.environ.update({**cloud.env(), "MAILOAUTH_TODAY": TODAY})
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield cloud, Path(tmp)
+    finally:
+        cloud.stop()
 
 
 def run(counts: list[int]) -> None:
-    cloud = FakeCloud().start()
-    os.environ.update(cloud.env())
-    os.environ["MAILOAUTH_TODAY"] = TODAY
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            consented(cloud, folder, 1)
-            timed(cloud, folder, "list")  # warm-up: msgraph's lazy imports
-            print(f"{'users':>6} {'command':>12} {'HTTP requests':>14} {'Graph ops':>10} {'seconds':>8}")
-            for n in counts:
-                consented(cloud, folder, n)
-                for name, argv in (
-                    ("list", ("list",)),
-                    ("revoke --all", ("revoke", "--app", "mail", "--all", "--yes")),
-                ):
-                    http, ops, elapsed = timed(cloud, folder, *argv)
-                    print(f"{n:>6} {name:>12} {http:>14} {ops:>10} {elapsed:>8.2f}")
-                if cloud.tenant.grants:
-                    raise SystemExit(f"{len(cloud.tenant.grants)} grant(s) left after revoke --all")
-    finally:
-        cloud.stop()
+    commands = {"list": ("list",), "revoke --all": ("revoke", "--app", "mail", "--all", "--yes")}
+    with signed_in() as (cloud, folder):
+        consented(cloud, folder, 1)
+        timed(cloud, folder, "list")  # warm-up: msgraph's lazy imports
+        print(f"{'users':>6} {'command':>12} {'HTTP requests':>14} {'Graph ops':>10} {'seconds':>8}")
+        for n in counts:
+            consented(cloud, folder, n)
+            for name, argv in commands.items():
+                http, ops, elapsed = timed(cloud, folder, *argv)
+                print(f"{n:>6} {name:>12} {http:>14} {ops:>10} {elapsed:>8.2f}")
+            if cloud.tenant.grants:
+                raise SystemExit(f"{len(cloud.tenant.grants)} grant(s) left after revoke --all")
 
 
 if __name__ == "__main__":

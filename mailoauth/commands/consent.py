@@ -134,18 +134,7 @@ async def _revoke(args: argparse.Namespace, stack: Stack, cat: Catalogue, key: s
     async with options.session(args, stack) as graph:
         _check_rights(graph.principal, args.sign_out)
         [app], user_id, upns = await _inventory(graph, stack, cat, [key], args.user)
-        if app.status in ("missing", "ambiguous"):
-            raise CommandError(f"{app.label()}: {consent.STATUS_TEXT[app.status]}; nothing was revoked")
-        if args.user and user_id is None:
-            raise cli.UsageError(
-                f"--user: no user '{args.user}' in tenant {stack.tenant_id}; `mailoauth consent list --stack "
-                f"{stack.name} --app {key}` shows who has consented; nothing was revoked"
-            )
-        upn = (upns.get(user_id) or args.user) if user_id else None
-        try:
-            remove = consent.to_revoke(app, user_id, args.include_declared, stack.file)
-        except consent.RevokeRefused as exc:
-            raise cli.UsageError(str(exc)) from None
+        remove, upn = _select(args, stack, app, user_id, upns)
         covered = consent.still_covered(app, upn) if upn else None
         if not remove and not args.sign_out:
             _nothing(app, upn, covered)
@@ -160,6 +149,24 @@ async def _revoke(args: argparse.Namespace, stack: Stack, cat: Catalogue, key: s
         )
         signed_out = await _sign_out(graph, user_id, upn) if args.sign_out else True
     return _finish(stack, key, outcomes, by_id, signed_out, covered)
+
+
+def _select(
+    args: argparse.Namespace, stack: Stack, app: consent.AppConsent, user_id: str | None, upns: dict[str, str]
+) -> tuple[list[consent.ConsentGrant], str | None]:
+    """The grants to remove and, with --user, the user's UPN; refusals and unknown apps or users raise."""
+    if app.status in ("missing", "ambiguous"):
+        raise CommandError(f"{app.label()}: {consent.STATUS_TEXT[app.status]}; nothing was revoked")
+    if args.user and user_id is None:
+        raise cli.UsageError(
+            f"--user: no user '{args.user}' in tenant {stack.tenant_id}; `mailoauth consent list --stack "
+            f"{stack.name} --app {app.key}` shows who has consented; nothing was revoked"
+        )
+    try:
+        remove = consent.to_revoke(app, user_id, args.include_declared, stack.file)
+    except consent.RevokeRefused as exc:
+        raise cli.UsageError(str(exc)) from None
+    return remove, (upns.get(user_id) or args.user) if user_id else None
 
 
 def _check_rights(principal: Principal, sign_out: bool) -> None:

@@ -12,7 +12,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
@@ -286,6 +286,8 @@ class FakeGraph:
 
     def _revoke_sessions(self, req: Request, m: re.Match[str]) -> Response:
         """Entra moves the user's signInSessionsValidFromDateTime to now: older refresh tokens stop working."""
+        from datetime import datetime, timezone
+
         user = self._find("users", m["key"])
         if user is None:
             return not_found(m["key"])
