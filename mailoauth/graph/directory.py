@@ -50,6 +50,11 @@ def service_principal_steps(graph: GraphSession, app_ids: Iterable[str], tag: An
     ]
 
 
+def filter_steps(builder: Any, prop: str, values: Iterable[str], tag: Any, select: list[str]) -> list[Step]:
+    """GETs of a collection (`client.users`, ...) whose `prop` is one of `values`, 15 values a step."""
+    return [Step.get(builder, dict, tag, filter=f, select=select) for f in in_filters(prop, values)]
+
+
 def grant_step(graph: GraphSession, service_principal_id: str, tag: Any) -> Step:
     return Step.get(
         graph.client.oauth2_permission_grants, dict, tag, filter=f"clientId eq {odata_string(service_principal_id)}"

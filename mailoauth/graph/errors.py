@@ -20,6 +20,7 @@ READ_PERMISSIONS = (
         "DelegatedPermissionGrant.Read.All",
     ),
     (r"^/(applications|servicePrincipals)\b", "Application.Read.All"),
+    (r"^/users$", "User.ReadBasic.All"),  # listing users: id, UPN and names
     (r"^/users\b", "User.Read.All"),
     (r"^/subscribedSkus\b", "LicenseAssignment.Read.All"),
     (r"^/policies/authorizationPolicy\b", "Policy.Read.All"),
@@ -31,6 +32,7 @@ WRITE_PERMISSIONS = (
         "DelegatedPermissionGrant.ReadWrite.All",
     ),
     (r"^/(applications|servicePrincipals)\b", "Application.ReadWrite.All"),
+    (r"^/users/[^/]+/revokeSignInSessions$", "User.RevokeSessions.All"),
     (r"^/users\b", "User.ReadWrite.All"),
 )
 SECRET_VARIABLES = ("AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD")

@@ -163,6 +163,16 @@ class FakeGraph:
         self.add("GET", r"/me/transitiveMemberOf/(microsoft\.)?graph\.directoryRole", self._my_roles, READ["memberOf"])
         self.add("POST", r"/applications/(?P<key>[^/]+)/addPassword", self._add_password, WRITE["applications"])
         self.add("POST", r"/applications/(?P<key>[^/]+)/removePassword", self._remove_password, WRITE["applications"])
+        # listing users needs no more than their basic profile; revoking sessions has its own permission
+        self.add(
+            "GET", "/users", lambda req, m: self._list(req, self.tenant.users), ("User.ReadBasic.All", *READ["users"])
+        )
+        self.add(
+            "POST",
+            r"/users/(?P<key>[^/]+)/revokeSignInSessions",
+            self._revoke_sessions,
+            ("User.RevokeSessions.All", *WRITE["users"]),
+        )
         self.router.add("POST", API + r"/\$batch", self._batch)
 
     def _collection_routes(self, name: str) -> None:
@@ -261,6 +271,16 @@ class FakeGraph:
         key_id = req.json().get("keyId")
         app["passwordCredentials"] = [c for c in app["passwordCredentials"] if c["keyId"] != key_id]
         return Response(204)
+
+    def _revoke_sessions(self, req: Request, m: re.Match[str]) -> Response:
+        """Entra moves the user's signInSessionsValidFromDateTime to now: older refresh tokens stop working."""
+        from datetime import datetime, timezone
+
+        user = self._find("users", m["key"])
+        if user is None:
+            return not_found(m["key"])
+        user["signInSessionsValidFromDateTime"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return Response(200, {"@odata.context": f"{self.base_url}{API}/$metadata#Edm.Boolean", "value": True})
 
     # -- JSON batching -------------------------------------------------------------------------------
     def _batch(self, req: Request, m: re.Match[str]) -> Response:
