@@ -206,3 +206,23 @@ def test_provider_secret_in_the_stack_file_is_never_echoed(project: Path) -> Non
         assert result.returncode == 2
         assert "unknown scope set 'smpt'" in result.stderr
         assert "Pr0v1der~S3cret" not in result.stdout + result.stderr
+
+
+def test_a_stack_file_that_is_not_utf8_is_a_clear_error(project: Path) -> None:
+    (project / "stacks" / "Pulumi.latin1.yaml").write_bytes(b"config:\n  azuread:tenantId: caf\xe9\n")
+    for args in (("plan", "--stack", "latin1"), ("validate", "--all"), ("secrets", "report")):
+        result = mailoauth(*args, cwd=project)
+        assert result.returncode == 2, args
+        assert (
+            "error: stacks/Pulumi.latin1.yaml:2: (file): the file is not UTF-8 text (byte 0xe9); save it as UTF-8\n"
+        ) in result.stderr + result.stdout, args
+        assert "Traceback" not in result.stderr
+
+
+def test_a_folder_named_like_a_stack_file_is_a_clear_error(project: Path) -> None:
+    (project / "stacks" / "Pulumi.folder.yaml").mkdir()
+    result = mailoauth("plan", "--stack", "folder", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: stacks/Pulumi.folder.yaml: (file): the file is a folder, not a file; remove or rename the folder\n"
+    )
