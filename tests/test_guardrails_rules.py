@@ -101,6 +101,15 @@ def test_add_months_clamps_to_the_end_of_the_month() -> None:
     assert rules.add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
     assert rules.add_months(date(2027, 12, 31), 2) == date(2028, 2, 29)
     assert rules.add_months(date(2026, 11, 27), 24) == date(2028, 11, 27)
+    assert rules.add_months(date(2026, 11, 27), 99_999_999) == date(9999, 12, 31)
+
+
+def test_a_huge_maximum_lifetime_means_no_limit(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    set_policy(project, {"secret-max-lifetime": {"maxMonths": 99_999_999}})
+    write_stack(project, "test", {"jira-test": app(secret={"description": "d", "expires": date(2029, 5, 28)})})
+    status, out, _ = run_cli(capsys, project, "validate", "--stack", "test")
+    assert status == 0
+    assert "secret-max-lifetime          mandatory      0        0" in out
 
 
 def test_ews_status_follows_the_calendar() -> None:
