@@ -164,6 +164,19 @@ def test_broken_catalogue_is_reported_before_any_stack(project: Path) -> None:
     )
 
 
+def test_a_permission_guid_written_twice_in_the_catalogue_is_refused(project: Path) -> None:
+    path = project / "scopes" / "catalogue.yaml"
+    path.write_text(
+        path.read_text().replace("id: 258f6531-6087-4cc4-bb90-092c5fb3ed3f", "id: 652390E4-393a-48de-9484-05f9b1212954")
+    )
+    result = mailoauth("validate", "--all", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: scopes/catalogue.yaml:26: resources.graph.scopes.SMTP.Send.id: GUID is already used by "
+        "'IMAP.AccessAsUser.All' (got '652390e4-393a-48de-9484-05f9b1212954')\n"
+    )
+
+
 def test_scope_set_include_cycle_and_typo(project: Path) -> None:
     (project / "scopes" / "sets" / "ews-send.yaml").write_text(
         "includes: [graph-send]\nscopes: [EWS.AccessAsUser.al]\n"
