@@ -12,6 +12,7 @@ that file, and its JSON Schema is generated from it.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,15 +36,13 @@ RISKY_ACCESS = ("write", "send")
 
 
 def add_months(day: date, months: int) -> date:
-    """The same day `months` later, clamped to the month's last day (Jan 31 + 1 -> Feb 28/29)."""
+    """The same day `months` later, clamped to the month's last day (Jan 31 + 1 -> Feb 28/29), and to
+    the calendar's last day (a policy's `maxMonths: 99999999` means no practical limit, not a crash)."""
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return day.replace(year=year, month=month, day=min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable: day 28 exists in every month")
+    if year > date.max.year:
+        return date.max
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def split_uri(uri: str) -> SplitResult | None:

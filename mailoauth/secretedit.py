@@ -23,7 +23,7 @@ from mailoauth.model import SecretSlot, Stack
 from mailoauth.problems import InvalidInput, Problem
 from mailoauth.rtyaml import RoundTrip
 from mailoauth.rules import Guard
-from mailoauth.secretslots import Rotation
+from mailoauth.secretslots import Rotation, RotationError
 
 MAP_EOL, SEQ_EOL = 2, 0  # where ruamel keeps an entry's end-of-line comment in `ca.items[...]`
 
@@ -36,13 +36,27 @@ def edited_text(
     Raises InvalidInput (so nothing gets written) when the result is not a valid stack file.
     """
     rt = RoundTrip.parse(source, stack.file)
-    apply(rt.doc["config"]["mailoauth:apps"][rotation.app], rotation)
+    app = rt.doc["config"]["mailoauth:apps"][rotation.app]
+    _refuse_shared(app, rotation.app)
+    apply(app, rotation)
     text = rt.text()
     try:
         check(text, stack, rotation, catalogue, today, guard)
     except InvalidInput as exc:  # line numbers of the file on disk, which is what the user opens
         raise InvalidInput(yamlio.with_lines(list(exc.problems), source)) from None
     return text, rt.exact
+
+
+def _refuse_shared(app: CommentedMap, key: str) -> None:
+    """Slots reached through an anchor, alias or merge key are shared: editing them would change other apps too."""
+    slots = app.get("secrets", app.get("secret"))
+    nodes = [app, slots, *(slots if isinstance(slots, CommentedSeq) else ())]
+    if app.merge or any(getattr(node, "anchor", None) and node.anchor.value for node in nodes):
+        raise RotationError(
+            f"app {key}: its settings or secret slots use a YAML anchor, alias or merge key (&, *, <<:), so an "
+            "edit here would change every app that shares them; write this app's secret slots out in full and "
+            "run the command again"
+        )
 
 
 def apply(app: CommentedMap, rotation: Rotation) -> None:

@@ -17,6 +17,7 @@ from mailoauth.rules import MAX_SECRET_MONTHS, add_months
 
 MAX_SLOTS = 2
 DURATION = re.compile(r"^\s*(?P<count>[1-9][0-9]{0,3})\s*(?P<unit>[dwmy])\s*$")
+LONGEST = {"d": 36525, "w": 5218, "m": 1200, "y": 100}  # 100 years per unit: later dates overflow the calendar
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,10 @@ class Duration:
         match = DURATION.match(text)
         if not match:
             raise ValueError(f"'{text}' is not a duration; use a number and d, w, m or y (90d, 6m, 12m, 1y)")
-        return cls(int(match["count"]), match["unit"])
+        count, unit = int(match["count"]), match["unit"]
+        if count > LONGEST[unit]:
+            raise ValueError(f"'{text}' is longer than 100 years; at most {LONGEST[unit]}{unit}")
+        return cls(count, unit)
 
     def after(self, day: date) -> date:
         if self.unit == "d":

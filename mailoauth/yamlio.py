@@ -15,23 +15,62 @@ from mailoauth.problems import InvalidInput, KeyPath, Problem
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+MERGE = "tag:yaml.org,2002:merge"
+
+
 class DuplicateKey(yaml.MarkedYAMLError):
     pass
 
 
+class BadScalar(yaml.MarkedYAMLError):
+    """A plain scalar YAML resolves to a date or number it cannot build (2027-02-30, a 5000-digit integer)."""
+
+
 class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe loading that refuses duplicate mapping keys (PyYAML silently keeps the last one)."""
+    """Safe loading that refuses duplicate mapping keys (PyYAML silently keeps the last one).
+
+    A key that overrides one brought in by a merge key (`<<: *base`) is not a duplicate.
+    """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        own = [key for key, _ in node.value if key.tag != MERGE]  # before merging rewrites node.value
+        merges = len(own) != len(node.value)
         mapping = super().construct_mapping(node, deep=deep)
-        if len(mapping) != len(node.value) and not any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
+        if merges or len(mapping) != len(own):
             seen: set[object] = set()
-            for key_node, _ in node.value:
+            for key_node in own:
                 key = self.construct_object(key_node)
                 if key in seen:
                     raise DuplicateKey(None, None, f"duplicate key '{key}'", key_node.start_mark)
                 seen.add(key)
         return mapping
+
+
+def _checked(kind: str, construct: Any) -> Any:
+    """A scalar constructor whose ValueError becomes a YAML error with the value's line."""
+
+    def checked(loader: StrictLoader, node: yaml.ScalarNode) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, OverflowError) as exc:
+            shown = node.value if len(node.value) <= 40 else f"{node.value[:40]}..."
+            reason = str(exc).split(":")[0]
+            raise BadScalar(None, None, f"'{shown}' is not a valid {kind} ({reason})", node.start_mark) from None
+
+    return checked
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _checked("date", _BaseLoader.construct_yaml_timestamp))
+StrictLoader.add_constructor("tag:yaml.org,2002:int", _checked("number", _BaseLoader.construct_yaml_int))
+
+
+HINTS: dict[type, tuple[str | None, str]] = {
+    DuplicateKey: (None, "duplicate key"),
+    BadScalar: (
+        "fix the value (a date is YYYY-MM-DD with a real day), or quote it if it is meant as text",
+        "invalid value",
+    ),
+}
 
 
 def load(text: str, file: str) -> Any:
@@ -42,8 +81,7 @@ def load(text: str, file: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         message = str(exc.problem or exc.context or "malformed YAML")
-        hint = None if isinstance(exc, DuplicateKey) else "check indentation, quoting and ':' after each key"
-        kind = "duplicate key" if isinstance(exc, DuplicateKey) else "malformed YAML"
+        hint, kind = HINTS.get(type(exc), ("check indentation, quoting and ':' after each key", "malformed YAML"))
         raise InvalidInput([Problem(file, (), f"{kind}: {message}", hint=hint, line=line)]) from None
     except yaml.YAMLError as exc:
         raise InvalidInput([Problem(file, (), f"malformed YAML: {exc}")]) from None

@@ -164,6 +164,19 @@ def test_broken_catalogue_is_reported_before_any_stack(project: Path) -> None:
     )
 
 
+def test_a_permission_guid_written_twice_in_the_catalogue_is_refused(project: Path) -> None:
+    path = project / "scopes" / "catalogue.yaml"
+    path.write_text(
+        path.read_text().replace("id: 258f6531-6087-4cc4-bb90-092c5fb3ed3f", "id: 652390E4-393a-48de-9484-05f9b1212954")
+    )
+    result = mailoauth("validate", "--all", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: scopes/catalogue.yaml:26: resources.graph.scopes.SMTP.Send.id: GUID is already used by "
+        "'IMAP.AccessAsUser.All' (got '652390e4-393a-48de-9484-05f9b1212954')\n"
+    )
+
+
 def test_scope_set_include_cycle_and_typo(project: Path) -> None:
     (project / "scopes" / "sets" / "ews-send.yaml").write_text(
         "includes: [graph-send]\nscopes: [EWS.AccessAsUser.al]\n"
@@ -206,3 +219,77 @@ def test_provider_secret_in_the_stack_file_is_never_echoed(project: Path) -> Non
         assert result.returncode == 2
         assert "unknown scope set 'smpt'" in result.stderr
         assert "Pr0v1der~S3cret" not in result.stdout + result.stderr
+
+
+def test_a_stack_file_that_is_not_utf8_is_a_clear_error(project: Path) -> None:
+    (project / "stacks" / "Pulumi.latin1.yaml").write_bytes(b"config:\n  azuread:tenantId: caf\xe9\n")
+    for args in (("plan", "--stack", "latin1"), ("validate", "--all"), ("secrets", "report")):
+        result = mailoauth(*args, cwd=project)
+        assert result.returncode == 2, args
+        assert (
+            "error: stacks/Pulumi.latin1.yaml:2: (file): the file is not UTF-8 text (byte 0xe9); save it as UTF-8\n"
+        ) in result.stderr + result.stdout, args
+        assert "Traceback" not in result.stderr
+
+
+def test_a_folder_named_like_a_stack_file_is_a_clear_error(project: Path) -> None:
+    (project / "stacks" / "Pulumi.folder.yaml").mkdir()
+    result = mailoauth("plan", "--stack", "folder", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: stacks/Pulumi.folder.yaml: (file): the file is a folder, not a file; remove or rename the folder\n"
+    )
+
+
+MERGED = """\
+config:
+  azuread:tenantId: 11111111-2222-3333-4444-555555555555
+  mailoauth:apps:
+    desk-in: &desk
+      displayName: Service desk (inbound)
+      redirectUris: [https://desk.example.com/oauth2/callback]
+      scopeSets: [imap]
+      secret: {description: desk, expires: 2027-03-01}
+    desk-in-eu:
+      <<: *desk
+      displayName: Service desk EU (inbound)
+      redirectUris: [https://eu.desk.example.com/oauth2/callback]
+"""
+
+
+def test_keys_that_override_a_merge_key_are_not_duplicates(project: Path) -> None:
+    (project / "stacks" / "Pulumi.merged.yaml").write_text(MERGED)
+    result = mailoauth("plan", "--stack", "merged", "--format", "json", cwd=project)
+    assert result.returncode == 0, result.stderr
+    apps = json.loads(result.stdout)["apps"]
+    assert (apps["desk-in-eu"]["displayName"], apps["desk-in-eu"]["redirectUris"]) == (
+        "Service desk EU (inbound)",
+        ["https://eu.desk.example.com/oauth2/callback"],
+    )
+    assert apps["desk-in-eu"]["secrets"] == apps["desk-in"]["secrets"]
+
+
+def test_a_key_twice_beside_a_merge_key_is_still_a_duplicate(project: Path) -> None:
+    (project / "stacks" / "Pulumi.merged.yaml").write_text(MERGED + "      displayName: again\n")
+    result = mailoauth("plan", "--stack", "merged", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr == "error: stacks/Pulumi.merged.yaml:13: (file): duplicate key: duplicate key 'displayName'\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2027-02-30", "'2027-02-30' is not a valid date (day is out of range for month)"),
+        ("1" * 5000, f"'{'1' * 40}...' is not a valid number (Exceeds the limit (4300 digits) for integer string "),
+    ],
+    ids=["february-30", "5000-digits"],
+)
+def test_a_date_or_number_yaml_cannot_build_is_a_clear_error(project: Path, value: str, message: str) -> None:
+    path = project / "stacks" / "Pulumi.dev.yaml"
+    path.write_text(path.read_text().replace("expires: 2027-11-15", f"expires: {value}"))
+    result = mailoauth("plan", "--stack", "dev", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: stacks/Pulumi.dev.yaml:12: (file): invalid value: {message}")
+    assert result.stderr.endswith(
+        "; fix the value (a date is YYYY-MM-DD with a real day), or quote it if it is meant as text\n"
+    )

@@ -101,6 +101,7 @@ def test_add_months_clamps_to_the_end_of_the_month() -> None:
     assert rules.add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
     assert rules.add_months(date(2027, 12, 31), 2) == date(2028, 2, 29)
     assert rules.add_months(date(2026, 11, 27), 24) == date(2028, 11, 27)
+    assert rules.add_months(date(2026, 11, 27), 99_999_999) == date(9999, 12, 31)
 
 
 def test_ews_status_follows_the_calendar() -> None:
@@ -159,12 +160,22 @@ def test_a_disabled_rule_reports_nothing(capsys: pytest.CaptureFixture[str], pro
     assert "ews-retirement               disabled       0        0" in out
 
 
-def test_a_stricter_maximum_lifetime(capsys: pytest.CaptureFixture[str], project: Path) -> None:
-    set_policy(project, {"secret-max-lifetime": {"maxMonths": 6}})
+@pytest.mark.parametrize(
+    ("months", "status", "expected"),
+    [
+        (6, 2, "secret expires 2027-05-28, more than 6 months from today; expire on 2027-05-27 or earlier"),
+        (99_999_999, 0, "secret-max-lifetime          mandatory      0        0"),  # no limit, and no crash
+    ],
+    ids=["stricter", "beyond-the-calendar"],
+)
+def test_a_chosen_maximum_lifetime(
+    capsys: pytest.CaptureFixture[str], project: Path, months: int, status: int, expected: str
+) -> None:
+    set_policy(project, {"secret-max-lifetime": {"maxMonths": months}})
     write_stack(project, "test", {"jira-test": app(secret={"description": "d", "expires": date(2027, 5, 28)})})
-    status, out, _ = run_cli(capsys, project, "validate", "--stack", "test")
-    assert status == 2
-    assert "secret expires 2027-05-28, more than 6 months from today; expire on 2027-05-27 or earlier" in out
+    result, out, _ = run_cli(capsys, project, "validate", "--stack", "test")
+    assert result == status
+    assert expected in out
 
 
 def test_a_broken_policy_file_is_invalid_input(capsys: pytest.CaptureFixture[str], project: Path) -> None:

@@ -142,8 +142,21 @@ def test_an_invalid_stack_is_invalid_input_not_a_report(stacks: Path, capsys) ->
     )
 
 
-def test_bad_window_is_a_usage_error(stacks: Path, capsys) -> None:
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        ("30", "argument --within: '30' is not a duration"),
+        ("9999y", "argument --within: '9999y' is longer than 100 years; at most 100y"),
+        ("9999w", "argument --within: '9999w' is longer than 100 years; at most 5218w"),
+    ],
+)
+def test_bad_window_is_a_usage_error(stacks: Path, capsys, window: str, message: str) -> None:
     with pytest.raises(SystemExit) as exc:
-        main(["-C", str(stacks), "secrets", "report", "--within", "30"])
+        main(["-C", str(stacks), "secrets", "report", "--within", window])
     assert exc.value.code == 2
-    assert "argument --within: '30' is not a duration" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
+
+
+def test_a_window_of_100_years_is_accepted(stacks: Path, capsys) -> None:
+    code, out = report(stacks, capsys, "--within", "100y", "--format", "json")
+    assert (code, json.loads(out)["windowEnd"]) == (1, "2126-11-27")

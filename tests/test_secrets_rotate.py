@@ -14,7 +14,7 @@ from mailoauth.cli import main
 from mailoauth.problems import InvalidInput
 from mailoauth.tree import WorkTree
 from tests.pulumi_harness import ROOT
-from tests.test_cli import project  # noqa: F401 (fixture)
+from tests.test_cli import MERGED, project  # noqa: F401 (fixture)
 
 OPS = """\
 # Operations stack: every comment here must survive a rotation.
@@ -328,3 +328,17 @@ def test_rotate_obeys_a_stricter_project_policy(ops: Path, capsys) -> None:
     assert "secret expires 2027-11-27, more than 6 months from today" in err
     assert "(rule secret-max-lifetime)" in err
     assert ops.read_text() == OPS
+
+
+@pytest.mark.parametrize("app", ["desk-in", "desk-in-eu"])
+def test_slots_shared_through_a_merge_key_are_not_edited(project: Path, capsys, monkeypatch, app: str) -> None:  # noqa: F811
+    monkeypatch.setenv("MAILOAUTH_TODAY", "2026-11-27")
+    path = project / "stacks" / "Pulumi.merged.yaml"
+    path.write_text(MERGED)
+    assert secrets_cmd(path, "rotate", "--stack", "merged", "--app", app) == 2
+    assert capsys.readouterr().err == (
+        f"error: stacks/Pulumi.merged.yaml: app {app}: its settings or secret slots use a YAML anchor, alias or "
+        "merge key (&, *, <<:), so an edit here would change every app that shares them; write this app's secret "
+        "slots out in full and run the command again; the file was not changed\n"
+    )
+    assert path.read_text() == MERGED

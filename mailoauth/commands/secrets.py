@@ -102,6 +102,8 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
     try:
         guard = stackfile.project_guard(tree)
         text, exact = secretedit.edited_text(rtyaml.read_source(path), stack, rotation, cat, today, guard)
+    except secretslots.RotationError as exc:
+        raise cli.UsageError(f"{stack.file}: {exc}; the file was not changed") from None
     except InvalidInput:
         print(f"{stack.file}: the edited file would not be valid, so it was not changed:", file=sys.stderr)
         raise
