@@ -47,7 +47,13 @@ def add_format(parser: argparse.ArgumentParser, choices: Sequence[str] = ("text"
 def project_root(args: argparse.Namespace) -> Path:
     from mailoauth.tree import find_project_root
 
-    return args.project_dir.resolve() if args.project_dir else find_project_root()
+    root = args.project_dir.resolve() if args.project_dir else find_project_root()
+    if not (root / "Pulumi.yaml").is_file():
+        raise UsageError(
+            f"no mailoauth project at {root} (no Pulumi.yaml there or above); run it in the project "
+            "or name it with -C DIR"
+        )
+    return root
 
 
 def report_problems(problems: Sequence[Problem], fmt: str = "text") -> None:

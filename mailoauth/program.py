@@ -17,7 +17,7 @@ import pulumi_azuread as azuread
 from mailoauth import catalogue, stackfile
 from mailoauth.endpoints import app_endpoints
 from mailoauth.model import App, Stack
-from mailoauth.problems import InvalidInput
+from mailoauth.problems import CommandError, InvalidInput
 from mailoauth.tree import WorkTree, find_project_root
 
 
@@ -130,7 +130,7 @@ def desired_stack() -> Stack:
             stackfile.stack_file(name),
             guard=stackfile.project_guard(tree),
         )
-    except InvalidInput as exc:
+    except (InvalidInput, CommandError) as exc:
         raise pulumi.RunError(str(exc)) from None
     for warning in stack.warnings:
         pulumi.log.warn(str(warning))

@@ -27,7 +27,7 @@ from mailoauth.model import (
     SecretSlot,
     Stack,
 )
-from mailoauth.problems import InvalidInput, KeyPath, Problem, Problems, did_you_mean, raise_if_errors
+from mailoauth.problems import CommandError, InvalidInput, KeyPath, Problem, Problems, did_you_mean, raise_if_errors
 from mailoauth.tree import Tree
 
 STACKS_DIR = "stacks"
@@ -48,7 +48,12 @@ def stack_names(tree: Tree) -> list[str]:
 def utc_today() -> date:
     """Today in UTC; MAILOAUTH_TODAY (YYYY-MM-DD) pins it for reproducible CI runs and tests."""
     pinned = os.environ.get("MAILOAUTH_TODAY")
-    return date.fromisoformat(pinned) if pinned else datetime.now(timezone.utc).date()
+    if not pinned:
+        return datetime.now(timezone.utc).date()
+    try:
+        return date.fromisoformat(pinned)
+    except ValueError:
+        raise CommandError(f"MAILOAUTH_TODAY: {pinned!r} is not a date (YYYY-MM-DD); unset it to use today") from None
 
 
 def load_stack(
@@ -188,7 +193,9 @@ def _pattern_message(spec: Key) -> str:
 
 
 def _check_date(found: Problems, path: KeyPath, value: Any) -> tuple[bool, Any]:
-    if isinstance(value, date) and not isinstance(value, datetime):
+    if isinstance(value, datetime):  # YAML reads 2027-03-01T00:00:00Z as a timestamp
+        value = value.isoformat()
+    if isinstance(value, date):
         return True, value
     if isinstance(value, str):
         try:  # a plain date, or the midnight timestamp some YAML/JSON round trips turn it into

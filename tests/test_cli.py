@@ -293,3 +293,41 @@ def test_a_date_or_number_yaml_cannot_build_is_a_clear_error(project: Path, valu
     assert result.stderr.endswith(
         "; fix the value (a date is YYYY-MM-DD with a real day), or quote it if it is meant as text\n"
     )
+
+
+def test_a_bad_pinned_date_is_a_clear_error() -> None:
+    env = {**os.environ, "MAILOAUTH_TODAY": "2026-13-01", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "mailoauth", "plan", "--stack", "dev"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stderr) == (
+        2,
+        "error: MAILOAUTH_TODAY: '2026-13-01' is not a date (YYYY-MM-DD); unset it to use today\n",
+    )
+
+
+def test_outside_a_project_says_so(tmp_path: Path) -> None:
+    result = mailoauth("-C", str(tmp_path / "nowhere"), "validate", "--all")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: no mailoauth project at {tmp_path / 'nowhere'} (no Pulumi.yaml there or above); "
+        "run it in the project or name it with -C DIR\n"
+    )
+
+
+@pytest.mark.parametrize(("expires", "ok"), [("2027-03-01T00:00:00Z", True), ("2027-03-01T10:30:00Z", False)])
+def test_a_midnight_timestamp_is_a_date(project: Path, expires: str, ok: bool) -> None:
+    path = project / "stacks" / "Pulumi.dev.yaml"
+    path.write_text(path.read_text().replace("expires: 2027-11-15", f"expires: {expires}"))
+    result = mailoauth("plan", "--stack", "dev", "--format", "json", cwd=project)
+    if ok:
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["apps"]["jira-mail-in"]["secret"]["expires"] == "2027-03-01"
+    else:
+        assert result.returncode == 2
+        assert "secret.expires: expected a date as YYYY-MM-DD (got '2027-03-01T10:30:00+00:00')" in result.stderr

@@ -199,9 +199,10 @@ def no_credentials_message(target: Target, kind: str) -> str:
 
 def check_tenant(principal: Principal, target: Target, stack_name: str, stack_file: str) -> None:
     """Refuse to read a tenant other than the stack's: its findings would be about the wrong directory."""
-    if principal.tenant_id and principal.tenant_id != target.tenant_id.lower():
+    if principal.tenant_id != target.tenant_id.lower():  # a token without a tenant is refused too
         raise GraphError(
-            f"wrong tenant: the {principal.credential} credentials signed in to tenant {principal.tenant_id}, but "
+            f"wrong tenant: the {principal.credential} credentials signed in to tenant "
+            f"{principal.tenant_id or '(none named in the token)'}, but "
             f"stack {stack_name} is for tenant {target.tenant_id} ({stack_file}: config.azuread:tenantId); sign in "
             f"to the right tenant (az login --tenant {target.tenant_id}, or AZURE_TENANT_ID) or pick the right stack"
         )

@@ -24,7 +24,19 @@ from mailoauth.graph.target import Target
 
 T = TypeVar("T")
 ME_PLACEHOLDER = "/users/me-token-to-replace"
-QUIET_LOGGERS = ("azure.identity", "azure.core", "msal", "httpx", "kiota_http", "msgraph_core")
+# hpack/h2/httpcore log HTTP/2 header fields (the Authorization header among them) at DEBUG.
+QUIET_LOGGERS = (
+    "azure.identity",
+    "azure.core",
+    "msal",
+    "httpx",
+    "httpcore",
+    "hpack",
+    "h2",
+    "urllib3",
+    "kiota_http",
+    "msgraph_core",
+)
 
 
 @dataclass(frozen=True)
