@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mailoauth import __version__
-from mailoauth.problems import InvalidInput, Problem
+from mailoauth.problems import CommandError, InvalidInput, Problem
 
 COMMANDS = ("plan", "validate")
 EXIT_OK, EXIT_FINDING, EXIT_INVALID, EXIT_POLICY = 0, 1, 2, 3
@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidInput as exc:
         report_problems(exc.problems, getattr(args, "format", "text"))
         return EXIT_INVALID
-    except UsageError as exc:
+    except (UsageError, CommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:

@@ -106,6 +106,11 @@ class InvalidInput(Exception):
         return [p for p in self.problems if p.severity == "error"]
 
 
+class CommandError(Exception):
+    """A command could not finish for a reason outside the project's files (credentials, access, a
+    service's answer); its message is one line that says what to do, and the CLI exits 2."""
+
+
 def raise_if_errors(problems: Iterable[Problem]) -> None:
     problems = list(problems)
     if any(p.severity == "error" for p in problems):

@@ -1,0 +1,161 @@
+"""A fake Microsoft Entra token endpoint (v2.0) for azure-identity's ClientSecretCredential.
+
+Serves tenant discovery and the client-credentials grant; issues opaque JWT-shaped access tokens
+whose claims (tid, oid, appid, roles or scp) the fake Graph checks. Errors look like Entra's:
+`{"error": ..., "error_description": "AADSTS...: ...", "error_codes": [...]}`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.fakes.server import Request, Response, Router
+
+
+@dataclass
+class Client:
+    """A confidential client the endpoint knows: its secret, tenant and what its tokens carry."""
+
+    client_id: str
+    secret: str
+    tenant_id: str
+    object_id: str
+    roles: list[str] = field(default_factory=list)
+    # Set to act as a signed-in user (delegated token with `scp`): the user's object id.
+    user_id: str | None = None
+    scopes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Token:
+    value: str
+    claims: dict[str, Any]
+
+
+class TokenBook:
+    """Tokens issued by the login fake, looked up by the Graph fake."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, Token] = {}
+        self.lock = threading.Lock()
+
+    def issue(self, claims: dict[str, Any]) -> str:
+        def part(obj: dict[str, Any]) -> str:
+            return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+        value = f"{part({'typ': 'JWT', 'alg': 'none'})}.{part(claims)}.{uuid.uuid4().hex}"
+        with self.lock:
+            self.tokens[value] = Token(value, claims)
+        return value
+
+    def claims(self, value: str) -> dict[str, Any] | None:
+        with self.lock:
+            token = self.tokens.get(value)
+        if token is None or token.claims["exp"] < time.time():
+            return None
+        return token.claims
+
+
+def aadsts(status: int, error: str, code: int, message: str) -> Response:
+    """An Entra error response; the description carries trace lines as the real one does."""
+    trace, corr = uuid.uuid4(), uuid.uuid4()
+    description = (
+        f"AADSTS{code}: {message}\r\nTrace ID: {trace}\r\nCorrelation ID: {corr}\r\nTimestamp: 2026-01-01 00:00:00Z"
+    )
+    body = {
+        "error": error,
+        "error_description": description,
+        "error_codes": [code],
+        "timestamp": "2026-01-01 00:00:00Z",
+        "trace_id": str(trace),
+        "correlation_id": str(corr),
+        "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+    }
+    return Response(status, body)
+
+
+class FakeLogin:
+    """Routes of the token endpoint: discovery and `POST /{tenant}/oauth2/v2.0/token`."""
+
+    def __init__(self, router: Router, book: TokenBook, tenants: list[str]):
+        self.router = router
+        self.book = book
+        self.tenants = tenants
+        self.clients: dict[str, Client] = {}
+        self.base_url = ""  # set once the server listens
+        router.add("GET", r"/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration", self._discovery)
+        router.add("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", self._token)
+
+    def add_client(self, client: Client) -> Client:
+        self.clients[client.client_id] = client
+        return client
+
+    def _discovery(self, req: Request, m: re.Match[str]) -> Response:
+        tenant = m["tenant"]
+        if tenant not in self.tenants:
+            return aadsts(
+                400,
+                "invalid_tenant",
+                90002,
+                f"Tenant '{tenant}' not found. Check to make sure you have "
+                "the correct tenant ID and are signing into the correct cloud.",
+            )
+        base = f"{self.base_url}/{tenant}"
+        return Response(
+            200,
+            {
+                "issuer": f"{base}/v2.0",
+                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+                "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                "tenant_region_scope": "EU",
+            },
+        )
+
+    def _token(self, req: Request, m: re.Match[str]) -> Response:
+        form = req.form()
+        client = self.clients.get(form.get("client_id", ""))
+        if client is None or client.tenant_id != m["tenant"]:
+            return aadsts(
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{form.get('client_id')}' "
+                f"was not found in the directory '{m['tenant']}'. This can happen if the application has "
+                "not been installed by the administrator of the tenant.",
+            )
+        if form.get("client_secret") != client.secret:
+            return aadsts(
+                401,
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being "
+                "sent in the request is the client secret value, not the client secret ID, for a secret "
+                f"added to app '{client.client_id}'.",
+            )
+        scope = form.get("scope", "")
+        resource = scope.split()[0].removesuffix("/.default") if scope else ""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "aud": resource,
+            "iss": f"{self.base_url}/{client.tenant_id}/v2.0",
+            "iat": now,
+            "exp": now + 3600,
+            "tid": client.tenant_id,
+            "appid": client.client_id,
+        }
+        if client.user_id:
+            claims.update(oid=client.user_id, scp=" ".join(client.scopes), idtyp="user")
+        else:
+            claims.update(oid=client.object_id, roles=list(client.roles), idtyp="app")
+        token = self.book.issue(claims)
+        return Response(
+            200, {"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": token}
+        )
