@@ -16,7 +16,7 @@ from pathlib import Path
 from mailoauth import __version__
 from mailoauth.problems import CommandError, InvalidInput, Problem
 
-COMMANDS = ("plan", "validate")
+COMMANDS = ("plan", "secrets", "validate")
 EXIT_OK, EXIT_FINDING, EXIT_INVALID, EXIT_POLICY = 0, 1, 2, 3
 
 

@@ -79,6 +79,8 @@ class MailApp(pulumi.ComponentResource):
             if app.admin_consent
         ]
         self.client_secret = pulumi.Output.secret(self.passwords[app.newest_secret.name].value)
+        # Every slot's value, so downstream can switch to the new secret before the old slot is removed.
+        self.slot_secrets = pulumi.Output.secret({name: pw.value for name, pw in self.passwords.items()})
         self.outputs = self.application.client_id.apply(lambda cid: app_output(props.stack, app, cid))
         self.register_outputs({"clientId": self.application.client_id, "clientSecret": self.client_secret})
 
@@ -157,3 +159,4 @@ def run() -> None:
     }
     pulumi.export("apps", {key: mail_app.outputs for key, mail_app in apps.items()})
     pulumi.export("clientSecrets", pulumi.Output.secret({key: m.client_secret for key, m in apps.items()}))
+    pulumi.export("clientSecretSlots", pulumi.Output.secret({key: m.slot_secrets for key, m in apps.items()}))

@@ -53,7 +53,9 @@ def utc_today() -> date:
     return date.fromisoformat(pinned) if pinned else datetime.now(timezone.utc).date()
 
 
-def load_stack(tree: Tree, name: str, catalogue: Catalogue, today: date | None = None) -> Stack:
+def load_stack(
+    tree: Tree, name: str, catalogue: Catalogue, today: date | None = None, *, check_expiry: bool = True
+) -> Stack:
     """Read and validate one stack file; problems carry line numbers of that file."""
     file = stack_file(name)
     text = tree.read_text(file)
@@ -63,7 +65,7 @@ def load_stack(tree: Tree, name: str, catalogue: Catalogue, today: date | None =
         raise InvalidInput([Problem(file, (), f"no stack '{name}' ({tree.label})", name, hint)])
     doc = yamlio.load(text, file)
     try:
-        stack = build_stack(name, doc, catalogue, file, today)
+        stack = build_stack(name, doc, catalogue, file, today, check_expiry=check_expiry)
     except InvalidInput as exc:
         raise InvalidInput(yamlio.with_lines(list(exc.problems), text)) from None
     return Stack(
@@ -71,10 +73,16 @@ def load_stack(tree: Tree, name: str, catalogue: Catalogue, today: date | None =
     )
 
 
-def build_stack(name: str, doc: Any, catalogue: Catalogue, file: str, today: date | None = None) -> Stack:
-    """Validate a stack document ({'config': {...}}) and build its desired state."""
+def build_stack(
+    name: str, doc: Any, catalogue: Catalogue, file: str, today: date | None = None, *, check_expiry: bool = True
+) -> Stack:
+    """Validate a stack document ({'config': {...}}) and build its desired state.
+
+    `check_expiry=False` accepts expired (or too distant) secret expiries, so that `secrets report`
+    and `secrets rotate` can read a stack whose secret has already expired; everything else is checked.
+    """
     found = Problems(file)
-    today = today or utc_today()
+    expiry_today = (today or utc_today()) if check_expiry else None
     config = _config(found, doc)
     values = check_fields(found, ("config",), config, CONFIG_KEYS, unknown_ok=_foreign_key)
     tenant = values.get("azuread:tenantId")
@@ -89,7 +97,7 @@ def build_stack(name: str, doc: Any, catalogue: Catalogue, file: str, today: dat
             hint="see stacks/Pulumi.dev.yaml for an example",
         )
     elif isinstance(raw_apps, dict):
-        apps = _apps(found, raw_apps, catalogue, cloud, today)
+        apps = _apps(found, raw_apps, catalogue, cloud, expiry_today)
     raise_if_errors(found.items)
     assert tenant is not None and cloud is not None  # guaranteed by the checks above
     return Stack(name, file, tenant.lower(), cloud, apps, tuple(found.warnings))
@@ -195,7 +203,7 @@ def _check_date(found: Problems, path: KeyPath, value: Any) -> tuple[bool, Any]:
 
 
 def _apps(
-    found: Problems, raw: dict[str, Any], catalogue: Catalogue, cloud: Cloud | None, today: date
+    found: Problems, raw: dict[str, Any], catalogue: Catalogue, cloud: Cloud | None, today: date | None
 ) -> dict[str, App]:
     apps = {}
     app_key = next(k for k in CONFIG_KEYS if k.name == "mailoauth:apps")
@@ -218,7 +226,13 @@ def _apps(
 
 
 def _app(
-    found: Problems, path: KeyPath, key: str, v: dict[str, Any], catalogue: Catalogue, cloud: Cloud | None, today: date
+    found: Problems,
+    path: KeyPath,
+    key: str,
+    v: dict[str, Any],
+    catalogue: Catalogue,
+    cloud: Cloud | None,
+    today: date | None,
 ) -> App | None:
     audience = v.get("audience")
     personal = audience in PERSONAL_AUDIENCES
@@ -290,7 +304,8 @@ def _permission(scope: Any) -> Permission:
     )
 
 
-def _secrets(found: Problems, path: KeyPath, v: dict[str, Any], today: date) -> tuple[SecretSlot, ...] | None:
+def _secrets(found: Problems, path: KeyPath, v: dict[str, Any], today: date | None) -> tuple[SecretSlot, ...] | None:
+    """The app's secret slots; expiries are checked against `today` unless it is None."""
     single, many = v.get("secret"), v.get("secrets")
     if (single is None) == (many is None):
         found.error(
@@ -315,7 +330,8 @@ def _secrets(found: Problems, path: KeyPath, v: dict[str, Any], today: date) -> 
     for sub, s, default_name in slots:
         if s.get("expires") is None or s.get("description") is None:
             continue
-        _check_expiry(found, (*path, *sub, "expires"), s["expires"], today)
+        if today is not None:
+            _check_expiry(found, (*path, *sub, "expires"), s["expires"], today)
         out.append(SecretSlot(s.get("name") or default_name, s["description"], s["expires"], s.get("keyId")))
     names = [s.name for s in out]
     if len(set(names)) != len(names):
@@ -468,14 +484,19 @@ def _check_permission_limits(found: Problems, path: KeyPath, permissions: list[P
 
 
 def load_stacks(
-    tree: Tree, catalogue: Catalogue, names: list[str] | None = None, today: date | None = None
+    tree: Tree,
+    catalogue: Catalogue,
+    names: list[str] | None = None,
+    today: date | None = None,
+    *,
+    check_expiry: bool = True,
 ) -> dict[str, Stack]:
     """Several stacks at once (default: all); the problems of every stack are reported together."""
     stacks: dict[str, Stack] = {}
     problems: list[Problem] = []
     for name in names if names is not None else stack_names(tree):
         try:
-            stacks[name] = load_stack(tree, name, catalogue, today)
+            stacks[name] = load_stack(tree, name, catalogue, today, check_expiry=check_expiry)
         except InvalidInput as exc:
             problems += exc.problems
     raise_if_errors(problems + [w for s in stacks.values() for w in s.warnings])

@@ -99,7 +99,8 @@ def test_dev_outputs_are_exact_and_the_secret_is_a_pulumi_secret() -> None:
         }
     }
     assert run.outputs["clientSecrets"] == {"jira-mail-in": secret_value("jira-mail-in-secret")}
-    assert run.secret_outputs == {"clientSecrets"}
+    assert run.outputs["clientSecretSlots"] == {"jira-mail-in": {"secret": secret_value("jira-mail-in-secret")}}
+    assert run.secret_outputs == {"clientSecrets", "clientSecretSlots"}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "saas"])

@@ -1,0 +1,149 @@
+"""`mailoauth secrets report`: every slot of every stack, due ones first, exit 1 when any is due."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mailoauth.cli import main
+from tests.test_cli import project  # noqa: F401 (fixture)
+from tests.test_secrets_rotate import OPS
+
+LAB = """\
+config:
+  azuread:tenantId: 22222222-3333-4444-5555-666666666666
+  mailoauth:apps:
+    trial:
+      displayName: Trial
+      redirectUris: [https://trial.example.com/cb]
+      scopeSets: [imap]
+      secret: {description: trial, expires: 2026-11-01}
+"""
+
+
+@pytest.fixture
+def stacks(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:  # noqa: F811
+    """The example stacks plus ops (comments, two slots) and lab (a secret that expired on 2026-11-01)."""
+    monkeypatch.setenv("MAILOAUTH_TODAY", "2026-11-27")
+    (project / "stacks" / "Pulumi.ops.yaml").write_text(OPS)
+    (project / "stacks" / "Pulumi.lab.yaml").write_text(LAB)
+    return project
+
+
+def report(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["-C", str(root), "secrets", "report", *args])
+    return code, capsys.readouterr().out
+
+
+def test_text_lists_expired_and_expiring_first_and_exits_1(stacks: Path, capsys) -> None:
+    code, out = report(stacks, capsys)
+    assert code == 1
+    assert out == (
+        "EXPIRES     DAYS LEFT  STATUS    STACK  APP            SLOT    ACTION\n"
+        "2026-11-01        -26  expired   lab    trial          secret  rotate\n"
+        "2026-12-20         23  expiring  ops    desk-in        secret  rotate\n"
+        "2027-01-10         44  ok        ops    desk-graph     first   -\n"
+        "2027-03-01         94  ok        ops    desk-out       secret  -\n"
+        "2027-06-10        195  ok        ops    desk-graph     second  -\n"
+        "2027-09-30        307  ok        saas   helpdesk       secret  -\n"
+        "2027-10-31        338  ok        prod   jira-mail-in   secret  -\n"
+        "2027-10-31        338  ok        prod   jira-mail-out  secret  -\n"
+        "2027-11-15        353  ok        dev    jira-mail-in   secret  -\n"
+        "\n"
+        "9 secret(s) in 5 stack(s): 1 expired, 1 expiring by 2026-12-27 (within 30d of 2026-11-27)\n"
+        "\n"
+        "to fix:\n"
+        "  mailoauth secrets rotate --stack lab --app trial\n"
+        "  mailoauth secrets rotate --stack ops --app desk-in\n"
+    )
+
+
+def test_json_names_one_action_per_app(stacks: Path, capsys) -> None:
+    code, out = report(stacks, capsys, "--within", "60d", "--format", "json")
+    assert code == 1
+    doc = json.loads(out)
+    assert (doc["today"], doc["within"], doc["windowEnd"], doc["due"], doc["expired"]) == (
+        "2026-11-27",
+        "60d",
+        "2027-01-26",
+        3,
+        1,
+    )
+    assert doc["secrets"][2] == {
+        "stack": "ops",
+        "file": "stacks/Pulumi.ops.yaml",
+        "app": "desk-graph",
+        "slot": "first",
+        "description": "desk-graph",
+        "expires": "2027-01-10",
+        "daysLeft": 44,
+        "status": "expiring",
+        "action": "retire",  # its newer slot 'second' is good until June: drop the old one, do not add a third
+    }
+    assert [(s["stack"], s["app"], s["slot"]) for s in doc["secrets"]][:5] == [
+        ("lab", "trial", "secret"),
+        ("ops", "desk-in", "secret"),
+        ("ops", "desk-graph", "first"),
+        ("ops", "desk-out", "secret"),
+        ("ops", "desk-graph", "second"),
+    ]
+    assert doc["actions"] == [
+        {"stack": "lab", "app": "trial", "action": "rotate"},
+        {"stack": "ops", "app": "desk-in", "action": "rotate"},
+        {"stack": "ops", "app": "desk-graph", "action": "retire"},
+    ]
+
+
+def test_when_the_newest_slot_is_due_both_slots_say_rotate(stacks: Path, capsys) -> None:
+    code, out = report(stacks, capsys, "--within", "7m", "--format", "json")
+    desk_graph = [s["action"] for s in json.loads(out)["secrets"] if s["app"] == "desk-graph"]
+    assert (code, desk_graph) == (1, ["rotate", "rotate"])
+
+
+def test_markdown_is_a_table_with_the_commands(stacks: Path, capsys) -> None:
+    code, out = report(stacks, capsys, "--within", "2w", "--format", "markdown")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0] == ("**9 secret(s) in 5 stack(s): 1 expired, 0 expiring by 2026-12-11 (within 2w of 2026-11-27)**")
+    assert lines[2:5] == [
+        "| expires | days left | status | stack | app | slot | action |",
+        "|---|---|---|---|---|---|---|",
+        "| 2026-11-01 | -26 | expired | lab | trial | secret | rotate |",
+    ]
+    assert "| 2026-12-20 | 23 | ok | ops | desk-in | secret | - |" in lines
+    assert lines[-4:] == ["", "```sh", "mailoauth secrets rotate --stack lab --app trial", "```"]
+
+
+def test_nothing_due_exits_0(stacks: Path, capsys) -> None:
+    (stacks / "stacks" / "Pulumi.lab.yaml").unlink()
+    code, out = report(stacks, capsys, "--within", "3w")
+    assert code == 0
+    assert "8 secret(s) in 4 stack(s): 0 expired, 0 expiring by 2026-12-18 (within 3w of 2026-11-27)" in out
+    assert "to fix" not in out
+
+
+def test_a_secret_expiring_on_the_window_end_is_due(stacks: Path, capsys) -> None:
+    (stacks / "stacks" / "Pulumi.lab.yaml").unlink()
+    code, out = report(stacks, capsys, "--within", "23d", "--format", "json")
+    assert (code, json.loads(out)["due"]) == (1, 1)
+
+
+def test_an_invalid_stack_is_invalid_input_not_a_report(stacks: Path, capsys) -> None:
+    (stacks / "stacks" / "Pulumi.lab.yaml").write_text(LAB.replace("scopeSets: [imap]", "scopeSets: [imapp]"))
+    code = main(["-C", str(stacks), "secrets", "report"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert (
+        "error: stacks/Pulumi.lab.yaml:7: config.mailoauth:apps.trial.scopeSets[0]: unknown scope set 'imapp'"
+        in captured.err
+    )
+
+
+def test_bad_window_is_a_usage_error(stacks: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["-C", str(stacks), "secrets", "report", "--within", "30"])
+    assert exc.value.code == 2
+    assert "argument --within: '30' is not a duration" in capsys.readouterr().err
