@@ -16,7 +16,7 @@ from pathlib import Path
 from mailoauth import __version__
 from mailoauth.problems import CommandError, InvalidInput, Problem
 
-COMMANDS = ("plan", "secrets", "validate")
+COMMANDS = ("explain", "plan", "secrets", "validate", "verify")
 EXIT_OK, EXIT_FINDING, EXIT_INVALID, EXIT_POLICY = 0, 1, 2, 3
 
 

@@ -9,14 +9,17 @@ SMTP: aiosmtpd with STARTTLS required and an XOAUTH2 mechanism; it can be told t
 from __future__ import annotations
 
 import base64
+import collections
 import socket
 import socketserver
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import SMTP, AuthResult
 
 SMTP_AUTH_DISABLED = (
     "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the "
@@ -43,16 +46,40 @@ def parse_xoauth2(raw: bytes) -> tuple[str, str] | None:
 
 @dataclass
 class Mailboxes:
-    """Which (user, token) pairs the servers accept, and what clients tried."""
+    """Which (user, token) pairs the servers accept, and what clients tried.
+
+    `tokens` also accepts pairs it approves: `exchange_tokens(...)` checks tokens the fake login issued.
+    """
 
     accepted: set[tuple[str, str]] = field(default_factory=set)
     attempts: list[tuple[str, str] | None] = field(default_factory=list)
     sent: list[bytes] = field(default_factory=list)
+    tokens: Callable[[str, str], bool] | None = None
 
     def check(self, raw: bytes) -> bool:
         pair = parse_xoauth2(raw)
         self.attempts.append(pair)
-        return pair in self.accepted
+        return pair in self.accepted or (pair is not None and self.tokens is not None and self.tokens(*pair))
+
+
+OUTLOOK = "https://outlook.office.com"
+
+
+def exchange_tokens(
+    claims_of: Callable[[str], dict[str, Any] | None], permission: str, audience: str = OUTLOOK
+) -> Callable[[str, str], bool]:
+    """Exchange Online's check of an XOAUTH2 login: a live token for its audience carrying `permission`
+    (IMAP.AccessAsUser.All, SMTP.Send), for the same user the login names. `claims_of` is TokenBook.claims."""
+
+    def accepts(user: str, token: str) -> bool:
+        claims = claims_of(token) or {}
+        return (
+            claims.get("aud") == audience
+            and permission in str(claims.get("scp", "")).split()
+            and str(claims.get("upn", "")).casefold() == user.casefold()
+        )
+
+    return accepts
 
 
 class _ImapHandler(socketserver.StreamRequestHandler):
@@ -134,10 +161,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class _ExchangeSmtp(SMTP):
+    """Exchange takes AUTH XOAUTH2 lines of several kilobytes (the token is inline); RFC 5321's 512 would not."""
+
+    command_size_limit = line_length_limit = 16384
+    command_size_limits = collections.defaultdict(lambda: _ExchangeSmtp.command_size_limit)
+
+
+class _ExchangeController(Controller):
+    def factory(self) -> SMTP:
+        return _ExchangeSmtp(self.handler, **self.SMTP_kwargs)
+
+
 class FakeSmtp:
     def __init__(self, context: ssl.SSLContext, mailboxes: Mailboxes, auth_disabled: bool = False):
         self.port = free_port()
-        self.controller = Controller(
+        self.controller = _ExchangeController(
             _SmtpHandler(mailboxes, auth_disabled),
             hostname="127.0.0.1",
             port=self.port,

@@ -95,21 +95,33 @@ def test_smtp_bad_token(server_context, client_context, mailboxes: Mailboxes) ->
     assert explain(outcome.detail).code == "SMTP-535-5.7.3"
 
 
+ERRORS = "MicrosoftDocs/entra-docs, docs/identity-platform/reference-error-codes.md"
+REPLY_URL = "MicrosoftDocs/entra-docs, docs/identity-platform/reply-url.md"
+
+
 @pytest.mark.parametrize(
-    ("reply", "code"),
+    ("reply", "code", "reference"),
     [
-        ("AADSTS65001: The user or administrator has not consented to use the application", "AADSTS65001"),
-        ("invalid_request: AADSTS50020: User account from identity provider does not exist in tenant", "AADSTS50020"),
-        ("unauthorized_client: AADSTS700016: Application with identifier 'x' was not found", "AADSTS700016"),
-        ("invalid_client: AADSTS7000215: Invalid client secret provided.", "AADSTS7000215"),
-        ("invalid_request: AADSTS50011: The redirect URI specified in the request does not match", "AADSTS50011"),
-        ("invalid_client: AADSTS7000222: The provided client secret keys are expired.", "AADSTS7000222"),
+        ("AADSTS65001: The user or administrator has not consented to use the application", "AADSTS65001", ERRORS),
+        (
+            "invalid_request: AADSTS50020: User account from identity provider does not exist in tenant",
+            "AADSTS50020",
+            ERRORS,
+        ),
+        ("unauthorized_client: AADSTS700016: Application with identifier 'x' was not found", "AADSTS700016", ERRORS),
+        ("invalid_client: AADSTS7000215: Invalid client secret provided.", "AADSTS7000215", ERRORS),
+        (
+            "invalid_request: AADSTS50011: The redirect URI specified in the request does not match",
+            "AADSTS50011",
+            REPLY_URL,
+        ),
+        ("invalid_client: AADSTS7000222: The provided client secret keys are expired.", "AADSTS7000222", ERRORS),
     ],
 )
-def test_aadsts_codes_are_explained(reply: str, code: str) -> None:
+def test_aadsts_codes_are_explained(reply: str, code: str, reference: str) -> None:
     explanation = explain(reply)
     assert explanation is not None and explanation.code == code
-    assert explanation.source == "entra-errors"
+    assert explanation.reference == reference
 
 
 def test_unknown_reply_has_no_explanation() -> None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 TIMEOUT = 20.0
+TEST_SUBJECT = "mailoauth verify: test message"
+TEST_BODY = "Sent by `mailoauth verify --send-test-to` to prove that sending with OAuth works.\n"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,6 @@ def check_smtp(
 
 def _test_message(sender: str, recipient: str) -> EmailMessage:
     message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = sender, recipient, "mailoauth verify: test message"
-    message.set_content("Sent by `mailoauth verify --send-test-to` to prove that SMTP OAuth works.\n")
+    message["From"], message["To"], message["Subject"] = sender, recipient, TEST_SUBJECT
+    message.set_content(TEST_BODY)
     return message

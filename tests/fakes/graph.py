@@ -44,6 +44,11 @@ WRITE = {
     "oauth2PermissionGrants": ("DelegatedPermissionGrant.ReadWrite.All", "Directory.ReadWrite.All"),
     "users": ("User.ReadWrite.All", "Directory.ReadWrite.All"),
 }
+# Token audiences Graph accepts besides its own URL: the global resource URI and its app id, which
+# delegated tokens requested with the stack's scope strings (https://graph.microsoft.com/Mail.Read) carry.
+GRAPH_AUDIENCES = ("https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000")
+# Delegated permissions GET /me/mailFolders/{id} accepts (Graph API reference: mailFolder get).
+MAIL_FOLDER_READ = ("Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite")
 COLLECTIONS = ("applications", "servicePrincipals", "oauth2PermissionGrants", "users", "subscribedSkus")
 
 Handler = Callable[[Request, "re.Match[str]"], Response]
@@ -150,7 +155,7 @@ class FakeGraph:
         claims = self.book.claims(auth.removeprefix("Bearer "))
         if claims is None:
             return graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
-        if claims["aud"] != self.base_url:
+        if claims["aud"] not in (self.base_url, *GRAPH_AUDIENCES):
             return graph_error(401, "InvalidAuthenticationToken", "Invalid audience.")
         granted = set(claims.get("roles") or ()) | set((claims.get("scp") or "").split())
         if needs and not granted & set(needs):
@@ -178,6 +183,7 @@ class FakeGraph:
         )
         self.add("GET", r"/policies/authorizationPolicy", self._authorization_policy, READ["authorizationPolicy"])
         self.add("GET", r"/me/transitiveMemberOf/microsoft\.graph\.directoryRole", self._my_roles, READ["memberOf"])
+        self.add("GET", r"/me/mailFolders/(?P<key>[^/]+)", self._my_mail_folder, MAIL_FOLDER_READ)
         self.add("POST", r"/applications/(?P<key>[^/]+)/addPassword", self._add_password, WRITE["applications"])
         self.add("POST", r"/applications/(?P<key>[^/]+)/removePassword", self._remove_password, WRITE["applications"])
         self.router.add("POST", API + r"/\$batch", self._batch)
@@ -257,6 +263,31 @@ class FakeGraph:
         if claims.get("idtyp") != "user":
             return graph_error(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
         return self._list(req, self.tenant.directory_roles.get(claims["oid"], []))
+
+    def _my_mail_folder(self, req: Request, m: re.Match[str]) -> Response:
+        """The signed-in user's Inbox; users without an Exchange Online licence have no mailbox to serve."""
+        claims = self.claims(req)
+        if claims.get("idtyp") != "user":
+            return graph_error(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+        user = self._find("users", claims["oid"])
+        if user is None or not self.tenant.license_details.get(user["id"]):
+            return graph_error(
+                404,
+                "MailboxNotEnabledForRESTAPI",
+                "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
+            )
+        if m["key"].casefold() != "inbox":
+            return not_found(m["key"])
+        folder = {
+            "id": f"AAMkAD{user['id'].replace('-', '')}AAA=",
+            "displayName": "Inbox",
+            "parentFolderId": "AAMkADroot=",
+            "childFolderCount": 0,
+            "unreadItemCount": 1,
+            "totalItemCount": 3,
+            "isHidden": False,
+        }
+        return Response(200, select(folder, req.query.get("$select")))
 
     def _add_password(self, req: Request, m: re.Match[str]) -> Response:
         app = self._find("applications", m["key"])
