@@ -129,7 +129,7 @@ class FakeImap:
     def __init__(self, context: ssl.SSLContext, mailboxes: Mailboxes):
         self.server = _ImapServer(context, mailboxes)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self) -> FakeImap:
         self.thread.start()

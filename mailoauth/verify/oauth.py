@@ -78,10 +78,9 @@ class Pkce:
         return base64.urlsafe_b64encode(hashlib.sha256(self.verifier.encode()).digest()).decode().rstrip("=")
 
 
-def authorize_url(
-    endpoint: str, client_id: str, redirect_uri: str, scope: str, state: str, pkce: Pkce, login_hint: str | None
-) -> str:
-    """The browser's sign-in URL; `prompt=select_account` lets the admin pick the mailbox user's account."""
+def authorize_url(endpoint: str, client_id: str, redirect_uri: str, scope: str, state: str, pkce: Pkce) -> str:
+    """The browser's sign-in URL. `prompt=select_account` lets whoever runs verify pick the mailbox user's
+    account; no login_hint, since --mailbox may name a shared mailbox nobody signs in as."""
     params = {
         "client_id": client_id,
         "response_type": "code",
@@ -93,8 +92,6 @@ def authorize_url(
         "code_challenge_method": "S256",
         "prompt": "select_account",
     }
-    if login_hint:
-        params["login_hint"] = login_hint
     return f"{endpoint}?{urlencode(params)}"
 
 
@@ -205,4 +202,4 @@ class TokenClient:
                 elif exc.error != "authorization_pending":
                     raise
             if time.monotonic() >= deadline:
-                raise OAuthError("expired_token", f"nobody entered the code {device.user_code} within {timeout:.0f} s")
+                raise OAuthError("expired_token", f"nobody entered the code {device.user_code} within {timeout:g} s")

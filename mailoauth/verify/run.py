@@ -181,9 +181,7 @@ class Verification:
         scope, state, pkce = self.job.scope_requests[first], secrets.token_urlsafe(24), Pkce.new()
         endpoint = self.job.endpoints.oauth(self.segment, "authorize")
         with Listener(redirect, state) as listener:
-            url = authorize_url(
-                endpoint, self.client.client_id, listener.redirect_uri, scope, state, pkce, self.mailbox
-            )
+            url = authorize_url(endpoint, self.client.client_id, listener.redirect_uri, scope, state, pkce)
             if not self.sign_in_page(url, endpoint, listener.redirect_uri):
                 return False
             self.opts.say(f"Sign in as the mailbox user in the browser. If none opens, open this URL:\n\n  {url}\n")
@@ -194,7 +192,7 @@ class Verification:
             return self.step(
                 "user sign-in",
                 False,
-                f"browser: no answer at {listener.redirect_uri} within {self.opts.timeout:.0f} s; if the browser "
+                f"browser: no answer at {listener.redirect_uri} within {self.opts.timeout:g} s; if the browser "
                 f"shows an AADSTS code, `mailoauth explain AADSTS... --stack {self.stack.name} --app {self.app.key}` "
                 "says what it means",
             )

@@ -184,6 +184,7 @@ class FakeGraph:
         self.add("GET", r"/policies/authorizationPolicy", self._authorization_policy, READ["authorizationPolicy"])
         self.add("GET", r"/me/transitiveMemberOf/microsoft\.graph\.directoryRole", self._my_roles, READ["memberOf"])
         self.add("GET", r"/me/mailFolders/(?P<key>[^/]+)", self._my_mail_folder, MAIL_FOLDER_READ)
+        self.add("POST", r"/me/sendMail", self._send_mail, ("Mail.Send",))
         self.add("POST", r"/applications/(?P<key>[^/]+)/addPassword", self._add_password, WRITE["applications"])
         self.add("POST", r"/applications/(?P<key>[^/]+)/removePassword", self._remove_password, WRITE["applications"])
         self.router.add("POST", API + r"/\$batch", self._batch)
@@ -288,6 +289,14 @@ class FakeGraph:
             "isHidden": False,
         }
         return Response(200, select(folder, req.query.get("$select")))
+
+    def _send_mail(self, req: Request, m: re.Match[str]) -> Response:
+        """Accepted for delivery (202); the tenant keeps the body so tests can read what was sent."""
+        claims = self.claims(req)
+        if claims.get("idtyp") != "user":
+            return graph_error(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+        self.tenant.sent_mail.append({**req.json(), "from": claims["oid"]})
+        return Response(202)
 
     def _add_password(self, req: Request, m: re.Match[str]) -> Response:
         app = self._find("applications", m["key"])

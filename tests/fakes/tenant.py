@@ -81,6 +81,7 @@ class FakeTenant:
     subscribed_skus: list[dict[str, Any]] = field(default_factory=list)
     directory_roles: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user id -> roles
     authorization_policy: dict[str, Any] = field(default_factory=dict)
+    sent_mail: list[dict[str, Any]] = field(default_factory=list)  # POST /me/sendMail bodies, with "from": user id
 
     def __post_init__(self) -> None:
         self.graph_sp = self.add_service_principal(
