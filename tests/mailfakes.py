@@ -16,7 +16,7 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult
@@ -165,7 +165,7 @@ class _ExchangeSmtp(SMTP):
     """Exchange takes AUTH XOAUTH2 lines of several kilobytes (the token is inline); RFC 5321's 512 would not."""
 
     command_size_limit = line_length_limit = 16384
-    command_size_limits = collections.defaultdict(lambda: _ExchangeSmtp.command_size_limit)
+    command_size_limits: ClassVar[collections.defaultdict[str, int]] = collections.defaultdict(lambda: 16384)
 
 
 class _ExchangeController(Controller):

@@ -15,7 +15,7 @@ from mailoauth import cli
 from tests.fakes.cloud import OTHER_TENANT_ID
 from tests.fakes.login import aadsts
 from tests.mailfakes import FakeSmtp, Mailboxes, exchange_tokens
-from tests.verify_world import SECRET, USER, Result, World, world  # noqa: F401
+from tests.verify_world import SECRET, USER, Result, World
 
 FILE = "stacks/Pulumi.verify.yaml"
 OUTLOOK = "offline_access https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send"

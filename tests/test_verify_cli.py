@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from tests.pulumi_harness import ROOT
-from tests.verify_world import SECRET, USER, World, world  # noqa: F401
+from tests.verify_world import SECRET, USER, World
 
 
 def run_cli(args: list[str], stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -30,7 +30,7 @@ def test_a_real_process_with_browser_prints_no_token_code_or_secret(world: World
         "BROWSER": f"{sys.executable} -m tests.fakes.browser %s",
         "FAKE_BROWSER_COOKIE": world.cloud.signin.session(world.account),
     }
-    result = run_cli(args + ["--outputs", "-"], json.dumps(world.outputs()), browser)
+    result = run_cli([*args, "--outputs", "-"], json.dumps(world.outputs()), browser)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "result: all steps passed" in result.stdout
     assert f"IMAP             PASS    AUTHENTICATE XOAUTH2 as {USER}; SELECT INBOX: 3 message(s)" in result.stdout
@@ -66,9 +66,8 @@ def test_explain_in_project_terms(world: World) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "SMTP-535-5.7.139"
     assert lines[2].startswith("  fix:    In Exchange Online PowerShell: Set-CASMailbox -Identity <mailbox> ")
-    assert lines[3] == (
-        "  source: learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/authenticated-client-smtp-submission"
-    )
+    source = "learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/authenticated-client-smtp-submission"
+    assert lines[3] == f"  source: {source}"
 
 
 def test_explain_json_and_unknown_codes() -> None:

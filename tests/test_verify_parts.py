@@ -22,7 +22,7 @@ from mailoauth.verify.redact import Redactor
 from tests.fakes.cloud import TENANT_ID
 from tests.pulumi_harness import ROOT, run_program, stack_config
 from tests.test_validation import CATALOGUE, app_of, base, problems
-from tests.verify_world import World, world  # noqa: F401
+from tests.verify_world import World
 
 APP = "azuread:index/application:Application"
 TENANT = "11111111-2222-3333-4444-555555555555"
