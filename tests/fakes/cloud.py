@@ -17,6 +17,7 @@ import trustme
 
 from tests.fakes.graph import FakeGraph
 from tests.fakes.login import Client, FakeLogin, TokenBook
+from tests.fakes.mailbox import add_mailbox_routes
 from tests.fakes.server import HttpsServer, Router
 from tests.fakes.signin import FakeSignIn
 from tests.fakes.tenant import FakeTenant
@@ -61,6 +62,7 @@ class FakeCloud:
         self.login = FakeLogin(self.login_router, self.book, [TENANT_ID, OTHER_TENANT_ID])
         self.graph = FakeGraph(self.graph_router, self.book, self.tenant)
         self.signin = FakeSignIn(self.login_router, self.login, lambda: self.tenant)
+        add_mailbox_routes(self.graph)
         self.login_server = HttpsServer(self.login_router, self.tls.server_context())
         self.graph_server = HttpsServer(self.graph_router, self.tls.server_context())
         self.login.base_url = self.authority

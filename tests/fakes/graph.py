@@ -47,8 +47,6 @@ WRITE = {
 # Token audiences Graph accepts besides its own URL: the global resource URI and its app id, which
 # delegated tokens requested with the stack's scope strings (https://graph.microsoft.com/Mail.Read) carry.
 GRAPH_AUDIENCES = ("https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000")
-# Delegated permissions GET /me/mailFolders/{id} accepts (Graph API reference: mailFolder get).
-MAIL_FOLDER_READ = ("Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite")
 COLLECTIONS = ("applications", "servicePrincipals", "oauth2PermissionGrants", "users", "subscribedSkus")
 
 Handler = Callable[[Request, "re.Match[str]"], Response]
@@ -183,8 +181,6 @@ class FakeGraph:
         )
         self.add("GET", r"/policies/authorizationPolicy", self._authorization_policy, READ["authorizationPolicy"])
         self.add("GET", r"/me/transitiveMemberOf/microsoft\.graph\.directoryRole", self._my_roles, READ["memberOf"])
-        self.add("GET", r"/me/mailFolders/(?P<key>[^/]+)", self._my_mail_folder, MAIL_FOLDER_READ)
-        self.add("POST", r"/me/sendMail", self._send_mail, ("Mail.Send",))
         self.add("POST", r"/applications/(?P<key>[^/]+)/addPassword", self._add_password, WRITE["applications"])
         self.add("POST", r"/applications/(?P<key>[^/]+)/removePassword", self._remove_password, WRITE["applications"])
         self.router.add("POST", API + r"/\$batch", self._batch)
@@ -264,39 +260,6 @@ class FakeGraph:
         if claims.get("idtyp") != "user":
             return graph_error(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
         return self._list(req, self.tenant.directory_roles.get(claims["oid"], []))
-
-    def _my_mail_folder(self, req: Request, m: re.Match[str]) -> Response:
-        """The signed-in user's Inbox; users without an Exchange Online licence have no mailbox to serve."""
-        claims = self.claims(req)
-        if claims.get("idtyp") != "user":
-            return graph_error(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
-        user = self._find("users", claims["oid"])
-        if user is None or not self.tenant.license_details.get(user["id"]):
-            return graph_error(
-                404,
-                "MailboxNotEnabledForRESTAPI",
-                "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
-            )
-        if m["key"].casefold() != "inbox":
-            return not_found(m["key"])
-        folder = {
-            "id": f"AAMkAD{user['id'].replace('-', '')}AAA=",
-            "displayName": "Inbox",
-            "parentFolderId": "AAMkADroot=",
-            "childFolderCount": 0,
-            "unreadItemCount": 1,
-            "totalItemCount": 3,
-            "isHidden": False,
-        }
-        return Response(200, select(folder, req.query.get("$select")))
-
-    def _send_mail(self, req: Request, m: re.Match[str]) -> Response:
-        """Accepted for delivery (202); the tenant keeps the body so tests can read what was sent."""
-        claims = self.claims(req)
-        if claims.get("idtyp") != "user":
-            return graph_error(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
-        self.tenant.sent_mail.append({**req.json(), "from": claims["oid"]})
-        return Response(202)
 
     def _add_password(self, req: Request, m: re.Match[str]) -> Response:
         app = self._find("applications", m["key"])
