@@ -130,7 +130,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
             f"### `{key}`: {app['displayName']}",
             "",
             f"{app['audience']} (`{app['signInAudience']}`), scope sets: {', '.join(app['scopeSets'])}; "
-            f"admin consent: {'yes' if app['adminConsent'] else 'no'}",
+            f"admin consent: {'yes' if app['adminConsent'] else 'no'}"
+            + ("; public client flows (device code): allowed" if app["allowPublicClientFlows"] else ""),
             "",
         ]
         out += [f"> :warning: {w}" for w in app["warnings"]]

@@ -32,23 +32,32 @@ REQUIRED = ("AADSTS65001", "AADSTS50020", "AADSTS700016", "AADSTS7000215", "AADS
 # -- allowPublicClientFlows ------------------------------------------------------------------------------
 
 
-def test_allow_public_client_flows_reaches_plan_and_the_registration() -> None:
+def own_app(**settings: object) -> dict:
+    """The validation tests' stack with a callback URL of its own (no other stack may register it)."""
     doc = base()
-    app_of(doc)["allowPublicClientFlows"] = True
+    app_of(doc).update(redirectUris=["https://verify-parts.example.com/cb"], **settings)
+    return doc
+
+
+def test_allow_public_client_flows_reaches_plan_and_the_registration() -> None:
+    doc = own_app(allowPublicClientFlows=True)
     stack = build_stack("dev", doc, CATALOGUE, "f", date(2026, 11, 27))
     planned = plan.plan_document(stack)["apps"]["jira"]
     assert planned["allowPublicClientFlows"] is True
     assert "    public client  allowed (device code sign-in)" in plan.render_text(plan.plan_document(stack))
+    assert "admin consent: no; public client flows (device code): allowed" in plan.render_markdown(
+        plan.plan_document(stack)
+    )
     run = run_program(stack_config(doc), "dev", tenant_id=TENANT)
     assert run.error is None
     assert run.get(APP, "jira").inputs["fallbackPublicClientEnabled"] is True
 
 
 def test_public_client_flows_are_off_unless_asked_for() -> None:
-    stack = build_stack("dev", base(), CATALOGUE, "f", date(2026, 11, 27))
+    stack = build_stack("dev", own_app(), CATALOGUE, "f", date(2026, 11, 27))
     assert plan.plan_document(stack)["apps"]["jira"]["allowPublicClientFlows"] is False
     assert (
-        run_program(stack_config(base()), "dev", tenant_id=TENANT)
+        run_program(stack_config(own_app()), "dev", tenant_id=TENANT)
         .get(APP, "jira")
         .inputs["fallbackPublicClientEnabled"]
         is False

@@ -87,19 +87,14 @@ class Result:
 
 
 @dataclass
-class World:
+class Deployment:
+    """The verify stack deployed into the fake tenant, and the mail servers `verify` is pointed at."""
+
     cloud: FakeCloud
     project: Path
-    user: dict[str, Any]
-    account: Account
-    browser: UserBrowser
     imap: FakeImap
     smtp: FakeSmtp
-    imap_boxes: Mailboxes
-    smtp_boxes: Mailboxes
-    monkeypatch: pytest.MonkeyPatch
-    capsys: pytest.CaptureFixture[str]
-    deployed: dict[str, Deployed] = field(default_factory=dict)
+    deployed: dict[str, Deployed] = field(default_factory=dict, init=False)
 
     @property
     def stack(self) -> stackfile.Stack:
@@ -147,6 +142,19 @@ class World:
             *extra,
         ]
 
+
+@dataclass
+class World(Deployment):
+    """A Deployment with its mailbox user, whose browser the test plays, and an in-process CLI runner."""
+
+    user: dict[str, Any]
+    account: Account
+    browser: UserBrowser
+    imap_boxes: Mailboxes
+    smtp_boxes: Mailboxes
+    monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str]
+
     def run(self, app: str, *extra: str, outputs: Any = "deployed", argv: list[str] | None = None) -> Result:
         """`mailoauth verify` in this process with the outputs piped to stdin (`outputs=None`: no --outputs)."""
         stdin = json.dumps(self.outputs() if outputs == "deployed" else outputs)
@@ -188,11 +196,11 @@ def world(
         found = World(
             fake_cloud,
             copy_project(tmp_path),
+            imap,
+            smtp,
             user,
             account,
             browser,
-            imap,
-            smtp,
             imap_boxes,
             smtp_boxes,
             monkeypatch,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from mailoauth.model import App
@@ -31,7 +32,7 @@ def read_outputs(path: str, stdin: TextIO) -> tuple[str, Any]:
     """(label, document) of `--outputs FILE` or `--outputs -` (stdin)."""
     label = "stack outputs on stdin" if path == "-" else path
     try:
-        text = stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+        text = stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidInput([Problem(label, (), f"cannot read the outputs: {exc.strerror}", hint=PIPE_HINT)]) from None
     try:
