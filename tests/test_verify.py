@@ -12,7 +12,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from mailoauth import cli
-from tests.fakes.cloud import OTHER_TENANT_ID
+from tests.fakes.cloud import OTHER_TENANT_ID, TENANT_ID
 from tests.fakes.login import aadsts
 from tests.mailfakes import FakeSmtp, Mailboxes, exchange_tokens
 from tests.verify_world import SECRET, USER, Result, World
@@ -179,6 +179,18 @@ def test_user_consent_at_sign_in_is_recorded_and_the_second_audience_needs_conse
     assert result.step("graph token")["detail"].startswith("invalid_grant: AADSTS65001: The user or administrator")
     assert f"Set `adminConsent: true` under `mailoauth:apps.mailin` in {FILE} and run `pulumi up`" in explanation["fix"]
     assert explanation["reference"] == "MicrosoftDocs/entra-docs, docs/identity-platform/reference-error-codes.md"
+
+
+def test_multi_tenant_app_signs_in_at_the_organizations_endpoint(world: World) -> None:
+    result = world.run("partner")
+    assert result.code == 0, result.out
+    authorize = next(r for r in world.cloud.login_router.log if r.path.endswith("/authorize") and "cookie" in r.headers)
+    assert authorize.path == "/organizations/oauth2/v2.0/authorize"
+    assert world.outputs()["apps"]["partner"]["authorizeEndpoint"] == (
+        "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize"
+    )
+    tokens = [r.path for r in world.cloud.login_router.log if r.path.endswith("/token")]
+    assert tokens == [f"/{TENANT_ID}/oauth2/v2.0/token", "/organizations/oauth2/v2.0/token"]
 
 
 # -- each listed failure, provoked and explained --------------------------------------------------------

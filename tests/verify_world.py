@@ -33,7 +33,7 @@ SECRET = "fake~verify-app-secret-Qx7"  # the deployed apps' client secret; must 
 USER = "support@contoso.example"
 TODAY = "2026-11-27"
 STACK = f"""\
-# Apps to verify: browser flow (helpdesk, mailin, notifier), device code (kiosk), neither (outbound).
+# Apps to verify: browser flow (helpdesk, mailin, partner, notifier), device code (kiosk), neither (outbound).
 config:
   azuread:tenantId: {TENANT_ID}
   mailoauth:apps:
@@ -55,6 +55,13 @@ config:
       allowPublicClientFlows: true
       adminConsent: true
       secret: {{description: kiosk, expires: 2027-06-30}}
+    partner:
+      displayName: Partner mail
+      audience: multi-tenant
+      allowWideAudience: true
+      redirectUris: [https://partner.example.com/cb, http://127.0.0.1/partner]
+      scopeSets: [imap]
+      secret: {{description: partner, expires: 2027-06-30}}
     notifier:
       displayName: Notifier
       redirectUris: [http://127.0.0.1:8400/cb]

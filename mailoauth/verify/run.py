@@ -32,6 +32,7 @@ from mailoauth.verify.report import FAIL, PASS, SKIP, Report, Step
 
 PROTOCOLS = ("imap", "smtp", "graph")
 AUDIENCE = {"imap": "outlook", "smtp": "outlook", "graph": "graph"}
+STEP_NAMES = {"imap": "IMAP", "smtp": "SMTP", "graph": "Graph"}
 FLOWS = ("auto", "browser", "device-code")
 
 
@@ -120,11 +121,15 @@ class Verification:
         self.report.add(Step(name, SKIP, why))
 
     @property
+    def signed_in(self) -> str | None:
+        """The signed-in user's name, from the first readable token."""
+        return next((t.user for t in self.tokens.values() if t.user), None)
+
+    @property
     def mailbox(self) -> str | None:
         """--mailbox, else the app's first listed mailbox, else the signed-in user."""
         first = self.app.mailboxes[0] if self.app.mailboxes else None
-        signed_in = next((t.user for t in self.tokens.values() if t.user), None)
-        return self.opts.mailbox or first or signed_in
+        return self.opts.mailbox or first or self.signed_in
 
     # -- the steps -----------------------------------------------------------------------------------
     def run(self) -> Report:
@@ -252,14 +257,14 @@ class Verification:
         for protocol in self.opts.protocols:
             token = self.tokens.get(AUDIENCE[protocol])
             if token is None:
-                self.skip(protocol.upper() if protocol != "graph" else "Graph", f"no {AUDIENCE[protocol]} token")
+                self.skip(STEP_NAMES[protocol], f"no {AUDIENCE[protocol]} token")
             elif protocol == "graph":
                 self.graph_steps(token)
             else:
                 self.mail_step(protocol, token)
 
     def mail_step(self, protocol: str, token: Tokens) -> None:
-        name, mailbox = protocol.upper(), self.mailbox
+        name, mailbox = STEP_NAMES[protocol], self.mailbox
         if mailbox is None:
             self.step(name, False, "cannot tell the signed-in user's address from the token; pass --mailbox")
             return
@@ -305,7 +310,7 @@ class Verification:
             "clientId": self.client.client_id,
             "tenantId": self.stack.tenant_id,
             "tokenEndpoint": self.client.token_url,
-            "user": self.report.mailbox,
+            "user": self.signed_in,
             "publicClient": self.public,
             "scopeRequests": self.job.scope_requests,
             "refreshToken": refresh_token,
