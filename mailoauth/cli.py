@@ -16,7 +16,18 @@ from pathlib import Path
 from mailoauth import __version__
 from mailoauth.problems import CommandError, InvalidInput, Problem
 
-COMMANDS = ("plan", "validate", "schema", "secrets", "preflight", "audit", "scopes", "consent")
+COMMANDS = (
+    "plan",
+    "validate",
+    "schema",
+    "secrets",
+    "preflight",
+    "audit",
+    "scopes",
+    "consent",
+    "verify",
+    "explain",
+)
 EXIT_OK, EXIT_FINDING, EXIT_INVALID, EXIT_POLICY = 0, 1, 2, 3
 
 

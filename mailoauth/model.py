@@ -84,6 +84,12 @@ APP_FIELDS = (
         "Acknowledge write or send scopes on an app other tenants or personal accounts can use.",
         default=False,
     ),
+    Key(
+        "allowPublicClientFlows",
+        "bool",
+        "Allow public client flows (device code), which `verify` uses when no localhost redirect URI is listed.",
+        default=False,
+    ),
     Key("owners", "strings", "Extra owner object ids; the deploying principal is always an owner.", default=[]),
     Key(
         "mailboxes", "strings", "Mailboxes (UPNs) the app will be used with, for `preflight` and `verify`.", default=[]
@@ -162,6 +168,7 @@ class App:
     secrets: tuple[SecretSlot, ...]
     admin_consent: bool = False
     allow_wide_audience: bool = False
+    allow_public_client_flows: bool = False
     owners: tuple[str, ...] = ()
     mailboxes: tuple[str, ...] = ()
     client_id: str | None = None

@@ -39,6 +39,7 @@ def app_document(stack: Stack, app: App) -> dict[str, Any]:
             for s in app.secrets
         ],
         "adminConsent": app.admin_consent,
+        "allowPublicClientFlows": app.allow_public_client_flows,
         "owners": ["{deployer}", *app.owners],
         "endpoints": app_endpoints(app, stack.cloud, stack.tenant_id),
         "warnings": [w.message for w in stack.app_warnings(app.key)],
@@ -104,6 +105,7 @@ def render_text(doc: dict[str, Any]) -> str:
             lines.append(f'    secret         {s["name"]}: "{s["description"]}", expires {s["expires"]}')
         lines += [
             f"    admin consent  {'granted by pulumi up' if app['adminConsent'] else 'left to each user'}",
+            *(["    public client  allowed (device code sign-in)"] if app["allowPublicClientFlows"] else []),
             f"    authorize      {ep['authorize']}",
             f"    token          {ep['token']}",
         ]
@@ -128,7 +130,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
             f"### `{key}`: {app['displayName']}",
             "",
             f"{app['audience']} (`{app['signInAudience']}`), scope sets: {', '.join(app['scopeSets'])}; "
-            f"admin consent: {'yes' if app['adminConsent'] else 'no'}",
+            f"admin consent: {'yes' if app['adminConsent'] else 'no'}"
+            + ("; public client flows (device code): allowed" if app["allowPublicClientFlows"] else ""),
             "",
         ]
         out += [f"> :warning: {w}" for w in app["warnings"]]

@@ -42,6 +42,7 @@ class MailApp(pulumi.ComponentResource):
             display_name=app.display_name,
             sign_in_audience=app.sign_in_audience,
             web=azuread.ApplicationWebArgs(redirect_uris=list(app.redirect_uris)),
+            fallback_public_client_enabled=app.allow_public_client_flows,
             required_resource_accesses=[
                 azuread.ApplicationRequiredResourceAccessArgs(
                     resource_app_id=resource_app_id,

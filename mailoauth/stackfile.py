@@ -262,6 +262,7 @@ def _app(
         secrets=secrets,
         admin_consent=bool(v.get("adminConsent")),
         allow_wide_audience=bool(v.get("allowWideAudience")),
+        allow_public_client_flows=bool(v.get("allowPublicClientFlows")),
         owners=tuple(o.lower() for o in v.get("owners") or ()),
         mailboxes=tuple(v.get("mailboxes") or ()),
         client_id=(v.get("clientId") or "").lower() or None,

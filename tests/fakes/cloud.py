@@ -17,7 +17,9 @@ import trustme
 
 from tests.fakes.graph import FakeGraph
 from tests.fakes.login import Client, FakeLogin, TokenBook
+from tests.fakes.mailbox import add_mailbox_routes
 from tests.fakes.server import HttpsServer, Router
+from tests.fakes.signin import FakeSignIn
 from tests.fakes.tenant import FakeTenant
 
 TENANT_ID = "5e1f0c9a-3d2b-4c8e-9f7a-6b5d4c3b2a10"
@@ -59,6 +61,8 @@ class FakeCloud:
         self.tenant = FakeTenant(TENANT_ID)
         self.login = FakeLogin(self.login_router, self.book, [TENANT_ID, OTHER_TENANT_ID])
         self.graph = FakeGraph(self.graph_router, self.book, self.tenant)
+        self.signin = FakeSignIn(self.login_router, self.login, lambda: self.tenant)
+        add_mailbox_routes(self.graph)
         self.login_server = HttpsServer(self.login_router, self.tls.server_context())
         self.graph_server = HttpsServer(self.graph_router, self.tls.server_context())
         self.login.base_url = self.authority
@@ -98,6 +102,7 @@ class FakeCloud:
         self.graph.tenant = self.tenant
         self.graph.page_size = 100
         self.login.clients.clear()
+        self.signin.reset()
         self.sp = self.tenant.add_service_principal(CLIENT_ID, "mailoauth deployer")
         self.client = self.login.add_client(
             Client(CLIENT_ID, CLIENT_SECRET, TENANT_ID, self.sp["id"], roles=list(DEFAULT_ROLES))

@@ -43,6 +43,9 @@ WRITE = {
     "oauth2PermissionGrants": ("DelegatedPermissionGrant.ReadWrite.All", "Directory.ReadWrite.All"),
     "users": ("User.ReadWrite.All", "Directory.ReadWrite.All"),
 }
+# Token audiences Graph accepts besides its own URL: the global resource URI and its app id, which
+# delegated tokens requested with the stack's scope strings (https://graph.microsoft.com/Mail.Read) carry.
+GRAPH_AUDIENCES = ("https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000")
 COLLECTIONS = ("applications", "servicePrincipals", "oauth2PermissionGrants", "users", "subscribedSkus")
 
 
@@ -133,7 +136,7 @@ class FakeGraph:
         claims = self.book.claims(auth.removeprefix("Bearer "))
         if claims is None:
             return graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
-        if claims["aud"] != self.base_url:
+        if claims["aud"] not in (self.base_url, *GRAPH_AUDIENCES):
             return graph_error(401, "InvalidAuthenticationToken", "Invalid audience.")
         granted = set(claims.get("roles") or ()) | set((claims.get("scp") or "").split())
         if needs and not granted & set(needs):

@@ -2,7 +2,8 @@
 
 Serves tenant discovery and the client-credentials grant; issues opaque JWT-shaped access tokens
 whose claims (tid, oid, appid, roles or scp) the fake Graph checks. Errors look like Entra's:
-`{"error": ..., "error_description": "AADSTS...: ...", "error_codes": [...]}`.
+`{"error": ..., "error_description": "AADSTS...: ...", "error_codes": [...]}`. User sign-in (authorize,
+device code, code and refresh grants) lives in tests/fakes/signin.py.
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ class FakeLogin:
         self.clients: dict[str, Client] = {}
         self.managed_identity: Client | None = None  # what IMDS hands out; None: no identity on this "VM"
         self.base_url = ""  # set once the server listens
+        # Handles the user grants (authorization_code, device_code, refresh_token): tests.fakes.signin.FakeSignIn.
+        self.delegated: Any = None
         router.add("GET", r"/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration", self._discovery)
         router.add("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", self._token)
         router.add("GET", r"/metadata/identity/oauth2/token", self._imds)
@@ -129,6 +132,8 @@ class FakeLogin:
 
     def _token(self, req: Request, m: re.Match[str]) -> Response:
         form = req.form()
+        if form.get("grant_type", "client_credentials") != "client_credentials" and self.delegated is not None:
+            return self.delegated.token(req, m, form)
         client = self.clients.get(form.get("client_id", ""))
         if client is None or client.tenant_id != m["tenant"]:
             return aadsts(

@@ -81,6 +81,7 @@ class FakeTenant:
     subscribed_skus: list[dict[str, Any]] = field(default_factory=list)
     directory_roles: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user id -> roles
     authorization_policy: dict[str, Any] = field(default_factory=dict)
+    sent_mail: list[dict[str, Any]] = field(default_factory=list)  # POST /me/sendMail bodies, with "from": user id
 
     def __post_init__(self) -> None:
         self.graph_sp = self.add_service_principal(
@@ -156,6 +157,7 @@ class FakeTenant:
         redirect_uris: list[str] | tuple[str, ...] = (),
         required: dict[str, list[str]] | None = None,
         secrets: list[dict[str, Any]] | None = None,
+        public_client: bool = False,
     ) -> dict[str, Any]:
         """An app registration; `required` maps resource appId -> delegated permission ids."""
         app = {
@@ -175,6 +177,7 @@ class FakeTenant:
             ],
             "passwordCredentials": list(secrets or []),
             "keyCredentials": [],
+            "isFallbackPublicClient": public_client,
         }
         self.applications.append(app)
         return app
@@ -268,6 +271,7 @@ class FakeTenant:
             redirect_uris=app.redirect_uris,
             required=required,
             secrets=[self.secret(s.description, s.expires, secret_value, s.key_id) for s in app.secrets],
+            public_client=app.allow_public_client_flows,
         )
         sp = self.add_service_principal(registration["appId"], app.display_name)
         grants = []
