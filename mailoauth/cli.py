@@ -16,7 +16,7 @@ from pathlib import Path
 from mailoauth import __version__
 from mailoauth.problems import CommandError, InvalidInput, Problem
 
-COMMANDS = ("plan", "validate", "schema", "secrets", "preflight", "audit", "scopes")
+COMMANDS = ("plan", "validate", "schema", "secrets", "preflight", "audit", "scopes", "adopt")
 EXIT_OK, EXIT_FINDING, EXIT_INVALID, EXIT_POLICY = 0, 1, 2, 3
 
 
