@@ -15,7 +15,15 @@ import yaml
 
 from tests.fakes.cloud import CLIENT_SECRET, FakeCloud
 from tests.fakes.project import CALLBACK, write_project
-from tests.fakes.tenant import EXCHANGE_APP_ID, GRAPH_ADMIN_SCOPES, GRAPH_APP_ID, GRAPH_ROLES, GRAPH_SCOPES, FakeTenant
+from tests.fakes.tenant import (
+    EXCHANGE_APP_ID,
+    EXCHANGE_SCOPES,
+    GRAPH_ADMIN_SCOPES,
+    GRAPH_APP_ID,
+    GRAPH_ROLES,
+    GRAPH_SCOPES,
+    FakeTenant,
+)
 from tests.pulumi_harness import Tenant, run_program, stack_config
 
 APPLICATION = "azuread:index/application:Application"
@@ -60,7 +68,9 @@ class Portal:
         return self.application["appId"]
 
 
-def portal_app(cloud: FakeCloud, *, scopes: list[str] = PORTAL_SCOPES, consent: bool = True) -> Portal:
+def portal_app(
+    cloud: FakeCloud, *, scopes: list[str] = PORTAL_SCOPES, consent: bool = True, ews: bool = False
+) -> Portal:
     tenant = cloud.tenant
     admin = tenant.add_user("it-admin@contoso.example")
     secrets = [
@@ -71,7 +81,10 @@ def portal_app(cloud: FakeCloud, *, scopes: list[str] = PORTAL_SCOPES, consent: 
     app = tenant.add_application(
         "Jira Mail (prod)",
         redirect_uris=[CALLBACK],
-        required={GRAPH_APP_ID: [GRAPH_SCOPES[name] for name in scopes]},
+        required={
+            GRAPH_APP_ID: [GRAPH_SCOPES[name] for name in scopes],
+            **({EXCHANGE_APP_ID: [EXCHANGE_SCOPES["EWS.AccessAsUser.All"]]} if ews else {}),
+        },
         secrets=secrets,
     )
     sp = tenant.add_service_principal(app["appId"], app["displayName"])
@@ -174,14 +187,19 @@ def test_the_rest_of_the_file_is_kept_byte_for_byte(live_env: FakeCloud, project
         "    # Adopted by `mailoauth adopt` on 2026-06-01 from the app registration made in the portal."
     )
     assert lines[first - 2 : first] == ["      secret: {description: desk-out, expires: 2027-03-01}", ""]
-    assert lines[first + 1 : first + 6] == [
+    assert lines[first + 1 : first + 7] == [
         "    # Its secrets are recorded by keyId: their values cannot be read and Pulumi cannot import them, so",
-        "    # pulumi up neither creates nor deletes them. Keep using them until they expire, or rotate:",
-        "    # `mailoauth secrets rotate --stack prod --app jira-mail-prod` adds a slot pulumi up creates; switch the mail",
-        "    # product to it, then `mailoauth secrets retire --stack prod --app jira-mail-prod` and",
-        "    # delete the old secret in the portal (Certificates & secrets).",
+        "    # pulumi up neither creates nor deletes them. Keep using them until they expire, or rotate with",
+        "    #   mailoauth secrets rotate --stack prod --app jira-mail-prod",
+        "    # (a new slot pulumi up creates), switch the mail product to it, then run",
+        "    #   mailoauth secrets retire --stack prod --app jira-mail-prod",
+        "    # and delete the old secret in the portal (Certificates & secrets).",
     ]
-    assert lines[first + 8 : first + 10] == ["    jira-mail-prod:", "      displayName: Jira Mail (prod)"]
+    assert lines[first + 7 : first + 9] == [
+        "    # User.Read is the portal's default: drop it from scopes: if the mail product",
+        "    # does not read the signed-in user's profile.",
+    ]
+    assert lines[first + 9 : first + 11] == ["    jira-mail-prod:", "      displayName: Jira Mail (prod)"]
     assert after.endswith("\n\n    # new apps go below\n")
 
 
@@ -303,6 +321,31 @@ def test_what_the_project_adds_is_listed_and_is_all_that_differs(
     assert program_inputs(run, SP, "jira-mail-prod-sp")["owners"] == sorted([portal.admin["id"], live_env.sp["id"]])
     claims = program_inputs(run, GRANT, "jira-mail-prod-consent-graph")["claimValues"]
     assert set(claims) - set(live[GRANT]["claimValues"]) == {"openid", "email", "profile"}
+
+
+def test_sets_across_two_apis_and_consent_for_one_of_them(
+    live_env: FakeCloud, project: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scopes = ["offline_access", "openid", "email", "profile", "Mail.ReadWrite", "Mail.Send"]
+    portal = portal_app(live_env, scopes=scopes, ews=True)
+    result = adopt(run_cli, live_env, project, portal.client_id)
+    assert result.code == 0, result.err
+    entry = yaml.safe_load(stack_text(project))["config"]["mailoauth:apps"]["jira-mail-prod"]
+    assert entry["scopeSets"] == ["graph-read", "graph-send"]  # graph-send includes ews-send: not listed twice
+    assert "scopes" not in entry
+    assert entry["import"]["consentGrants"] == [
+        {"resource": "graph", "id": f"/oauth2PermissionGrants/{portal.grant['id']}"}
+    ]
+    assert (
+        "  - grant tenant-wide admin consent for Office 365 Exchange Online (EWS.AccessAsUser.All): adminConsent: "
+        "true covers every API the app requests"
+    ) in result.out
+    run = run_adopted(live_env, project, portal, monkeypatch)
+    ews = run.get(GRANT, "jira-mail-prod-consent-exchange")
+    assert not ews.resource_id  # created by pulumi up, as listed
+    assert ews.inputs["resourceServicePrincipalObjectId"] == live_env.tenant.exchange_sp["id"]
+    accesses = program_inputs(run, APPLICATION, "jira-mail-prod")["requiredResourceAccesses"]
+    assert accesses == live_inputs(live_env.tenant, portal)[APPLICATION]["requiredResourceAccesses"]
 
 
 def test_a_deployer_that_owns_nothing_is_listed(live_env: FakeCloud, project: Path, run_cli) -> None:

@@ -176,14 +176,15 @@ def _editor() -> tuple[Any, Any]:
 
 def comment(adopted: adoption.Adoption, request: adoption.Request) -> list[str]:
     """The lines above the written entry: where it came from and how to keep or rotate its secrets."""
-    rotate = f"mailoauth secrets rotate --stack {request.stack} --app {request.key}"
+    target = f"--stack {request.stack} --app {request.key}"
     lines = [
         f"Adopted by `mailoauth adopt` on {request.today.isoformat()} from the app registration made in the portal.",
         "Its secrets are recorded by keyId: their values cannot be read and Pulumi cannot import them, so",
-        "pulumi up neither creates nor deletes them. Keep using them until they expire, or rotate:",
-        f"`{rotate}` adds a slot pulumi up creates; switch the mail",
-        f"product to it, then `mailoauth secrets retire --stack {request.stack} --app {request.key}` and",
-        "delete the old secret in the portal (Certificates & secrets).",
+        "pulumi up neither creates nor deletes them. Keep using them until they expire, or rotate with",
+        f"  mailoauth secrets rotate {target}",
+        "(a new slot pulumi up creates), switch the mail product to it, then run",
+        f"  mailoauth secrets retire {target}",
+        "and delete the old secret in the portal (Certificates & secrets).",
     ]
     if adoption.PORTAL_DEFAULT in adopted.entry.get("scopes", ()):
         lines.append(f"{adoption.PORTAL_DEFAULT} is the portal's default: drop it from scopes: if the mail product")
