@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 
 from mailoauth import __version__
 from mailoauth.problems import CommandError, InvalidInput, Problem
@@ -48,6 +49,17 @@ def project_root(args: argparse.Namespace) -> Path:
     from mailoauth.tree import find_project_root
 
     return args.project_dir.resolve() if args.project_dir else find_project_root()
+
+
+def edit_modules(*names: str) -> list[ModuleType]:
+    """The mailoauth modules that rewrite stack files (ruamel.yaml, the `edit` extra); a clear message
+    instead of a traceback on the light install."""
+    try:
+        return [importlib.import_module(f"mailoauth.{name}") for name in names]
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("ruamel"):
+            raise
+        raise UsageError("editing stack files needs ruamel.yaml: pip install 'mailoauth[edit]'") from None
 
 
 def report_problems(problems: Sequence[Problem], fmt: str = "text") -> None:

@@ -206,10 +206,7 @@ def test_the_rest_of_the_file_is_kept_byte_for_byte(live_env: FakeCloud, project
 def test_program_imports_every_resource_with_the_live_inputs(
     live_env: FakeCloud, project: Path, run_cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    portal = portal_app(live_env)
-    assert adopt(run_cli, live_env, project, portal.client_id).code == 0
-    run = run_adopted(live_env, project, portal, monkeypatch)
-    assert run.error is None
+    portal, run = adopt_and_run(live_env, project, run_cli, monkeypatch)
     app, sp, grant = portal.application, portal.service_principal, portal.grant
     imported = {
         (r.typ, r.name): r.resource_id
@@ -231,9 +228,7 @@ def test_program_imports_every_resource_with_the_live_inputs(
 def test_outputs_say_the_adopted_app_has_no_secret_value(
     live_env: FakeCloud, project: Path, run_cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    portal = portal_app(live_env)
-    assert adopt(run_cli, live_env, project, portal.client_id).code == 0
-    run = run_adopted(live_env, project, portal, monkeypatch)
+    portal, run = adopt_and_run(live_env, project, run_cli, monkeypatch)
     output = run.outputs["apps"]["jira-mail-prod"]
     assert output["clientId"] == portal.client_id
     assert output["secretExpires"] == "2027-05-31"
@@ -243,6 +238,14 @@ def test_outputs_say_the_adopted_app_has_no_secret_value(
     ]
     assert list(run.outputs["clientSecrets"]) == ["desk-out"]  # nothing to export for an app of adopted slots
     assert run.outputs["clientSecretSlots"]["jira-mail-prod"] == {}
+
+
+def adopt_and_run(cloud: FakeCloud, project: Path, run_cli, monkeypatch: pytest.MonkeyPatch):
+    portal = portal_app(cloud)
+    assert adopt(run_cli, cloud, project, portal.client_id).code == 0
+    run = run_adopted(cloud, project, portal, monkeypatch)
+    assert run.error is None
+    return portal, run
 
 
 def run_adopted(cloud: FakeCloud, project: Path, portal: Portal, monkeypatch: pytest.MonkeyPatch):

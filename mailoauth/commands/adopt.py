@@ -50,12 +50,12 @@ def run(args: argparse.Namespace) -> int:
     today = stackfile.utc_today()
     stack = _stack(tree, args.stack, cat)
     _not_adopted(stack, args.client_id.lower(), args.key)
+    adoptedit, rtyaml = cli.edit_modules("adoptedit", "rtyaml")  # before signing in: fail early on a light install
     live, resources, deployer = asyncio.run(_read(args, stack, cat))
     key = args.key or adoption.default_key(live.registration.display_name)
     _not_adopted(stack, args.client_id.lower(), key)
     request = adoption.Request(key, stack.name, today, deployer, args.allow_wide_audience)
     adopted = adoption.adopt(live, cat, resources, request)
-    adoptedit, rtyaml = _editor()
     path = root / stack.file
     try:
         text, after, exact = adoptedit.added_text(
@@ -161,17 +161,6 @@ async def _details(graph: Any, app: Any) -> adoption.LiveApp:
 
 def _ids(objects: list[dict[str, Any]]) -> tuple[str, ...]:
     return tuple(str(o["id"]).lower() for o in objects)
-
-
-def _editor() -> tuple[Any, Any]:
-    """The round-trip editor; a clear message instead of a traceback on the light install."""
-    try:
-        from mailoauth import adoptedit, rtyaml
-    except ModuleNotFoundError as exc:
-        if not (exc.name or "").startswith("ruamel"):
-            raise
-        raise cli.UsageError("editing stack files needs ruamel.yaml: pip install 'mailoauth[edit]'") from None
-    return adoptedit, rtyaml
 
 
 def comment(adopted: adoption.Adoption, request: adoption.Request) -> list[str]:
