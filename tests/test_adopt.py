@@ -599,3 +599,34 @@ def test_rotate_and_retire_an_adopted_app(
     assert "removed slot 'secret-2027-05-31' (expires 2027-05-31); it was adopted (keyId " in retire.out
     entry = yaml.safe_load(stack_text(project))["config"]["mailoauth:apps"]["jira-mail-prod"]
     assert entry["secrets"] == [{"name": "secret-2027-06-01", "description": "jira prod", "expires": date(2027, 6, 1)}]
+
+
+def test_adoption_reads_the_tenant_in_three_round_trips_and_writes_nothing_there(
+    live_env: FakeCloud, project: Path, run_cli
+) -> None:
+    portal = portal_app(live_env)
+    tenant_before = json.dumps([live_env.tenant.applications, live_env.tenant.service_principals], sort_keys=True)
+    live_env.graph.router.log.clear()
+    assert adopt(run_cli, live_env, project, portal.client_id).code == 0
+    assert [(r.method, r.path) for r in live_env.graph.http_requests] == [("POST", "/v1.0/$batch")] * 3
+    assert {r.method for r in live_env.graph.calls} == {"GET"}
+    assert len(live_env.graph.calls) == 8  # app, its SP, the APIs, grants, settings, SP settings, two owner lists
+    assert json.dumps([live_env.tenant.applications, live_env.tenant.service_principals], sort_keys=True) == (
+        tenant_before
+    )
+
+
+def test_a_missing_read_permission_is_named(live_env: FakeCloud, project: Path, run_cli, monkeypatch) -> None:
+    portal = portal_app(live_env)
+    reader = live_env.add_client(roles=["Application.Read.All"])
+    for name, value in live_env.env(reader).items():
+        monkeypatch.setenv(name, value)
+    before = stack_text(project)
+    result = adopt(run_cli, live_env, project, portal.client_id)
+    assert result.code == 2
+    assert result.err.startswith(
+        "error: Microsoft Graph refused GET /oauth2PermissionGrants: 403 Authorization_RequestDenied (Insufficient "
+        "privileges to complete the operation.); the signed-in identity lacks the Microsoft Graph permission "
+        "DelegatedPermissionGrant.Read.All"
+    )
+    assert stack_text(project) == before
