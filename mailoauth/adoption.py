@@ -34,6 +34,7 @@ SETTINGS_SELECT = [
     "optionalClaims", "info", "notes", "description", "serviceManagementReference", "keyCredentials",
 ]  # fmt: skip
 SP_SELECT = ["id", "accountEnabled", "appRoleAssignmentRequired"]
+INFO_URLS = ("marketingUrl", "privacyStatementUrl", "supportUrl", "termsOfServiceUrl")  # not logoUrl: read-only
 KEEP_OUT = "or keep this app outside the project"
 
 
@@ -152,6 +153,8 @@ def _settings(live: LiveApp) -> list[Refusal]:
         (s.get("identifierUris"), "Application ID URI {}", "Expose an API"),
         ([x.get("value") for x in api.get("oauth2PermissionScopes") or ()], "exposed API scope(s) {}", "Expose an API"),
         (api.get("preAuthorizedApplications"), "pre-authorized client application(s)", "Expose an API"),
+        (api.get("knownClientApplications"), "known client application(s) {}", "Manifest"),
+        (api.get("acceptMappedClaims"), "mapped claims accepted", "Manifest"),
         ([r.get("value") or r.get("displayName") for r in s.get("appRoles") or ()], "app role(s) {}", "App roles"),
         (implicit.get("enableAccessTokenIssuance"), "implicit grant of access tokens", "Authentication"),
         (implicit.get("enableIdTokenIssuance"), "implicit grant of ID tokens", "Authentication"),
@@ -160,7 +163,7 @@ def _settings(live: LiveApp) -> list[Refusal]:
         (s.get("isFallbackPublicClient"), "public client flows allowed", "Authentication > Advanced settings"),
         (_group_claims(s.get("groupMembershipClaims")), "group claims ({})", "Token configuration"),
         ([k for k, v in claims.items() if v], "optional claims in {}", "Token configuration"),
-        ([f"{k} {v}" for k, v in info.items() if v and k.endswith("Url")], "{}", "Branding & properties"),
+        ([f"{k} {info[k]}" for k in INFO_URLS if info.get(k)], "{}", "Branding & properties"),
         (s.get("notes"), "internal notes", "Branding & properties"),
         (s.get("description"), "a description", "Branding & properties"),
         (s.get("serviceManagementReference"), "service management reference {}", "Branding & properties"),

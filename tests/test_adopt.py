@@ -410,6 +410,21 @@ REFUSALS = {
         lambda p: p.application["web"]["implicitGrantSettings"].update(enableIdTokenIssuance=True),
         "implicit grant of ID tokens: pulumi up would clear it; remove it in the portal (Authentication)",
     ),
+    "terms of service URL": (
+        lambda p: p.application.update(
+            info={"termsOfServiceUrl": "https://contoso.example/tos", "logoUrl": "https://cdn.example/logo.png"}
+        ),
+        "termsOfServiceUrl https://contoso.example/tos: pulumi up would clear it; remove it in the portal (Branding & "
+        "properties)",
+    ),
+    "group claims": (
+        lambda p: p.application.update(groupMembershipClaims="SecurityGroup"),
+        "group claims (SecurityGroup): pulumi up would clear it; remove it in the portal (Token configuration)",
+    ),
+    "disabled enterprise application": (
+        lambda p: p.service_principal.update(accountEnabled=False),
+        "the enterprise application is disabled for sign-in: enable it first, or keep this app outside the project",
+    ),
     "assignment required": (
         lambda p: p.service_principal.update(appRoleAssignmentRequired=True),
         "the enterprise application requires user assignment: pulumi up would turn that off",
@@ -630,3 +645,13 @@ def test_a_missing_read_permission_is_named(live_env: FakeCloud, project: Path, 
         "DelegatedPermissionGrant.Read.All"
     )
     assert stack_text(project) == before
+
+
+def test_certificates_are_left_alone_and_said_so(live_env: FakeCloud, project: Path, run_cli) -> None:
+    portal = portal_app(live_env)
+    portal.application["keyCredentials"] = [
+        {"keyId": "1c1c1c1c-0000-4000-8000-000000000001", "type": "AsymmetricX509Cert"}
+    ]
+    result = adopt(run_cli, live_env, project, portal.client_id)
+    assert result.code == 0, result.err
+    assert "  note         1 certificate(s) are left alone: pulumi up neither manages nor removes them\n" in result.out
