@@ -655,3 +655,16 @@ def test_certificates_are_left_alone_and_said_so(live_env: FakeCloud, project: P
     result = adopt(run_cli, live_env, project, portal.client_id)
     assert result.code == 0, result.err
     assert "  note         1 certificate(s) are left alone: pulumi up neither manages nor removes them\n" in result.out
+
+
+def test_a_wide_audience_with_write_scopes_needs_the_flag(live_env: FakeCloud, project: Path, run_cli) -> None:
+    portal = portal_app(live_env)
+    portal.application["signInAudience"] = "AzureADMultipleOrgs"
+    refused = adopt(run_cli, live_env, project, portal.client_id)
+    assert refused.code == 2
+    assert refused.err.splitlines()[1] == "(to accept the wide audience, adopt again with --allow-wide-audience)"
+    assert "(rule wide-audience-write)" in refused.err
+    accepted = adopt(run_cli, live_env, project, portal.client_id, "--allow-wide-audience")
+    assert accepted.code == 0, accepted.err
+    entry = yaml.safe_load(stack_text(project))["config"]["mailoauth:apps"]["jira-mail-prod"]
+    assert (entry["audience"], entry["allowWideAudience"]) == ("multi-tenant", True)

@@ -67,8 +67,10 @@ def run(args: argparse.Namespace) -> int:
             today,
             stackfile.project_guard(tree),
         )
-    except InvalidInput:
+    except InvalidInput as exc:
         print(f"{stack.file}: the entry for {key} would not be valid, so the file was not changed:", file=sys.stderr)
+        if any(p.rule == "wide-audience-write" for p in exc.errors):
+            print("(to accept the wide audience, adopt again with --allow-wide-audience)", file=sys.stderr)
         raise
     rtyaml.write_atomic(path, text)
     if args.import_file:
