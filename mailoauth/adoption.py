@@ -175,7 +175,12 @@ def _settings(live: LiveApp) -> list[Refusal]:
     ]
     sp = live.service_principal or {}
     if sp.get("accountEnabled") is False:
-        out.append(Refusal("the enterprise application is disabled for sign-in", f"enable it first, {KEEP_OUT}"))
+        out.append(
+            Refusal(
+                "the enterprise application is disabled for sign-in",
+                f"pulumi up would enable it; enable it first, {KEEP_OUT}",
+            )
+        )
     if sp.get("appRoleAssignmentRequired"):
         out.append(
             Refusal(

@@ -423,7 +423,8 @@ REFUSALS = {
     ),
     "disabled enterprise application": (
         lambda p: p.service_principal.update(accountEnabled=False),
-        "the enterprise application is disabled for sign-in: enable it first, or keep this app outside the project",
+        "the enterprise application is disabled for sign-in: pulumi up would enable it; enable it first, or keep this "
+        "app outside the project",
     ),
     "assignment required": (
         lambda p: p.service_principal.update(appRoleAssignmentRequired=True),
