@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 
 from mailoauth import __version__
 from mailoauth.problems import CommandError, InvalidInput, Problem
@@ -25,6 +26,7 @@ COMMANDS = (
     "audit",
     "scopes",
     "consent",
+    "adopt",
     "verify",
     "explain",
 )
@@ -65,6 +67,17 @@ def project_root(args: argparse.Namespace) -> Path:
             "or name it with -C DIR"
         )
     return root
+
+
+def edit_modules(*names: str) -> list[ModuleType]:
+    """The mailoauth modules that rewrite stack files (ruamel.yaml, the `edit` extra); a clear message
+    instead of a traceback on the light install."""
+    try:
+        return [importlib.import_module(f"mailoauth.{name}") for name in names]
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("ruamel"):
+            raise
+        raise UsageError("editing stack files needs ruamel.yaml: pip install 'mailoauth[edit]'") from None
 
 
 def report_problems(problems: Sequence[Problem], fmt: str = "text") -> None:

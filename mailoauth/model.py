@@ -59,8 +59,43 @@ SECRET_FIELDS = (
     Key(
         "keyId",
         "string",
-        "Key id of an existing secret (set by `adopt`; its value cannot be read).",
+        "Key id of a secret made outside this project (set by `adopt`): tracked for reports and audit, its value "
+        "is not readable and `pulumi up` neither creates nor deletes it.",
         pattern=GUID_PATTERN,
+    ),
+)
+
+GRANT_IMPORT_FIELDS = (
+    Key(
+        "resource", "string", "Resource key in scopes/catalogue.yaml (graph, exchange) the grant is for.", required=True
+    ),
+    Key(
+        "id",
+        "string",
+        "Import id of the tenant-wide consent grant: /oauth2PermissionGrants/<grant id>.",
+        required=True,
+        pattern=r"^/oauth2PermissionGrants/[A-Za-z0-9_-]+$",
+    ),
+)
+IMPORT_FIELDS = (
+    Key(
+        "application",
+        "string",
+        "Import id of the app registration: /applications/<object id>.",
+        required=True,
+        pattern=r"^/applications/[0-9a-fA-F-]{36}$",
+    ),
+    Key(
+        "servicePrincipal",
+        "string",
+        "Object id of its service principal (enterprise application).",
+        pattern=GUID_PATTERN,
+    ),
+    Key(
+        "consentGrants",
+        "objects",
+        "Its tenant-wide admin consent grants, one per resource.",
+        fields=GRANT_IMPORT_FIELDS,
     ),
 )
 
@@ -96,6 +131,12 @@ APP_FIELDS = (
     ),
     Key(
         "clientId", "string", "Client id of an existing registration to import (set by `adopt`).", pattern=GUID_PATTERN
+    ),
+    Key(
+        "import",
+        "object",
+        "Existing resources `pulumi up` imports instead of creating (set by `adopt`; may stay after the import).",
+        fields=IMPORT_FIELDS,
     ),
 )
 
@@ -151,9 +192,27 @@ class SecretSlot:
     key_id: str | None = None
 
     @property
+    def adopted(self) -> bool:
+        """Made outside this project and recorded by key id: its value cannot be read and Pulumi cannot
+        import a password, so `pulumi up` neither creates nor deletes it."""
+        return self.key_id is not None
+
+    @property
     def end_date(self) -> str:
         """RFC 3339, as the provider's `end_date` wants it."""
         return f"{self.expires.isoformat()}T00:00:00Z"
+
+
+@dataclass(frozen=True)
+class Imports:
+    """Provider import ids of an adopted registration's resources (the `import:` key)."""
+
+    application: str  # /applications/<object id>
+    service_principal: str | None = None  # object id
+    grants: tuple[tuple[str, str], ...] = ()  # (catalogue resource key, /oauth2PermissionGrants/<id>)
+
+    def grant(self, resource_key: str) -> str | None:
+        return dict(self.grants).get(resource_key)
 
 
 @dataclass(frozen=True)
@@ -172,6 +231,7 @@ class App:
     owners: tuple[str, ...] = ()
     mailboxes: tuple[str, ...] = ()
     client_id: str | None = None
+    imports: Imports | None = None
 
     @property
     def sign_in_audience(self) -> str:
@@ -180,6 +240,15 @@ class App:
     @property
     def newest_secret(self) -> SecretSlot:
         return max(self.secrets, key=lambda s: s.expires)
+
+    @property
+    def managed_secrets(self) -> tuple[SecretSlot, ...]:
+        """The slots `pulumi up` creates (and whose values it exports): all but the adopted ones."""
+        return tuple(s for s in self.secrets if not s.adopted)
+
+    @property
+    def newest_managed_secret(self) -> SecretSlot | None:
+        return max(self.managed_secrets, key=lambda s: s.expires, default=None)
 
     @property
     def protocols(self) -> tuple[str, ...]:

@@ -36,13 +36,27 @@ def app_document(stack: Stack, app: App) -> dict[str, Any]:
         "secret": {"description": newest.description, "expires": newest.expires.isoformat()},
         "secrets": [
             {"name": s.name, "description": s.description, "expires": s.expires.isoformat(), "endDate": s.end_date}
+            | ({"keyId": s.key_id, "adopted": True} if s.adopted else {})
             for s in app.secrets
         ],
         "adminConsent": app.admin_consent,
         "allowPublicClientFlows": app.allow_public_client_flows,
         "owners": ["{deployer}", *app.owners],
+        "import": import_document(app),
         "endpoints": app_endpoints(app, stack.cloud, stack.tenant_id),
         "warnings": [w.message for w in stack.app_warnings(app.key)],
+    }
+
+
+def import_document(app: App) -> dict[str, Any] | None:
+    """The existing resources `pulumi up` imports (provider import ids), or None for a new registration."""
+    ids = app.imports
+    if ids is None:
+        return None
+    return {
+        "application": ids.application,
+        "servicePrincipal": ids.service_principal,
+        "consentGrants": dict(ids.grants),
     }
 
 
@@ -58,14 +72,20 @@ def plan_document(stack: Stack) -> dict[str, Any]:
 
 
 def resource_counts(stack: Stack) -> dict[str, int]:
-    """What `pulumi up` creates on an empty stack, by resource kind."""
+    """What `pulumi up` registers on an empty stack, by resource kind; `imported` of them exist already."""
     apps = stack.apps.values()
     return {
         "applications": len(stack.apps),
         "servicePrincipals": len(stack.apps),
-        "applicationPasswords": sum(len(a.secrets) for a in apps),
+        "applicationPasswords": sum(len(a.managed_secrets) for a in apps),
         "delegatedPermissionGrants": sum(len(a.resources()) for a in apps if a.admin_consent),
+        "imported": sum(_imported(a) for a in apps),
     }
+
+
+def _imported(app: App) -> int:
+    ids = app.imports
+    return 0 if ids is None else 1 + bool(ids.service_principal) + len(ids.grants)
 
 
 def summary_line(doc: dict[str, Any]) -> str:
@@ -74,6 +94,7 @@ def summary_line(doc: dict[str, Any]) -> str:
         f"stack {doc['stack']}: {c['applications']} app registration(s), {c['servicePrincipals']} service "
         f"principal(s), {c['applicationPasswords']} client secret(s), {c['delegatedPermissionGrants']} admin "
         f"consent grant(s) in tenant {doc['tenantId']} ({doc['cloud']})"
+        + (f"; {c['imported']} of them imported from the tenant" if c.get("imported") else "")
     )
 
 
@@ -102,7 +123,8 @@ def render_text(doc: dict[str, Any]) -> str:
                 f"{consent_label(p)}, {p['access']}"
             )
         for s in app["secrets"]:
-            lines.append(f'    secret         {s["name"]}: "{s["description"]}", expires {s["expires"]}')
+            lines.append(f'    secret         {s["name"]}: "{s["description"]}", expires {s["expires"]}{_adopted(s)}')
+        lines += [f"    import         {what} {ident}" for what, ident in _import_lines(app["import"])]
         lines += [
             f"    admin consent  {'granted by pulumi up' if app['adminConsent'] else 'left to each user'}",
             *(["    public client  allowed (device code sign-in)"] if app["allowPublicClientFlows"] else []),
@@ -114,6 +136,18 @@ def render_text(doc: dict[str, Any]) -> str:
         lines += [f"    warning        {w}" for w in app["warnings"]]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _adopted(slot: dict[str, Any]) -> str:
+    return f" (adopted, keyId {slot['keyId']}: kept, not created)" if slot.get("adopted") else ""
+
+
+def _import_lines(ids: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if ids is None:
+        return []
+    out = [("application", ids["application"])]
+    out += [("service principal", ids["servicePrincipal"])] if ids["servicePrincipal"] else []
+    return out + [(f"consent {resource}", grant) for resource, grant in ids["consentGrants"].items()]
 
 
 def _mail(target: dict[str, Any]) -> str:
@@ -142,7 +176,10 @@ def render_markdown(doc: dict[str, Any]) -> str:
         ]
         out += ["", "<details><summary>Redirect URIs, secrets and endpoints</summary>", ""]
         out += [f"- redirect URI: `{u}`" for u in app["redirectUris"]]
-        out += [f"- secret `{s['name']}`: {s['description']}, expires {s['expires']}" for s in app["secrets"]]
+        out += [
+            f"- secret `{s['name']}`: {s['description']}, expires {s['expires']}{_adopted(s)}" for s in app["secrets"]
+        ]
+        out += [f"- import {what}: `{ident}`" for what, ident in _import_lines(app["import"])]
         out += [f"- authorize: `{ep['authorize']}`", f"- token: `{ep['token']}`"]
         out += [f"- scope request: `{req}`" for req in ep["scopeRequests"].values()]
         out += ["", "</details>", ""]

@@ -16,7 +16,7 @@ import pulumi_azuread as azuread
 
 from mailoauth import catalogue, stackfile
 from mailoauth.endpoints import app_endpoints
-from mailoauth.model import App, Stack
+from mailoauth.model import App, Imports, SecretSlot, Stack
 from mailoauth.problems import CommandError, InvalidInput
 from mailoauth.tree import WorkTree, find_project_root
 
@@ -32,11 +32,16 @@ class MailAppProps:
 
 
 class MailApp(pulumi.ComponentResource):
-    """An app registration with its service principal, client secret slot(s) and optional admin consent."""
+    """An app registration with its service principal, client secret slot(s) and optional admin consent.
+
+    With `import:` ids (an adopted registration) the existing resources are imported instead of created;
+    adopted secret slots (keyId) get no resource at all, since a password cannot be imported.
+    """
 
     def __init__(self, name: str, props: MailAppProps, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mailoauth:index:MailApp", name, None, opts)
-        app, child = props.app, pulumi.ResourceOptions(parent=self)
+        app = props.app
+        ids = app.imports or Imports("")
         self.application = azuread.Application(
             app.key,
             display_name=app.display_name,
@@ -53,10 +58,13 @@ class MailApp(pulumi.ComponentResource):
                 for resource_app_id, perms in app.resources().items()
             ],
             owners=list(props.owner_object_ids),
-            opts=child,
+            opts=self._child(ids.application),
         )
         self.service_principal = azuread.ServicePrincipal(
-            f"{app.key}-sp", client_id=self.application.client_id, owners=list(props.owner_object_ids), opts=child
+            f"{app.key}-sp",
+            client_id=self.application.client_id,
+            owners=list(props.owner_object_ids),
+            opts=self._child(ids.service_principal),
         )
         self.passwords = {
             slot.name: azuread.ApplicationPassword(
@@ -64,9 +72,9 @@ class MailApp(pulumi.ComponentResource):
                 application_id=self.application.id,
                 display_name=slot.description,
                 end_date=slot.end_date,
-                opts=child,
+                opts=self._child(None),
             )
-            for slot in app.secrets
+            for slot in app.managed_secrets
         }
         self.grants = [
             azuread.ServicePrincipalDelegatedPermissionGrant(
@@ -74,16 +82,21 @@ class MailApp(pulumi.ComponentResource):
                 service_principal_object_id=self.service_principal.object_id,
                 resource_service_principal_object_id=props.resource_service_principals[resource_app_id],
                 claim_values=sorted(p.value for p in perms),
-                opts=child,
+                opts=self._child(ids.grant(perms[0].resource_key)),
             )
             for resource_app_id, perms in app.resources().items()
             if app.admin_consent
         ]
-        self.client_secret = pulumi.Output.secret(self.passwords[app.newest_secret.name].value)
+        newest = app.newest_managed_secret
+        # None when every slot was adopted: no value to export, the downstream app keeps the secret it has.
+        self.client_secret = pulumi.Output.secret(self.passwords[newest.name].value) if newest else None
         # Every slot's value, so downstream can switch to the new secret before the old slot is removed.
         self.slot_secrets = pulumi.Output.secret({name: pw.value for name, pw in self.passwords.items()})
         self.outputs = self.application.client_id.apply(lambda cid: app_output(props.stack, app, cid))
         self.register_outputs({"clientId": self.application.client_id, "clientSecret": self.client_secret})
+
+    def _child(self, import_id: str | None) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, import_=import_id or None)
 
 
 def app_output(stack: Stack, app: App, client_id: str) -> dict[str, Any]:
@@ -100,8 +113,16 @@ def app_output(stack: Stack, app: App, client_id: str) -> dict[str, Any]:
         "mail": endpoints["mail"],
         "redirectUris": list(app.redirect_uris),
         "secretExpires": app.newest_secret.expires.isoformat(),
-        "secrets": [{"name": s.name, "expires": s.expires.isoformat()} for s in app.secrets],
+        "secrets": [_slot_output(s) for s in app.secrets],
     }
+
+
+def _slot_output(slot: SecretSlot) -> dict[str, Any]:
+    """An adopted slot says so: its value is in neither clientSecrets nor clientSecretSlots."""
+    out: dict[str, Any] = {"name": slot.name, "expires": slot.expires.isoformat()}
+    if slot.adopted:
+        out.update(adopted=True, keyId=slot.key_id)
+    return out
 
 
 def config_document() -> dict[str, Any]:
@@ -165,5 +186,6 @@ def run() -> None:
         for key, app in stack.apps.items()
     }
     pulumi.export("apps", {key: mail_app.outputs for key, mail_app in apps.items()})
-    pulumi.export("clientSecrets", pulumi.Output.secret({key: m.client_secret for key, m in apps.items()}))
+    secrets = {key: m.client_secret for key, m in apps.items() if m.client_secret is not None}
+    pulumi.export("clientSecrets", pulumi.Output.secret(secrets))
     pulumi.export("clientSecretSlots", pulumi.Output.secret({key: m.slot_secrets for key, m in apps.items()}))

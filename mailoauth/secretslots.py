@@ -96,10 +96,20 @@ def retire(app: App) -> Rotation:
 def describe(rotation: Rotation, slots: tuple[SecretSlot, ...]) -> list[str]:
     """One line per change, for the command's output."""
     gone = [slots[i] for i in rotation.drop]
-    lines = [f"- {rotation.app}: removed slot '{s.name}' (expires {s.expires.isoformat()})" for s in gone]
+    lines = [f"- {rotation.app}: removed slot '{s.name}' (expires {s.expires.isoformat()}){_kept(s)}" for s in gone]
     if rotation.add:
         lines.append(f"+ {rotation.app}: added slot '{rotation.add.name}' (expires {rotation.add.expires.isoformat()})")
     return lines
+
+
+def _kept(slot: SecretSlot) -> str:
+    """An adopted secret is not deleted by pulumi up: say where it still is."""
+    if not slot.adopted:
+        return ""
+    return (
+        f"; it was adopted (keyId {slot.key_id}), so it stays in Entra ID until you delete it in the portal "
+        "(Certificates & secrets) once nothing uses it"
+    )
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from mailoauth.model import (
     CONFIG_KEYS,
     PERSONAL_AUDIENCES,
     App,
+    Imports,
     Key,
     Permission,
     SecretSlot,
@@ -248,6 +249,7 @@ def _app(
     _check_redirect_uris(found, path, v.get("redirectUris"), personal)
     _check_audience(found, path, v, cloud, permissions)
     _check_permission_limits(found, path, permissions, personal)
+    imports = _imports(found, path, v, permissions)
     rules.check_app(found, path, v, permissions, secrets if check_expiry else None, ctx)  # None: no lifetime rules
     if None in (audience, v.get("displayName"), v.get("redirectUris")) or secrets is None:
         return None
@@ -266,7 +268,31 @@ def _app(
         owners=tuple(o.lower() for o in v.get("owners") or ()),
         mailboxes=tuple(v.get("mailboxes") or ()),
         client_id=(v.get("clientId") or "").lower() or None,
+        imports=imports,
     )
+
+
+def _imports(found: Problems, path: KeyPath, v: dict[str, Any], permissions: list[Permission]) -> Imports | None:
+    """The `import:` ids; a consent grant is imported only where the program registers one."""
+    given = v.get("import")
+    if not given or not given.get("application"):
+        return None
+    requested = sorted({p.resource_key for p in permissions})
+    grants: dict[str, str] = {}
+    for i, grant in enumerate(given.get("consentGrants") or ()):
+        where = (*path, "import", "consentGrants", i, "resource")
+        resource = grant.get("resource")
+        if not v.get("adminConsent"):
+            found.error(where, "a consent grant is imported only with adminConsent: true", resource)
+        elif resource not in requested:
+            hint = f"resources it requests: {', '.join(requested)}"
+            found.error(where, f"the app requests no permission from '{resource}'", resource, hint=hint)
+        elif resource in grants:
+            found.error(where, f"a second grant for '{resource}'", resource, hint="one tenant-wide grant per resource")
+        if resource and grant.get("id"):
+            grants[resource] = grant["id"]
+    sp = given.get("servicePrincipal")
+    return Imports(given["application"], sp.lower() if sp else None, tuple(sorted(grants.items())))
 
 
 def _permissions(

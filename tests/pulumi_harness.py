@@ -66,13 +66,25 @@ class RecordingMonitor(MockMonitor):
         return response
 
 
+@dataclass
+class Tenant:
+    """What the mocked provider reports beyond what the program registers: the deploying principal,
+    imported resources' state by import id, and Microsoft's service principals by client id."""
+
+    deployer: str = DEPLOYER
+    existing: dict[str, dict[str, Any]] = field(default_factory=dict)
+    service_principals: dict[str, str] = field(default_factory=dict)
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self, run: Run, tenant_id: str):
-        self.run, self.tenant_id = run, tenant_id
+    def __init__(self, run: Run, tenant_id: str, tenant: Tenant | None = None):
+        self.run, self.tenant_id, self.tenant = run, tenant_id, tenant or Tenant()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.run.resources.append(args)
         state = dict(args.inputs)
+        if args.resource_id in self.tenant.existing:  # an import: the provider reads the existing resource
+            return args.resource_id, {**state, **self.tenant.existing[args.resource_id]}
         object_id = fake_id("object", args.name)
         if args.typ == "azuread:index/application:Application":
             state.update(clientId=fake_id("client", args.name), objectId=object_id)
@@ -91,16 +103,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.token == "azuread:index/getClientConfig:getClientConfig":
             return {
                 "tenantId": self.tenant_id,
-                "objectId": DEPLOYER,
+                "objectId": self.tenant.deployer,
                 "clientId": fake_id("deployer-app"),
                 "id": self.tenant_id,
             }, []
         if args.token == "azuread:index/getServicePrincipal:getServicePrincipal":
-            return {
-                "objectId": fake_id("sp", args.args["clientId"]),
-                "clientId": args.args["clientId"],
-                "id": fake_id("sp", args.args["clientId"]),
-            }, []
+            client_id = args.args["clientId"]
+            object_id = self.tenant.service_principals.get(client_id) or fake_id("sp", client_id)
+            return {"objectId": object_id, "clientId": client_id, "id": object_id}, []
         raise AssertionError(f"unexpected invoke {args.token}")
 
 
@@ -115,13 +125,19 @@ def stack_config(doc: dict[str, Any]) -> dict[str, str]:
     return {key: encode(value) for key, value in doc["config"].items()}
 
 
-def run_program(config: dict[str, str], stack: str, tenant_id: str | None = None, project_dir: Path = ROOT) -> Run:
+def run_program(
+    config: dict[str, str],
+    stack: str,
+    tenant_id: str | None = None,
+    project_dir: Path = ROOT,
+    tenant: Tenant | None = None,
+) -> Run:
     """Evaluate __main__.py under mocks; `tenant_id` is what the credentials report (default: the stack's)."""
     run = Run()
-    tenant = tenant_id or config.get("azuread:tenantId", "")
+    tenant_id = tenant_id or config.get("azuread:tenantId", "")
     asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.settings.ROOT.set(None)
-    mocks = RecordingMocks(run, tenant)
+    mocks = RecordingMocks(run, tenant_id, tenant)
     pulumi.runtime.set_mocks(
         mocks, project="mailoauth", stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from mailoauth.model import APP_FIELDS, CONFIG_KEYS, SECRET_FIELDS, Key
+from mailoauth.model import APP_FIELDS, CONFIG_KEYS, GRANT_IMPORT_FIELDS, IMPORT_FIELDS, SECRET_FIELDS, Key
 from tests.pulumi_harness import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -44,6 +44,8 @@ def config_table() -> str:
         row(k.name, k).replace(f"| `{k.name}` |", f"| `secret.{k.name}` / `secrets[].{k.name}` |", 1)
         for k in SECRET_FIELDS
     ]
+    rows += [row(f"import.{k.name}", k) for k in IMPORT_FIELDS]
+    rows += [row(f"import.consentGrants[].{k.name}", k) for k in GRANT_IMPORT_FIELDS]
     return "\n".join(rows)
 
 

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 
 from mailoauth import catalogue, cli, secretslots, stackfile
 from mailoauth.model import App, Stack
@@ -97,7 +96,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
     if not rotation.drop and rotation.add is None:
         print(f"{stack.file}: app {app.key} has one secret slot; nothing to change")
         return None
-    secretedit, rtyaml = _editor()
+    secretedit, rtyaml = cli.edit_modules("secretedit", "rtyaml")
     path = Path(root) / stack.file
     try:
         guard = stackfile.project_guard(tree)
@@ -125,17 +124,6 @@ def _app(stack: Stack, key: str) -> App:
         return stack.apps[key]
     hint = did_you_mean(key, stack.apps) or f"apps: {', '.join(stack.apps)}"
     raise cli.UsageError(f"{stack.file}: config.mailoauth:apps: no app '{key}'; {hint}; the file was not changed")
-
-
-def _editor() -> tuple[ModuleType, ModuleType]:
-    """The round-trip editor; a clear message instead of a traceback on the light install."""
-    try:
-        from mailoauth import rtyaml, secretedit
-    except ModuleNotFoundError as exc:
-        if not (exc.name or "").startswith("ruamel"):
-            raise
-        raise cli.UsageError("editing stack files needs ruamel.yaml: pip install 'mailoauth[edit]'") from None
-    return secretedit, rtyaml
 
 
 def run_report(args: argparse.Namespace) -> int:

@@ -162,6 +162,9 @@ class FakeGraph:
             self._sp_grants,
             READ["oauth2PermissionGrants"],
         )
+        self.add(
+            "GET", r"/(?P<c>applications|servicePrincipals)/(?P<key>[^/]+)/owners", self._owners, READ["applications"]
+        )
         self.add("GET", r"/policies/authorizationPolicy", self._authorization_policy, READ["authorizationPolicy"])
         self.add("GET", r"/me/transitiveMemberOf/(microsoft\.)?graph\.directoryRole", self._my_roles, READ["memberOf"])
         self.add("POST", r"/applications/(?P<key>[^/]+)/addPassword", self._add_password, WRITE["applications"])
@@ -244,6 +247,18 @@ class FakeGraph:
 
     def _sp_grants(self, req: Request, m: re.Match[str]) -> Response:
         return self._list(req, [g for g in self.tenant.grants if g["clientId"] == m["key"]])
+
+    def _owners(self, req: Request, m: re.Match[str]) -> Response:
+        if self._find(m["c"], m["key"]) is None:
+            return not_found(m["key"])
+        kinds = {o["id"]: "user" for o in self.tenant.users} | {
+            o["id"]: "servicePrincipal" for o in self.tenant.service_principals
+        }
+        owners = [
+            {"@odata.type": f"#microsoft.graph.{kinds.get(i, 'user')}", "id": i}
+            for i in self.tenant.owners.get(m["key"], [])
+        ]
+        return self._list(req, owners)
 
     def _authorization_policy(self, req: Request, m: re.Match[str]) -> Response:
         return Response(200, select(self.tenant.authorization_policy, req.query.get("$select")))

@@ -82,6 +82,7 @@ class FakeTenant:
     directory_roles: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user id -> roles
     authorization_policy: dict[str, Any] = field(default_factory=dict)
     sent_mail: list[dict[str, Any]] = field(default_factory=list)  # POST /me/sendMail bodies, with "from": user id
+    owners: dict[str, list[str]] = field(default_factory=dict)  # application/SP object id -> owner object ids
 
     def __post_init__(self) -> None:
         self.graph_sp = self.add_service_principal(
@@ -254,6 +255,10 @@ class FakeTenant:
         }
         self.subscribed_skus.append(sku)
         return sku
+
+    def add_owner(self, obj: dict[str, Any], owner: dict[str, Any]) -> None:
+        """Make a user or service principal an owner of an application or service principal."""
+        self.owners.setdefault(obj["id"], []).append(owner["id"])
 
     # -- what `pulumi up` leaves behind ------------------------------------------------------------
     def deploy(self, stack: Stack, secret_values: dict[str, str] | None = None) -> dict[str, Deployed]:
