@@ -130,7 +130,11 @@ APP_FIELDS = (
         "mailboxes", "strings", "Mailboxes (UPNs) the app will be used with, for `preflight` and `verify`.", default=[]
     ),
     Key(
-        "clientId", "string", "Client id of an existing registration to import (set by `adopt`).", pattern=GUID_PATTERN
+        "clientId",
+        "string",
+        "Client id of this app's registration, for `audit`, `preflight` and `consent` (set by `adopt`, or copied "
+        "from the stack output); it imports nothing, `import:` does.",
+        pattern=GUID_PATTERN,
     ),
     Key(
         "import",
