@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from mailoauth import __version__
 from mailoauth.problems import CommandError, InvalidInput, Problem
@@ -78,6 +79,21 @@ def edit_modules(*names: str) -> list[ModuleType]:
         if not (exc.name or "").startswith("ruamel"):
             raise
         raise UsageError("editing stack files needs ruamel.yaml: pip install 'mailoauth[edit]'") from None
+
+
+def span(text: str) -> Any:
+    """argparse type for a span like 90d, 6w, 6m, 1y (secretslots.Duration)."""
+    from mailoauth.secretslots import Duration
+
+    try:
+        return Duration.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def window(text: str) -> Any:
+    """argparse type for a reporting window (`--within`): a span, or a bare number of days."""
+    return span(f"{text}d" if text.isdigit() else text)
 
 
 def report_problems(problems: Sequence[Problem], fmt: str = "text") -> None:

@@ -52,7 +52,7 @@ class Problem:
         if self.value is None or isinstance(self.value, (dict, list)):
             return None
         text = self.value.isoformat() if hasattr(self.value, "isoformat") else str(self.value)
-        if len(text) > 80 or text in self.message:
+        if len(text) > 80 or f"'{text}'" in self.message or (len(text) > 3 and text in self.message):
             return None
         return repr(text) if isinstance(self.value, str) else text
 

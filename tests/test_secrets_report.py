@@ -145,7 +145,7 @@ def test_an_invalid_stack_is_invalid_input_not_a_report(stacks: Path, capsys) ->
 @pytest.mark.parametrize(
     ("window", "message"),
     [
-        ("30", "argument --within: '30' is not a duration"),
+        ("30x", "argument --within: '30x' is not a duration"),
         ("9999y", "argument --within: '9999y' is longer than 100 years; at most 100y"),
         ("9999w", "argument --within: '9999w' is longer than 100 years; at most 5218w"),
     ],
@@ -160,3 +160,11 @@ def test_bad_window_is_a_usage_error(stacks: Path, capsys, window: str, message:
 def test_a_window_of_100_years_is_accepted(stacks: Path, capsys) -> None:
     code, out = report(stacks, capsys, "--within", "100y", "--format", "json")
     assert (code, json.loads(out)["windowEnd"]) == (1, "2126-11-27")
+
+
+def test_a_bare_number_of_days_is_a_window_as_in_audit(stacks: Path, capsys) -> None:
+    main(["-C", str(stacks), "secrets", "report", "--within", "21"])
+    days = capsys.readouterr().out
+    main(["-C", str(stacks), "secrets", "report", "--within", "3w"])
+    weeks = capsys.readouterr().out
+    assert days.replace("within 21d", "within 3w") == weeks

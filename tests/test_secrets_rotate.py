@@ -342,3 +342,9 @@ def test_slots_shared_through_a_merge_key_are_not_edited(project: Path, capsys, 
         "slots out in full and run the command again; the file was not changed\n"
     )
     assert path.read_text() == MERGED
+
+
+def test_an_empty_description_is_refused(ops: Path, capsys) -> None:
+    assert secrets_cmd(ops, "rotate", "--stack", "ops", "--app", "desk-in", "--description", " ") == 2
+    assert "--description: give the text shown in the portal" in capsys.readouterr().err
+    assert ops.read_text() == OPS

@@ -291,3 +291,8 @@ def test_user_read_only_when_asked_for() -> None:
 def test_loopback_http_is_allowed() -> None:
     doc = mutate(lambda d: app_of(d).update(redirectUris=["http://localhost:8400/cb", "http://127.0.0.1/cb"]))
     assert problems(doc) == []
+
+
+def test_a_short_value_is_shown_even_when_its_letters_appear_in_the_message() -> None:
+    found = problems(mutate(lambda d: app_of(d).update(secret="a")))
+    assert any("config.mailoauth:apps.jira.secret: expected a mapping (got 'a')" in p for p in found), found

@@ -20,10 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
     p.add_argument(
         "--within",
-        type=int,
-        default=30,
-        metavar="DAYS",
-        help="report secrets that expire within this many days (default 30)",
+        type=cli.window,
+        default="30d",
+        metavar="SPAN",
+        help="report secrets that expire within this span: 30d, 6w, 3m, or a number of days (default 30d)",
     )
     cli.add_format(p)
     options.add_options(p)
@@ -31,8 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.within < 0:
-        raise cli.UsageError(f"--within: expected a number of days, not {args.within}")
     tree = WorkTree(cli.project_root(args))
     cat = catalogue.load(tree)
     stack = stackfile.load_stack(tree, args.stack, cat)
@@ -52,4 +50,5 @@ async def _audit(args: argparse.Namespace, stack, cat) -> dict[str, object]:
     async with options.session(args, stack) as graph:
         found, resources = await find_apps(graph, wanted, sorted(resource_ids))
     names = drift.Names(cat, resources)
-    return drift.audit_document(stack, found, names, stackfile.utc_today(), args.within)
+    today = stackfile.utc_today()
+    return drift.audit_document(stack, found, names, today, (args.within.after(today) - today).days)

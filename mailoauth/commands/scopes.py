@@ -34,13 +34,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_sync(args: argparse.Namespace) -> int:
     root = cli.project_root(args)
     tree = WorkTree(root)
+    editor = cli.edit_modules("rtyaml")[0] if args.write else None  # before any request: fail fast
     cat = catalogue.load(tree)
     stack = stackfile.load_stack(tree, args.stack, cat) if args.stack else None
     resources = asyncio.run(_resources(args, stack, cat))
     found = scopesync.differences(cat, resources)
     written = bool(args.write and any(d.fixable for d in found))
-    if written:
-        _write(tree, scopesync.rewrite(tree.read_text(CATALOGUE_FILE) or "", found))
+    if written and editor:
+        text = scopesync.rewrite(tree.read_text(CATALOGUE_FILE) or "", found)
+        catalogue.load(_Overlay(tree, text))  # the corrected catalogue must still load (InvalidInput names the line)
+        editor.write_atomic(tree.root / CATALOGUE_FILE, text)
     doc = scopesync.sync_document(found, written)
     if args.format == "json":
         print(json.dumps(doc, indent=2))
@@ -69,9 +72,3 @@ class _Overlay:
 
     def list_dir(self, path: str) -> list[str]:
         return self.base.list_dir(path)
-
-
-def _write(tree: WorkTree, text: str) -> None:
-    """Write the corrected catalogue, unless it would no longer load (InvalidInput names the line)."""
-    catalogue.load(_Overlay(tree, text))
-    (tree.root / CATALOGUE_FILE).write_text(text, encoding="utf-8")

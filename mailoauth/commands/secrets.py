@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _target(rotate)
     rotate.add_argument(
         "--lifetime",
-        type=_duration,
+        type=cli.span,
         default=secretslots.Duration(12, "m"),
         help="how long the new secret lives, from today: 90d, 6m, 12m (default), 1y; at most 24m",
     )
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     report = actions.add_parser("report", help="every secret of every stack with its expiry; exit 1 if any is due")
     report.add_argument(
         "--within",
-        type=_duration,
+        type=cli.window,
         default=secretslots.Duration(30, "d"),
         help="report secrets expiring within this span as due (default 30d)",
     )
@@ -54,14 +54,12 @@ def _target(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--app", required=True, help="app key under mailoauth:apps")
 
 
-def _duration(text: str) -> secretslots.Duration:
-    try:
-        return secretslots.Duration.parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def run_rotate(args: argparse.Namespace) -> int:
+    if args.description is not None and not args.description.strip():
+        raise cli.UsageError(
+            "--description: give the text shown in the portal, or leave the option out to reuse the newest slot's"
+        )
+
     def change(app: App, today: date) -> secretslots.Rotation:
         expires = secretslots.new_expiry(args.lifetime, today)
         return secretslots.rotate(app, expires, today, args.description)
