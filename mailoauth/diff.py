@@ -431,17 +431,37 @@ def _secrets(old: tuple[SecretSlot, ...], new: tuple[SecretSlot, ...]) -> list[C
     return changes
 
 
+# Switches of an app: (kind, attribute, risk when switched on, why it matters).
+FLAGS = (
+    (
+        "allowWideAudience",
+        "allow_wide_audience",
+        "medium",
+        "allows write or send permissions on an app other tenants or personal accounts can use",
+    ),
+    (
+        "allowPublicClientFlows",
+        "allow_public_client_flows",
+        "medium",
+        "tokens can be obtained without the client secret (device code flow)",
+    ),
+)
+
+
 def _settings(old: App | None, new: App) -> list[Change]:
-    """Display name, the wide-audience acknowledgement and an adopted client id."""
+    """Display name, the switches, the client id other commands look up and what `pulumi up` imports."""
     changes = []
     if old and old.display_name != new.display_name:
         changes.append(setting("displayName", old.display_name, new.display_name, "low", "shown on the consent screen"))
-    if (old.allow_wide_audience if old else False) != new.allow_wide_audience:
-        why = "allows write or send permissions on an app other tenants or personal accounts can use"
-        before = _yes(old.allow_wide_audience) if old else None
-        risk = "medium" if new.allow_wide_audience else "low"
-        changes.append(setting("allowWideAudience", before, _yes(new.allow_wide_audience), risk, why))
+    for kind, attr, risk, why in FLAGS:
+        was, now = bool(old and getattr(old, attr)), getattr(new, attr)
+        if was != now:
+            changes.append(setting(kind, _yes(was) if old else None, _yes(now), risk if now else "low", why))
     if (old.client_id if old else None) != new.client_id:
-        why = "imports an existing registration" if new.client_id else "a new registration is created"
-        changes.append(setting("clientId", old.client_id if old else None, new.client_id, "medium", why))
+        why = "the registration audit, preflight and consent look up"
+        changes.append(setting("clientId", old.client_id if old else None, new.client_id, "low", why))
+    if (old.imports if old else None) != new.imports:
+        why = "pulumi up imports this existing registration instead of creating one"
+        before = old.imports.application if old and old.imports else None
+        changes.append(setting("import", before, new.imports.application if new.imports else None, "medium", why))
     return changes

@@ -26,7 +26,9 @@ KIND = {
     "mailbox": "mailbox",
     "displayName": "display name",
     "allowWideAudience": "wide audience ack",
+    "allowPublicClientFlows": "public client flows",
     "clientId": "client id",
+    "import": "import",
 }
 BADGE = {"high": ":red_circle: **high**", "medium": ":orange_circle: medium", "low": ":white_circle: low"}
 MARKDOWN_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters

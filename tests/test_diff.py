@@ -607,3 +607,19 @@ def test_same_malformed_file_is_reported_once_after_a_scopes_change(repo: GitRep
         "error: stacks/Pulumi.dev.yaml (working tree):3: config.mailoauth:apps: expected a mapping of app keys to "
         "app settings; see stacks/Pulumi.dev.yaml for an example\n"
     )
+
+
+def test_public_client_flows_client_id_and_import(repo: GitRepo, diff) -> None:
+    repo.edit(
+        "stacks/Pulumi.dev.yaml",
+        "scopeSets: [imap, smtp]",
+        "scopeSets: [imap, smtp]\n      allowPublicClientFlows: true\n"
+        "      clientId: 0a1b2c3d-0000-4000-8000-00000000abcd\n"
+        "      import: {application: /applications/5e6f7a8b-0000-4000-8000-00000000abcd}",
+    )
+    doc = diff("--format", "json").json()
+    assert [(c["kind"], c["subject"], c["risk"]) for c in app_changes(doc, "dev", "jira-mail-in")] == [
+        ("allowPublicClientFlows", "no → yes", "medium"),
+        ("import", "/applications/5e6f7a8b-0000-4000-8000-00000000abcd", "medium"),
+        ("clientId", "0a1b2c3d-0000-4000-8000-00000000abcd", "low"),
+    ]

@@ -88,7 +88,7 @@ def test_non_utf8_file_is_invalid_input(repo: GitRepo) -> None:
     with GitTree(repo.path, "main") as tree, pytest.raises(InvalidInput) as caught:
         tree.read_text("stacks/Pulumi.dev.yaml")
     assert str(caught.value.problems[0]) == (
-        "error: stacks/Pulumi.dev.yaml: (file): not UTF-8 text (base main); save the file as UTF-8"
+        "error: stacks/Pulumi.dev.yaml:2: (file): the file is not UTF-8 text (byte 0xff); save it as UTF-8"
     )
 
 
