@@ -52,11 +52,12 @@ class Found:
 
 
 class Remembered:
-    """A tree whose files are read once: diff reads a head file to compare it, then to check it."""
+    """A tree whose files and folders are read once: diff reads a head file to compare it, then to check it."""
 
     def __init__(self, tree: Tree):
         self.tree, self.label = tree, tree.label
         self._texts: dict[str, str | None] = {}
+        self._dirs: dict[str, list[str]] = {}
 
     def read_text(self, path: str) -> str | None:
         if path not in self._texts:
@@ -64,7 +65,9 @@ class Remembered:
         return self._texts[path]
 
     def list_dir(self, path: str) -> list[str]:
-        return self.tree.list_dir(path)
+        if path not in self._dirs:
+            self._dirs[path] = self.tree.list_dir(path)
+        return list(self._dirs[path])
 
 
 def load_sides(base: Tree, head: Tree, names: list[str] | None) -> tuple[diff.Side, diff.Side, list[str]]:

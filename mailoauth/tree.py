@@ -92,6 +92,7 @@ class GitTree:
             raise RevisionError(f"unknown revision {rev!r}")
         self.root, self.rev, self.label = Path(root), rev, f"{side} {rev}"
         self._files: dict[str, bytes | None] = {}
+        self._dirs: dict[str, list[str]] = {}
         try:
             self._git = subprocess.Popen(
                 ["git", "-C", str(self.root), "cat-file", "--batch"],
@@ -145,14 +146,14 @@ class GitTree:
             raise _not_utf8(path, exc) from None
 
     def list_dir(self, path: str) -> list[str]:
-        found = self._fetch([f"{self.commit}:./{path}"])[0]
-        if found is None or found[1] != "tree":
-            return []
-        files = self._tree_files(found[2])
-        wanted = [name for name in files if f"{path}/{name}" not in self._files]
-        for name, blob in zip(wanted, self._fetch([files[name] for name in wanted]), strict=True):
-            self._files[f"{path}/{name}"] = blob[2] if blob else None
-        return sorted(files)
+        if path not in self._dirs:  # a revision never changes, so each folder is listed once
+            found = self._fetch([f"{self.commit}:./{path}"])[0]
+            files = self._tree_files(found[2]) if found and found[1] == "tree" else {}
+            wanted = [name for name in files if f"{path}/{name}" not in self._files]
+            for name, blob in zip(wanted, self._fetch([files[name] for name in wanted]), strict=True):
+                self._files[f"{path}/{name}"] = blob[2] if blob else None
+            self._dirs[path] = sorted(files)
+        return list(self._dirs[path])
 
     def _tree_files(self, data: bytes) -> dict[str, str]:
         """Regular files of a raw tree object (entries: mode SP name NUL binary-oid), name -> blob oid."""
