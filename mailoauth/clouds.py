@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import yaml
+from mailoauth import yamlio
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Cloud:
 
 @cache
 def clouds() -> dict[str, Cloud]:
-    raw = yaml.safe_load(resources.files("mailoauth").joinpath("clouds.yaml").read_text(encoding="utf-8"))
+    raw = yamlio.load(resources.files("mailoauth").joinpath("clouds.yaml").read_text(encoding="utf-8"), "clouds.yaml")
     return {
         name: Cloud(
             name=name,
