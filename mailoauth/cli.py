@@ -71,15 +71,37 @@ def project_root(args: argparse.Namespace) -> Path:
     return root
 
 
+# Top-level package of an optional dependency -> the extra that installs it.
+EXTRAS = {
+    "ruamel": "edit",
+    "azure": "graph",
+    "msgraph": "graph",
+    "msgraph_core": "graph",
+    "kiota_abstractions": "graph",
+    "kiota_http": "graph",
+    "msal": "graph",
+    "pulumi": "deploy",
+    "pulumi_azuread": "deploy",
+    "pulumi_policy": "policy",
+}
+
+
+def missing_extra(exc: ModuleNotFoundError) -> UsageError | None:
+    """A clear message instead of a traceback when a command needs an extra the light install lacks."""
+    package = (exc.name or "").split(".")[0]
+    extra = EXTRAS.get(package)
+    if extra is None:
+        return None
+    return UsageError(
+        f"this command needs {package}, which is not installed: pip install 'mailoauth[{extra}]' "
+        "(the light install covers plan, validate, diff, schema, explain and secrets report)"
+    )
+
+
 def edit_modules(*names: str) -> list[ModuleType]:
-    """The mailoauth modules that rewrite stack files (ruamel.yaml, the `edit` extra); a clear message
-    instead of a traceback on the light install."""
-    try:
-        return [importlib.import_module(f"mailoauth.{name}") for name in names]
-    except ModuleNotFoundError as exc:
-        if not (exc.name or "").startswith("ruamel"):
-            raise
-        raise UsageError("editing stack files needs ruamel.yaml: pip install 'mailoauth[edit]'") from None
+    """The mailoauth modules that rewrite stack files (ruamel.yaml, the `edit` extra), imported before any
+    work starts so a missing extra is reported first."""
+    return [importlib.import_module(f"mailoauth.{name}") for name in names]
 
 
 def span(text: str) -> Any:
@@ -121,6 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except (UsageError, CommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except ModuleNotFoundError as exc:
+        if (usage := missing_extra(exc)) is None:
+            raise
+        print(f"error: {usage}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -284,7 +284,9 @@ def test_expired_secrets_are_read_only_when_asked(ops: Path, monkeypatch) -> Non
 def light_install(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run `code` in a Python that cannot import ruamel.yaml or pulumi (the PyYAML-only install)."""
     blocker = (
-        "import sys\nfor name in ('ruamel', 'pulumi', 'pulumi_azuread', 'msgraph'):\n    sys.modules[name] = None\n"
+        "import sys\n"
+        "for name in ('ruamel', 'pulumi', 'pulumi_azuread', 'msgraph', 'azure', 'msal', 'kiota_abstractions'):\n"
+        "    sys.modules[name] = None\n"
     )
     env = {**os.environ, "MAILOAUTH_TODAY": "2026-11-27", "PYTHONPATH": str(ROOT)}
     return subprocess.run(
@@ -301,7 +303,8 @@ def test_light_install_reports_and_plans_but_rotate_asks_for_the_edit_extra(ops:
     rotate = light_install(run.format(args=["secrets", "rotate", "--stack", "ops", "--app", "desk-in"]), root)
     assert (rotate.returncode, rotate.stderr) == (
         2,
-        "error: editing stack files needs ruamel.yaml: pip install 'mailoauth[edit]'\n",
+        "error: this command needs ruamel, which is not installed: pip install 'mailoauth[edit]' (the light install "
+        "covers plan, validate, diff, schema, explain and secrets report)\n",
     )
     assert ops.read_text() == OPS
 
@@ -348,3 +351,13 @@ def test_an_empty_description_is_refused(ops: Path, capsys) -> None:
     assert secrets_cmd(ops, "rotate", "--stack", "ops", "--app", "desk-in", "--description", " ") == 2
     assert "--description: give the text shown in the portal" in capsys.readouterr().err
     assert ops.read_text() == OPS
+
+
+@pytest.mark.parametrize("command", [["audit", "--stack", "dev"], ["consent", "list", "--stack", "dev"]])
+def test_live_commands_on_the_light_install_name_the_graph_extra(ops: Path, command: list[str]) -> None:
+    run = "from mailoauth.cli import main; raise SystemExit(main({args!r}))"
+    result = light_install(run.format(args=command), ops.parent.parent)
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "error: this command needs azure, which is not installed: pip install 'mailoauth[graph]'"
+    )
