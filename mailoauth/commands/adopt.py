@@ -10,7 +10,6 @@ file cannot express: the message names each thing and how to proceed, and nothin
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import re
 import sys
@@ -51,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     stack = _stack(tree, args.stack, cat)
     _not_adopted(stack, args.client_id.lower(), args.key)
     adoptedit, rtyaml = cli.edit_modules("adoptedit", "rtyaml")  # before signing in: fail early on a light install
-    live, resources, deployer = asyncio.run(_read(args, stack, cat))
+    live, resources, deployer = options.run(_read(args, stack, cat))
     key = args.key or adoption.default_key(live.registration.display_name)
     _not_adopted(stack, args.client_id.lower(), key)
     request = adoption.Request(key, stack.name, today, deployer, args.allow_wide_audience)

@@ -7,7 +7,6 @@ DelegatedPermissionGrant.Read.All are enough.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 
 from mailoauth import catalogue, cli, drift, stackfile
@@ -34,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     cat = catalogue.load(tree)
     stack = stackfile.load_stack(tree, args.stack, cat)
-    doc = asyncio.run(_audit(args, stack, cat))
+    doc = options.run(_audit(args, stack, cat))
     if args.format == "json":
         print(json.dumps(doc, indent=2))
     else:

@@ -11,7 +11,6 @@ grant's outcome has been printed).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import TYPE_CHECKING
@@ -97,7 +96,7 @@ async def _inventory(
 def run_list(args: argparse.Namespace) -> int:
     stack, cat = _stack(args)
     keys = [_app_key(stack, args.app)] if args.app else list(stack.apps)
-    doc = consent.list_document(stack, asyncio.run(_list(args, stack, cat, keys)))
+    doc = consent.list_document(stack, options.run(_list(args, stack, cat, keys)))
     if args.format == "json":
         print(json.dumps(doc, indent=2))
     else:
@@ -125,7 +124,7 @@ def run_revoke(args: argparse.Namespace) -> int:
             "without asking; nothing was revoked"
         )
     stack, cat = _stack(args)
-    return asyncio.run(_revoke(args, stack, cat, _app_key(stack, args.app)))
+    return options.run(_revoke(args, stack, cat, _app_key(stack, args.app)))
 
 
 async def _revoke(args: argparse.Namespace, stack: Stack, cat: Catalogue, key: str) -> int:

@@ -8,7 +8,6 @@ and for a user sign-in the authorization policy and the user's directory roles.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from typing import Any
 
@@ -29,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     stack = stackfile.load_stack(tree, args.stack, catalogue.load(tree))
-    facts = asyncio.run(_facts(args, stack))
+    facts = options.run(_facts(args, stack))
     doc = preflight.preflight_document(stack, preflight.checks(stack, facts, stackfile.utc_today()))
     if args.format == "json":
         print(json.dumps(doc, indent=2))

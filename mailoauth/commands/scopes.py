@@ -8,7 +8,6 @@ Online publish in the stack's tenant (Application.Read.All). Exit 0 when the cat
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 
 from mailoauth import catalogue, cli, scopesync, stackfile
@@ -37,7 +36,7 @@ def run_sync(args: argparse.Namespace) -> int:
     editor = cli.edit_modules("rtyaml")[0] if args.write else None  # before any request: fail fast
     cat = catalogue.load(tree)
     stack = stackfile.load_stack(tree, args.stack, cat) if args.stack else None
-    resources = asyncio.run(_resources(args, stack, cat))
+    resources = options.run(_resources(args, stack, cat))
     found = scopesync.differences(cat, resources)
     written = bool(args.write and any(d.fixable for d in found))
     if written and editor:

@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Coroutine
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 from mailoauth.model import Stack
 
+T = TypeVar("T")
 CREDENTIALS = ("auto", "environment", "workload-identity", "azure-cli", "managed-identity")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a live command's async work; asyncio is imported here, off the start-up path of every command."""
+    import asyncio
+
+    return asyncio.run(coroutine)
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
