@@ -13,7 +13,7 @@ import json
 from contextlib import ExitStack
 from pathlib import Path
 
-from mailoauth import cli, diff, diffrender, revisions, stackfile
+from mailoauth import affected, cli, diff, diffrender, revisions, stackfile
 from mailoauth.problems import did_you_mean
 from mailoauth.tree import GitTree, RevisionError, Tree, WorkTree
 
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--base", required=True, metavar="REF", help="git revision to compare from (branch, tag, commit)")
     p.add_argument("--head", metavar="REF", help="git revision to compare to (default: the working tree)")
     p.add_argument("--stack", nargs="+", action="extend", metavar="NAME", help="only these stacks (default: all)")
-    cli.add_format(p, ("text", "markdown", "json"))
+    cli.add_format(p, ("text", "markdown", "json", "affected"))
     p.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (as git diff does)")
     p.add_argument("--fail-on", choices=FAIL_ON, help="exit 3 when a change of this risk or higher is present")
     p.set_defaults(handler=run)
@@ -37,8 +37,12 @@ def run(args: argparse.Namespace) -> int:
         base = trees.enter_context(_git_tree(root, args.base, "base"))
         head: Tree = trees.enter_context(_git_tree(root, args.head, "head")) if args.head else WorkTree(root)
         names = _chosen_stacks(args.stack, base, head)
-        report = diff.compare(*revisions.load_sides(base, head, names))
-    print(_render(report, args.format), end="")
+        old, new, chosen = revisions.load_sides(base, head, names)
+        report = diff.compare(old, new, chosen)
+        if args.format == "affected":
+            print(_one_line(affected.affected_document(report, (old, new), (base, head))))
+        else:
+            print(_render(report, args.format), end="")
     if args.fail_on and report.has_risk(args.fail_on):
         return cli.EXIT_POLICY
     return cli.EXIT_FINDING if args.exit_code and report.changed else cli.EXIT_OK
@@ -65,5 +69,10 @@ def _chosen_stacks(wanted: list[str] | None, base: Tree, head: Tree) -> list[str
 
 def _render(report: diff.Report, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(report.as_json(), ensure_ascii=False, separators=(",", ":")) + "\n"  # for machines: one line
+        return _one_line(report.as_json()) + "\n"
     return diffrender.render_markdown(report) if fmt == "markdown" else diffrender.render_text(report)
+
+
+def _one_line(doc: dict) -> str:
+    """JSON for machines (a workflow output takes one line)."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))

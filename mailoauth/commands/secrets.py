@@ -45,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=secretslots.Duration(30, "d"),
         help="report secrets expiring within this span as due (default 30d)",
     )
+    report.add_argument("--stack", nargs="+", action="extend", metavar="NAME", help="only these stacks (default: all)")
     cli.add_format(report)
     report.set_defaults(handler=run_report)
 
@@ -127,7 +128,8 @@ def _app(stack: Stack, key: str) -> App:
 def run_report(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     today = stackfile.utc_today()
-    stacks = stackfile.load_stacks(tree, catalogue.load(tree), today=today, check_expiry=False)
+    names = list(dict.fromkeys(args.stack)) if args.stack else None
+    stacks = stackfile.load_stacks(tree, catalogue.load(tree), names, today=today, check_expiry=False)
     window_end = args.within.after(today)
     rows = secretslots.report_rows(stacks, today, window_end)
     doc = secretslots.report_document(rows, today, args.within, window_end)
