@@ -209,7 +209,7 @@ def _check_output(folder: Path, check: str) -> tuple[Any, str | None]:
     try:
         status = int((folder / f"{check}.exit").read_text().strip())
     except FileNotFoundError:
-        return None, f"no result: the {check} step did not run to its end (cancelled, timed out or never started)"
+        return None, f"no result: the {check} step did not finish (cancelled, timed out or never run)"
     except ValueError:
         return None, f"{check}.exit does not hold an exit status"
     if status not in (0, 1):

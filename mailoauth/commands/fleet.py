@@ -111,7 +111,7 @@ def _check_known(names: list[str], known: list[str]) -> None:
     """A stack to run that has no file here is an error, never a silently skipped job."""
     missing = [n for n in names if n not in set(known)]
     if missing:
-        hint = did_you_mean(missing[0], known) or f"stacks here: {len(known)}"
+        hint = did_you_mean(missing[0], known) or f"{len(known)} stack(s) there"
         raise cli.UsageError(f"no stack file for {', '.join(missing)} in stacks/; {hint}")
 
 
