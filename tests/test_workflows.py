@@ -88,7 +88,7 @@ def test_deploy_is_a_per_stack_matrix_with_environments_oidc_and_a_lock() -> Non
     up = workflow("deploy-stacks.yml")["jobs"]["up"]
     assert up["strategy"]["matrix"]["stack"] == "${{ fromJSON(inputs.stacks) }}"
     assert up["strategy"]["max-parallel"] == "${{ inputs.max-parallel }}"
-    assert up["environment"] == "${{ matrix.stack }}"
+    assert up["environment"] == "${{ vars.MAILOAUTH_DEPLOY_ENVIRONMENT || matrix.stack }}"
     assert up["concurrency"] == {"group": "pulumi-${{ matrix.stack }}", "cancel-in-progress": False}
     assert up["permissions"] == {"contents": "read", "id-token": "write"}
     (pulumi,) = steps_using(up, "pulumi/actions")
