@@ -7,7 +7,7 @@ name scopes by their value (`SMTP.Send`), and everything else looks the GUID up 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mailoauth import yamlio
@@ -80,6 +80,9 @@ class ScopeSet:
 class Catalogue:
     scopes: dict[str, Scope]
     sets: dict[str, ScopeSet]
+    # What one combination of set and scope names expands to, computed once: a fleet's thousands of
+    # apps ask for a handful of combinations (stackfile.app_permissions, rules.declaration).
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def expand(self, set_name: str) -> list[str]:
         """The set's scope names with its includes, depth first, each once (cycles are rejected at load)."""

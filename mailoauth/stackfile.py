@@ -299,7 +299,24 @@ def _imports(found: Problems, path: KeyPath, v: dict[str, Any], permissions: lis
 def app_permissions(
     found: Problems, path: KeyPath, v: dict[str, Any], catalogue: Catalogue
 ) -> tuple[list[Permission], list[str]]:
-    """An app's permissions from its `scopeSets` and `scopes`, and every set they reach; unknown names go to `found`."""
+    """An app's permissions from its `scopeSets` and `scopes`, and every set they reach; unknown names go to `found`.
+
+    Names that all exist expand the same way in every app, so that expansion is computed once per catalogue.
+    """
+    key = ("permissions", tuple(v.get("scopeSets") or ()), tuple(v.get("scopes") or ()))
+    if key not in catalogue.memo:
+        before = len(found.items)
+        result = _app_permissions(found, path, v, catalogue)
+        if len(found.items) > before:  # the problems name this app's keys: nothing to share
+            return result
+        catalogue.memo[key] = (tuple(result[0]), tuple(result[1]))
+    permissions, sets = catalogue.memo[key]
+    return list(permissions), list(sets)
+
+
+def _app_permissions(
+    found: Problems, path: KeyPath, v: dict[str, Any], catalogue: Catalogue
+) -> tuple[list[Permission], list[str]]:
     asked = [ALWAYS_SET, *(s for s in v.get("scopeSets") or () if s != ALWAYS_SET)]
     known = [s for s in asked if s in catalogue.sets]
     for i, name in enumerate(v.get("scopeSets") or ()):
