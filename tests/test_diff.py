@@ -32,15 +32,6 @@ class Run:
 
 
 @pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
-    """The project's scopes and example stacks committed on `main`; tests change the working tree."""
-    monkeypatch.setenv("MAILOAUTH_TODAY", "2026-11-27")
-    r = GitRepo(tmp_path / "project")
-    r.commit("examples")
-    return r
-
-
-@pytest.fixture
 def diff(repo: GitRepo, capsys: pytest.CaptureFixture[str]):
     def run(*args: str) -> Run:
         code = cli.main(["-C", str(repo.path), "diff", "--base", "main", *args])

@@ -122,14 +122,6 @@ def test_a_manual_run_for_an_unknown_stack_stops(big: GitRepo, tmp_path: Path) -
 # --- reasons, on the example project -------------------------------------------------------------
 
 
-@pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
-    monkeypatch.setenv("MAILOAUTH_TODAY", "2026-11-27")
-    r = GitRepo(tmp_path / "project")
-    r.commit("examples")
-    return r
-
-
 def affected(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> tuple[int, Any]:
     code = cli.main(["-C", str(repo.path), "diff", "--base", "main", "--format", "affected"])
     out, err = capsys.readouterr()
