@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from mailoauth.catalogue import Catalogue
-from mailoauth.model import App, Permission, SecretSlot, Stack
-from mailoauth.plan import permission_document
+from mailoauth.desired.catalogue import Catalogue
+from mailoauth.desired.model import App, Permission, SecretSlot, Stack
+from mailoauth.review.plan import permission_document
 
 RISKS = ("low", "medium", "high")
 # Who can sign in under each audience; "home" is the stack's own tenant.

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import html
 
-from mailoauth.diff import AppDiff, Change, Report, Revision, StackDiff
-from mailoauth.plan import consent_label
+from mailoauth.review.diff import AppDiff, Change, Report, Revision, StackDiff
+from mailoauth.review.plan import consent_label
 
 SIGN = {"added": "+", "removed": "-", "changed": "~", "rotated": "~", "renamed": "~"}
 KIND = {

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from mailoauth.model import App, SecretSlot, Stack
-from mailoauth.rules import MAX_SECRET_MONTHS, add_months
+from mailoauth.desired.model import App, SecretSlot, Stack
+from mailoauth.guardrails.rules import MAX_SECRET_MONTHS, add_months
 
 MAX_SLOTS = 2
 DURATION = re.compile(r"^\s*(?P<count>[1-9][0-9]{0,3})\s*(?P<unit>[dwmy])\s*$")
