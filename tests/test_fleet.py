@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from mailoauth import cli, fleet
+from mailoauth import cli
+from mailoauth.review import fleet
 from tests import fleetgen
 from tests.gitrepo import GitRepo
 from tests.runner import runner_env

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mailoauth import yamlio
-from mailoauth.problems import KeyPath
+from mailoauth.base import yamlio
+from mailoauth.base.problems import KeyPath
 from tests import fleetgen
 from tests.gitrepo import ROOT
 

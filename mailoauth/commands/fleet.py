@@ -15,9 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mailoauth import catalogue, cli, fleet, stackfile
-from mailoauth.problems import did_you_mean
-from mailoauth.tree import WorkTree
+from mailoauth import cli
+from mailoauth.base.problems import did_you_mean
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.project import stackfile
+from mailoauth.review import fleet
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,0 +1,194 @@
+"""Strict YAML reading: the C loader when available, duplicate keys rejected, errors as Problems.
+
+Line numbers are looked up only when a problem is reported (by walking the composed node tree
+along the key path), so the fast path pays nothing for them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from mailoauth.base.problems import InvalidInput, KeyPath, Problem
+
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+MERGE = "tag:yaml.org,2002:merge"
+
+
+class DuplicateKey(yaml.MarkedYAMLError):
+    pass
+
+
+class BadScalar(yaml.MarkedYAMLError):
+    """A plain scalar YAML resolves to a date or number it cannot build (2027-02-30, a 5000-digit integer)."""
+
+
+class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loading that refuses duplicate mapping keys (PyYAML silently keeps the last one).
+
+    A key that overrides one brought in by a merge key (`<<: *base`) is not a duplicate.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        own = [key for key, _ in node.value if key.tag != MERGE]  # before merging rewrites node.value
+        merges = len(own) != len(node.value)
+        mapping = super().construct_mapping(node, deep=deep)
+        if merges or len(mapping) != len(own):
+            seen: set[object] = set()
+            for key_node in own:
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise DuplicateKey(None, None, f"duplicate key '{key}'", key_node.start_mark)
+                seen.add(key)
+        return mapping
+
+
+def _checked(kind: str, construct: Any) -> Any:
+    """A scalar constructor whose ValueError becomes a YAML error with the value's line."""
+
+    def checked(loader: StrictLoader, node: yaml.ScalarNode) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, OverflowError) as exc:
+            shown = node.value if len(node.value) <= 40 else f"{node.value[:40]}..."
+            reason = str(exc).split(":")[0]
+            raise BadScalar(None, None, f"'{shown}' is not a valid {kind} ({reason})", node.start_mark) from None
+
+    return checked
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _checked("date", _BaseLoader.construct_yaml_timestamp))
+StrictLoader.add_constructor("tag:yaml.org,2002:int", _checked("number", _BaseLoader.construct_yaml_int))
+
+
+HINTS: dict[type, tuple[str | None, str]] = {
+    DuplicateKey: (None, "duplicate key"),
+    BadScalar: (
+        "fix the value (a date is YYYY-MM-DD with a real day), or quote it if it is meant as text",
+        "invalid value",
+    ),
+}
+
+
+def load(text: str, file: str) -> Any:
+    """Parse one document; a syntax error or duplicate key becomes an InvalidInput naming file and line."""
+    try:
+        return yaml.load(text, Loader=StrictLoader)  # StrictLoader derives from a safe loader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        message = str(exc.problem or exc.context or "malformed YAML")
+        hint, kind = HINTS.get(type(exc), ("check indentation, quoting and ':' after each key", "malformed YAML"))
+        raise InvalidInput([Problem(file, (), f"{kind}: {message}", hint=hint, line=line)]) from None
+    except yaml.YAMLError as exc:
+        raise InvalidInput([Problem(file, (), f"malformed YAML: {exc}")]) from None
+
+
+def line_of(text: str, path: KeyPath) -> int | None:
+    """1-based line of the node at `path` (or of its nearest existing parent)."""
+    return _Lines(text).line(path)
+
+
+class _Lines:
+    """Finds the lines of key paths in one text: by indentation where the text is plain block mappings
+    (as stack files are), else from the composed node tree, composed once for all paths."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.lines = text.splitlines()
+        self._root: yaml.Node | bool | None = False  # False: not composed yet
+
+    def line(self, path: KeyPath) -> int | None:
+        found = _block_line(self.lines, path)
+        return found if found is not None else self._composed_line(path)
+
+    def _composed_line(self, path: KeyPath) -> int | None:
+        if self._root is False:
+            try:
+                self._root = yaml.compose(self.text, Loader=_BaseLoader)
+            except yaml.YAMLError:
+                self._root = None
+        node = self._root if isinstance(self._root, yaml.Node) else None
+        line = node.start_mark.line + 1 if node else None
+        for part in path:
+            child = _child(node, part)
+            if child is None:
+                break
+            node, line = child, child.start_mark.line + 1
+        return line
+
+
+BLOCK_KEY = re.compile(  # a mapping key that starts a line: "quoted", 'quoted' or plain, then ':'
+    r"""(?:"(?P<dq>[^"\\]*)"|'(?P<sq>[^']*)'|(?P<plain>[^\s#'"{}\[\],&*!|>%@`?-][^#]*?))\s*:(?:\s|$)"""
+)
+
+
+def _block_line(lines: list[str], path: KeyPath) -> int | None:
+    """The 1-based line of `path` when every step is a key of a plain block mapping, else None.
+
+    A block's own keys are the lines at its first indentation; anything else there (a sequence item,
+    a flow collection, an anchor, a merge key, a line that is not `key:`) ends the shortcut.
+    """
+    start, indent, found, rest = 0, -1, None, ""
+    for part in path:
+        if not isinstance(part, str) or part == "<<" or (rest and not rest.startswith("#")):
+            return None  # a sequence index, a merge, or inside a value written on its key's line (flow)
+        hit, own = None, None
+        for i in range(start, len(lines)):
+            stripped = lines[i].lstrip(" ")
+            if not stripped or stripped.startswith("#"):
+                continue
+            depth = len(lines[i]) - len(stripped)
+            if depth <= indent:
+                break
+            own = depth if own is None else own
+            if depth != own:
+                continue
+            key = BLOCK_KEY.match(stripped)
+            if key is None or "\t" in lines[i][:depth]:
+                return None
+            if next(v for v in key.group("dq", "sq", "plain") if v is not None) == part:
+                hit, rest = i, stripped[key.end() :].lstrip()
+                break
+        if hit is None:
+            return None
+        start, indent, found = hit + 1, own, hit
+    return None if found is None else _value_line(lines, found, rest)
+
+
+def _value_line(lines: list[str], key_line: int, rest: str) -> int | None:
+    """Where the value of the key on `key_line` starts (1-based), as the composer marks it: that line
+    for a value written after the key (`rest`), the next line that holds anything for a block below it."""
+    if rest.startswith(("&", "!", "*")):
+        return None
+    if rest and not rest.startswith("#"):
+        return key_line + 1
+    for i in range(key_line + 1, len(lines)):
+        stripped = lines[i].lstrip(" ")
+        if stripped and not stripped.startswith("#"):
+            return i + 1
+    return key_line + 1
+
+
+def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == part or str(key.value) == str(part):
+                return value
+    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return node.value[part]
+    return None
+
+
+def with_lines(problems: list[Problem], text: str) -> list[Problem]:
+    """Fill in line numbers for problems that lack one."""
+    from dataclasses import replace
+
+    if all(p.line for p in problems):
+        return problems
+    lines = _Lines(text)
+    return [p if p.line else replace(p, line=lines.line(p.path)) for p in problems]
