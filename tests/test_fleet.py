@@ -346,3 +346,16 @@ def test_nightly_steps_record_a_check_that_cannot_sign_in_as_an_error(repo: GitR
     no_credentials = "no Azure credentials: the azure-cli credential is not available here (see docs/live-checks.md)"
     assert doc["results"][0]["errors"] == [{"check": "audit", "message": f"exit 2: error: {no_credentials}"}]
     assert doc["results"][0]["secrets"] == []
+
+
+def test_secrets_report_for_one_stack(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """What each nightly job runs: the report of its own stack only."""
+    code, out, _ = run(repo, capsys, "secrets", "report", "--stack", "prod", "--format", "json")
+    assert code == 0
+    assert {(s["stack"], s["app"]) for s in json.loads(out)["secrets"]} == {
+        ("prod", "jira-mail-in"),
+        ("prod", "jira-mail-out"),
+    }
+    code, out, err = run(repo, capsys, "secrets", "report", "--stack", "prd")
+    assert (code, out) == (2, "")
+    assert "no stack 'prd' (working tree); did you mean 'prod'?" in err
