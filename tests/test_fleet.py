@@ -359,3 +359,31 @@ def test_secrets_report_for_one_stack(repo: GitRepo, capsys: pytest.CaptureFixtu
     code, out, err = run(repo, capsys, "secrets", "report", "--stack", "prd")
     assert (code, out) == (2, "")
     assert "no stack 'prd' (working tree); did you mean 'prod'?" in err
+
+
+def fresh_step(clone: Path, tmp_path: Path, commit: str, stack: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    """deploy-stacks.yml's staleness check, run in a clone checked out at `commit`."""
+    (step,) = [s for s in workflow("deploy-stacks.yml")["jobs"]["up"]["steps"] if s.get("id") == "fresh"]
+    runner = runner_env(tmp_path / f"runner-{stack}-{commit[:7]}")
+    (clone / "venv").mkdir(exist_ok=True)
+    if not (clone / "venv" / "bin").exists():
+        (clone / "venv" / "bin").symlink_to(Path(runner["PATH"].split(":")[0]))
+    env = {**runner, "GITHUB_SHA": commit, "STACK": stack}
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=clone, env=env, capture_output=True, text=True)
+    return done, Path(runner["GITHUB_OUTPUT"]).read_text() if done.returncode == 0 else ""
+
+
+def test_an_older_run_skips_a_stack_that_main_has_changed_since(repo: GitRepo, tmp_path: Path) -> None:
+    older = repo.git("rev-parse", "main")
+    repo.edit("stacks/Pulumi.dev.yaml", "jira-dev.example.com", "jira-dev2.example.com")
+    newer = repo.commit("dev: new callback")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(repo.path), str(clone)], check=True)
+    subprocess.run(["git", "-C", str(clone), "checkout", "--quiet", older], check=True)
+    done, out = fresh_step(clone, tmp_path, older, "dev")
+    assert (done.returncode, out) == (0, "stale=true\n"), done.stderr
+    assert f"::notice::dev changed again on main ({newer}); the deploy of that commit applies it" in done.stdout
+    done, out = fresh_step(clone, tmp_path, older, "prod")  # prod did not change: the older run deploys it
+    assert (done.returncode, out) == (0, "stale=false\n"), done.stderr
+    done, out = fresh_step(clone, tmp_path, newer, "dev")  # the newest commit is never stale
+    assert (done.returncode, out) == (0, "stale=false\n"), done.stderr
