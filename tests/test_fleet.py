@@ -387,3 +387,35 @@ def test_an_older_run_skips_a_stack_that_main_has_changed_since(repo: GitRepo, t
     assert (done.returncode, out) == (0, "stale=false\n"), done.stderr
     done, out = fresh_step(clone, tmp_path, newer, "dev")  # the newest commit is never stale
     assert (done.returncode, out) == (0, "stale=false\n"), done.stderr
+
+
+def test_nightly_workflow_is_wired_as_documented() -> None:
+    nightly = workflow("fleet-report.yml")
+    assert nightly[True]["schedule"] == [{"cron": "41 4 * * *"}]
+    check = nightly["jobs"]["check"]
+    assert (check["uses"], check["strategy"]["max-parallel"]) == ("./.github/workflows/fleet-report-stacks.yml", 1)
+    assert check["strategy"]["matrix"] == {"include": "${{ fromJSON(needs.plan.outputs.chunks) }}"}
+    summary = nightly["jobs"]["summary"]
+    assert summary["if"] == "always() && needs.plan.result == 'success'"
+    assert summary["permissions"] == {"contents": "read", "issues": "write"}
+    per_stack = workflow("fleet-report-stacks.yml")["jobs"]["check"]
+    assert (per_stack["environment"], per_stack["permissions"]["id-token"]) == ("fleet-audit", "write")
+    assert per_stack["strategy"]["matrix"]["stack"] == "${{ fromJSON(inputs.stacks) }}"
+    (upload,) = [s for s in per_stack["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]
+    assert (upload["if"], upload["with"]["name"]) == ("always()", "fleet-check-${{ matrix.stack }}")
+
+
+def test_nightly_merge_step_flags_attention(tmp_path: Path) -> None:
+    """fleet-report.yml's merge step, run as a runner would on downloaded reports."""
+    (step,) = [s for s in workflow("fleet-report.yml")["jobs"]["summary"]["steps"] if s.get("id") == "summary"]
+    work = tmp_path / "work"
+    write_check(work / "reports" / "a", "audit", 0, CLEAN_AUDIT)
+    write_check(work / "reports" / "a", "secrets", 1, {"due": 1, "secrets": [EXPIRING]})
+    (work / "jobs.json").write_text(json.dumps({"stacks": ["a"]}))
+    runner = runner_env(tmp_path / "runner")
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=work, env=runner, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert Path(runner["GITHUB_OUTPUT"]).read_text() == "attention=true\n"
+    summary = Path(runner["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "| `a` | - | app-1/secret: expiring 2026-12-10 | - |" in summary
+    assert json.loads((work / "fleet-report.json").read_text())["needsAttention"] == 1
