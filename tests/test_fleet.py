@@ -419,3 +419,19 @@ def test_nightly_merge_step_flags_attention(tmp_path: Path) -> None:
     summary = Path(runner["GITHUB_STEP_SUMMARY"]).read_text()
     assert "| `a` | - | app-1/secret: expiring 2026-12-10 | - |" in summary
     assert json.loads((work / "fleet-report.json").read_text())["needsAttention"] == 1
+
+
+def test_a_client_id_pinned_in_the_stack_file_wins(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """The azuread provider reads azuread:clientId from the stack's config before ARM_CLIENT_ID: signin says so."""
+    repo.write("deployers.yaml", f"tenants:\n  {DEV_TENANT}: {DEPLOYER}\n")
+    repo.edit(
+        "stacks/Pulumi.dev.yaml", "  azuread:environment", f"  azuread:clientId: {ENV_CLIENT}\n  azuread:environment"
+    )
+    code, out, _ = run(repo, capsys, "fleet", "signin", "--stack", "dev", "--format", "json")
+    assert (code, json.loads(out)["client-id"]) == (0, ENV_CLIENT)
+    repo.edit("stacks/Pulumi.dev.yaml", f"azuread:clientId: {ENV_CLIENT}", "azuread:clientId: deployer")
+    code, _, err = run(repo, capsys, "fleet", "signin", "--stack", "dev")
+    assert (code, err) == (
+        2,
+        "error: stacks/Pulumi.dev.yaml: config.azuread:clientId: 'deployer' is not a GUID (the deployer's client id)\n",
+    )

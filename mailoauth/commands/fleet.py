@@ -127,7 +127,12 @@ def run_signin(args: argparse.Namespace) -> int:
         raise cli.UsageError(
             f"--client-id: {given!r} is not a GUID; set the environment's AZURE_CLIENT_ID to the deployer's client id"
         )
-    client = fleet.deployer_client_id(stack.tenant_id, deployers, given)
+    pinned = stackfile.raw_config(stackfile.read_stack(tree, stack.name)[1]).get("azuread:clientId")
+    if pinned is not None and not fleet.GUID.match(str(pinned)):
+        raise cli.UsageError(
+            f"{stack.file}: config.azuread:clientId: {pinned!r} is not a GUID (the deployer's client id)"
+        )
+    client = fleet.deployer_client_id(stack.tenant_id, deployers, given, str(pinned).lower() if pinned else None)
     if client is None:
         raise cli.UsageError(
             f"{stack.file}: no deployer client id for tenant {stack.tenant_id}: add it under 'tenants:' in "

@@ -628,8 +628,13 @@ def _callback_index(docs: dict[str, Any]) -> dict[str, frozenset[str]]:
     return {uri: frozenset(names) for uri, names in index.items()}
 
 
+def raw_config(doc: Any) -> dict[str, Any]:
+    """A parsed stack file's `config:` mapping as written, or {} when the file is not shaped so."""
+    config = doc.get("config") if isinstance(doc, dict) else None
+    return config if isinstance(config, dict) else {}
+
+
 def raw_apps(doc: Any) -> dict[str, Any]:
     """A parsed stack file's `mailoauth:apps` mapping as written, or {} when the file is not shaped so."""
-    config = doc.get("config") if isinstance(doc, dict) else None
-    apps = config.get("mailoauth:apps") if isinstance(config, dict) else None
+    apps = raw_config(doc).get("mailoauth:apps")
     return apps if isinstance(apps, dict) else {}

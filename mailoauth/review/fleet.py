@@ -4,8 +4,8 @@
   runs at most `matrixJobs` jobs per matrix, `github.yaml`). The deploy and nightly workflows run
   a matrix over the chunks, one chunk at a time, and each chunk runs a matrix over its stacks with a
   bounded number at once: one job per stack, so each keeps its GitHub environment and lock.
-- `sign_in` names the tenant a stack deploys into (from its stack file) and the deployer's client id
-  for that tenant (`deployers.yaml`, or the stack's GitHub environment).
+- `deployer_client_id` picks the client id a stack's deploy signs in with, for the tenant its stack
+  file names (`deployers.yaml`, or the stack's GitHub environment).
 - `merge_reports` turns the per-stack outputs of `audit` and `secrets report` into one document.
 """
 
@@ -99,9 +99,14 @@ def _is_guid(value: Any) -> bool:
     return isinstance(value, str) and GUID.match(value) is not None
 
 
-def deployer_client_id(tenant: str, deployers: Deployers | None, environment_client_id: str | None) -> str | None:
-    """The client id to sign in with: deployers.yaml's entry for the tenant, else the stack's GitHub
-    environment's, else deployers.yaml's default; None when none is known."""
+def deployer_client_id(
+    tenant: str, deployers: Deployers | None, environment_client_id: str | None, stack_client_id: str | None = None
+) -> str | None:
+    """The client id to sign in with: the stack file's own `azuread:clientId` (the provider would use it
+    anyway), else deployers.yaml's entry for the tenant, else the stack's GitHub environment's, else
+    deployers.yaml's default; None when none is known."""
+    if stack_client_id:
+        return stack_client_id
     if deployers and tenant in deployers.tenants:
         return deployers.tenants[tenant]
     return environment_client_id or (deployers.default if deployers else None)
@@ -113,7 +118,9 @@ def render_jobs(stacks: list[str], chunks: list[dict[str, Any]], affected: dict[
     why = {e["stack"]: e.get("reasons", []) for e in affected["stacks"]}
     if why:
         lines += ["| stack | why |", "|---|---|"]
-        lines += [f"| `{n}` | {_cell(', '.join(_reason(r) for r in why[n]))} |" for n in stacks[:MARKDOWN_ROWS]]
+        lines += [
+            f"| {_cell(f'`{n}`')} | {_cell(', '.join(_reason(r) for r in why[n]))} |" for n in stacks[:MARKDOWN_ROWS]
+        ]
         if len(stacks) > MARKDOWN_ROWS:
             lines.append(f"| ... | and {len(stacks) - MARKDOWN_ROWS} more |")
     for entry in affected["removed"]:
