@@ -435,3 +435,24 @@ def test_a_client_id_pinned_in_the_stack_file_wins(repo: GitRepo, capsys: pytest
         2,
         "error: stacks/Pulumi.dev.yaml: config.azuread:clientId: 'deployer' is not a GUID (the deployer's client id)\n",
     )
+
+
+def test_summary_refuses_a_jobs_file_it_cannot_use(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def summary(jobs: Path) -> tuple[int, str]:
+        code = cli.main(["fleet", "summary", "--reports", str(tmp_path), "--jobs", str(jobs)])
+        return code, capsys.readouterr().err
+
+    assert summary(tmp_path / "none.json") == (
+        2,
+        f"error: --jobs {tmp_path / 'none.json'}: cannot be read (No such file or directory)\n",
+    )
+    (tmp_path / "jobs.json").write_text("count=3\n")
+    code, err = summary(tmp_path / "jobs.json")
+    assert code == 2
+    assert err.endswith("; give it the output of `mailoauth fleet jobs --format json`\n")
+    (tmp_path / "jobs.json").write_text('{"count": 3}')
+    assert summary(tmp_path / "jobs.json") == (
+        2,
+        f"error: --jobs {tmp_path / 'jobs.json'}: not a `mailoauth fleet jobs --format json` document "
+        "(needs a 'stacks' list of names)\n",
+    )

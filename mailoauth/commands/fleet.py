@@ -65,7 +65,7 @@ def run_jobs(args: argparse.Namespace) -> int:
     elif args.stack:
         names = list(dict.fromkeys(args.stack))
     else:
-        affected = _affected(_read_json(args.affected, "--affected"), args.affected)
+        affected = _affected(_read_json(args.affected, "--affected", AFFECTED), args.affected)
         names = [e["stack"] for e in affected["stacks"]]
     _check_known(names, known)
     removed = affected["removed"]
@@ -85,16 +85,18 @@ def run_jobs(args: argparse.Namespace) -> int:
     return cli.EXIT_OK
 
 
-def _read_json(source: str, option: str) -> Any:
+AFFECTED = "`mailoauth diff --format affected`"
+JOBS = "`mailoauth fleet jobs --format json`"
+
+
+def _read_json(source: str, option: str, made_by: str) -> Any:
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
         return json.loads(text)
     except OSError as exc:
         raise cli.UsageError(f"{option} {source}: cannot be read ({exc.strerror})") from None
     except ValueError as exc:
-        raise cli.UsageError(
-            f"{option} {source}: not JSON ({exc}); give it `mailoauth diff --format affected`"
-        ) from None
+        raise cli.UsageError(f"{option} {source}: not JSON ({exc}); give it the output of {made_by}") from None
 
 
 def _affected(doc: Any, source: str) -> dict[str, Any]:
@@ -102,17 +104,28 @@ def _affected(doc: Any, source: str) -> dict[str, Any]:
     entries = doc.get("stacks") if isinstance(doc, dict) else None
     removed = doc.get("removed") if isinstance(doc, dict) else None
     shaped = isinstance(entries, list) and isinstance(removed, list)
-    if not shaped or not all(isinstance(e, dict) and isinstance(e.get("stack"), str) for e in [*entries, *removed]):
+    if not shaped or not all(_entry_shaped(e) for e in [*entries, *removed]):
         raise cli.UsageError(
-            f"--affected {source}: not a `mailoauth diff --format affected` document (needs 'stacks' and 'removed' "
-            "lists of entries with a 'stack' name)"
+            f"--affected {source}: not a {AFFECTED} document (needs 'stacks' and 'removed' lists of entries "
+            "with a 'stack' name and a list of 'reasons')"
         )
     return doc
 
 
+def _entry_shaped(entry: Any) -> bool:
+    reasons = entry.get("reasons", []) if isinstance(entry, dict) else None
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("stack"), str)
+        and isinstance(reasons, list)
+        and all(isinstance(r, dict) for r in reasons)
+    )
+
+
 def _check_known(names: list[str], known: list[str]) -> None:
     """A stack to run that has no file here is an error, never a silently skipped job."""
-    missing = [n for n in names if n not in set(known)]
+    here = set(known)
+    missing = [n for n in names if n not in here]
     if missing:
         hint = did_you_mean(missing[0], known) or f"{len(known)} stack(s) there"
         raise cli.UsageError(f"no stack file for {', '.join(missing)} in stacks/; {hint}")
@@ -147,10 +160,10 @@ def run_signin(args: argparse.Namespace) -> int:
 
 
 def run_summary(args: argparse.Namespace) -> int:
-    jobs = _read_json(args.jobs, "--jobs")
+    jobs = _read_json(args.jobs, "--jobs", JOBS)
     names = jobs.get("stacks") if isinstance(jobs, dict) else None
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise cli.UsageError(f"--jobs {args.jobs}: not a `mailoauth fleet jobs --format json` document")
+        raise cli.UsageError(f"--jobs {args.jobs}: not a {JOBS} document (needs a 'stacks' list of names)")
     doc = fleet.merge_reports(args.reports, names)
     if args.json:
         args.json.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
