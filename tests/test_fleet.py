@@ -456,3 +456,12 @@ def test_summary_refuses_a_jobs_file_it_cannot_use(tmp_path: Path, capsys: pytes
         f"error: --jobs {tmp_path / 'jobs.json'}: not a `mailoauth fleet jobs --format json` document "
         "(needs a 'stacks' list of names)\n",
     )
+
+
+def test_signin_works_for_a_stack_whose_secret_has_expired(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """The nightly audit of such a stack is the one that matters: its sign-in must not fail."""
+    repo.edit("stacks/Pulumi.dev.yaml", "expires: 2027-11-15", "expires: 2026-11-01")
+    code, out, _ = run(repo, capsys, "fleet", "signin", "--stack", "dev", "--client-id", ENV_CLIENT)
+    assert (code, out.splitlines()[1]) == (0, f"tenant-id={DEV_TENANT}")
+    code, out, _ = run(repo, capsys, "validate", "--stack", "dev")
+    assert code == 2 and "secret expiry is not in the future" in out  # the deploy still refuses it
