@@ -421,7 +421,7 @@ def _entry(
 def _import_ids(live: LiveApp, grants: list[dict[str, str]]) -> dict[str, Any]:
     ids: dict[str, Any] = {"application": f"/applications/{live.registration.object_id}"}
     if live.service_principal is not None:
-        ids["servicePrincipal"] = str(live.service_principal["id"]).lower()
+        ids["servicePrincipal"] = f"/servicePrincipals/{str(live.service_principal['id']).lower()}"
     if grants:
         ids["consentGrants"] = grants
     return ids

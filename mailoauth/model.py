@@ -88,8 +88,8 @@ IMPORT_FIELDS = (
     Key(
         "servicePrincipal",
         "string",
-        "Object id of its service principal (enterprise application).",
-        pattern=GUID_PATTERN,
+        "Import id of its service principal (enterprise application): /servicePrincipals/<object id>.",
+        pattern=r"^/servicePrincipals/[0-9a-fA-F-]{36}$",
     ),
     Key(
         "consentGrants",
@@ -212,7 +212,7 @@ class Imports:
     """Provider import ids of an adopted registration's resources (the `import:` key)."""
 
     application: str  # /applications/<object id>
-    service_principal: str | None = None  # object id
+    service_principal: str | None = None  # /servicePrincipals/<object id>
     grants: tuple[tuple[str, str], ...] = ()  # (catalogue resource key, /oauth2PermissionGrants/<id>)
 
     def grant(self, resource_key: str) -> str | None:

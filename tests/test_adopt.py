@@ -137,7 +137,7 @@ def test_adopts_a_portal_app_with_user_read_two_secrets_and_consent(
         "clientId": portal.client_id,
         "import": {
             "application": f"/applications/{portal.application['id']}",
-            "servicePrincipal": portal.service_principal["id"],
+            "servicePrincipal": f"/servicePrincipals/{portal.service_principal['id']}",
             "consentGrants": [{"resource": "graph", "id": f"/oauth2PermissionGrants/{portal.grant['id']}"}],
         },
     }
@@ -161,7 +161,7 @@ def test_adopts_a_portal_app_with_user_read_two_secrets_and_consent(
             {
                 "type": "azuread:index/servicePrincipal:ServicePrincipal",
                 "name": "jira-mail-prod-sp",
-                "id": portal.service_principal["id"],
+                "id": f"/servicePrincipals/{portal.service_principal['id']}",
                 "parent": "jira-mail-prod",
             },
             {
@@ -215,7 +215,7 @@ def test_program_imports_every_resource_with_the_live_inputs(
     }
     assert imported == {  # every resource of the app is imported, none is created; no password at all
         (APPLICATION, "jira-mail-prod"): f"/applications/{app['id']}",
-        (SP, "jira-mail-prod-sp"): sp["id"],
+        (SP, "jira-mail-prod-sp"): f"/servicePrincipals/{sp['id']}",
         (GRANT, "jira-mail-prod-consent-graph"): f"/oauth2PermissionGrants/{grant['id']}",
     }
     assert [r.name for r in run.of_type(PASSWORD)] == ["desk-out-secret"]
@@ -253,7 +253,7 @@ def run_adopted(cloud: FakeCloud, project: Path, portal: Portal, monkeypatch: py
     monkeypatch.chdir(project)  # the program reads the project's scopes/ and the other stacks from here
     tenant = cloud.tenant
     existing = {f"/applications/{portal.application['id']}": {"clientId": portal.client_id}}
-    existing[portal.service_principal["id"]] = {"objectId": portal.service_principal["id"]}
+    existing[f"/servicePrincipals/{portal.service_principal['id']}"] = {"objectId": portal.service_principal["id"]}
     return run_program(
         stack_config(yaml.safe_load(stack_text(project))),
         "prod",
@@ -367,7 +367,7 @@ def test_a_deployer_that_owns_nothing_is_listed(live_env: FakeCloud, project: Pa
     assert "adminConsent" not in entry
     assert entry["import"] == {
         "application": f"/applications/{portal.application['id']}",
-        "servicePrincipal": portal.service_principal["id"],
+        "servicePrincipal": f"/servicePrincipals/{portal.service_principal['id']}",
     }
 
 

@@ -30,7 +30,7 @@ def adopted(doc: dict[str, Any]) -> None:
     )
     app["import"] = {
         "application": f"/applications/{APP_OBJECT}",
-        "servicePrincipal": SP_OBJECT.upper(),
+        "servicePrincipal": f"/servicePrincipals/{SP_OBJECT.upper()}",
         "consentGrants": [{"resource": "graph", "id": GRANT_ID}],
     }
 
@@ -38,7 +38,9 @@ def adopted(doc: dict[str, Any]) -> None:
 def test_import_ids_and_adopted_slots_are_read() -> None:
     stack = stackfile.build_stack("dev", mutate(adopted), CATALOGUE, "stacks/Pulumi.dev.yaml", TODAY)
     app = stack.apps["jira"]
-    assert app.imports == Imports(f"/applications/{APP_OBJECT}", SP_OBJECT, (("graph", GRANT_ID),))
+    assert app.imports == Imports(
+        f"/applications/{APP_OBJECT}", f"/servicePrincipals/{SP_OBJECT}", (("graph", GRANT_ID),)
+    )
     assert [(s.name, s.key_id, s.adopted) for s in app.secrets] == [("secret", KEY_ID, True)]
     assert app.managed_secrets == () and app.newest_managed_secret is None
 
@@ -62,7 +64,19 @@ def test_import_ids_and_adopted_slots_are_read() -> None:
         ),
         (
             lambda a: a["import"].update(application=APP_OBJECT),
-            f"{WHERE}.import.application: must match ^/applications/[0-9a-fA-F-]{{36}}$ (got '{APP_OBJECT}')",
+            f"{WHERE}.import.application: must match ^/applications/[0-9a-fA-F-]{{36}}$ (got '{APP_OBJECT}'); "
+            "Import id of the app registration: /applications/<object id>.",
+        ),
+        (
+            lambda a: a["import"].update(servicePrincipal=SP_OBJECT),
+            f"{WHERE}.import.servicePrincipal: must match ^/servicePrincipals/[0-9a-fA-F-]{{36}}$ (got '{SP_OBJECT}'); "
+            "Import id of its service principal (enterprise application): /servicePrincipals/<object id>.",
+        ),
+        (
+            lambda a: a["import"].update(servicePrincipal=f"/serviceprincipals/{SP_OBJECT}"),
+            f"{WHERE}.import.servicePrincipal: must match ^/servicePrincipals/[0-9a-fA-F-]{{36}}$ "
+            f"(got '/serviceprincipals/{SP_OBJECT}'); "
+            "Import id of its service principal (enterprise application): /servicePrincipals/<object id>.",
         ),
         (
             lambda a: a["import"].pop("application"),
@@ -91,7 +105,7 @@ def test_plan_shows_what_is_imported_and_kept() -> None:
     }
     assert doc["apps"]["jira"]["import"] == {
         "application": f"/applications/{APP_OBJECT}",
-        "servicePrincipal": SP_OBJECT,
+        "servicePrincipal": f"/servicePrincipals/{SP_OBJECT}",
         "consentGrants": {"graph": GRANT_ID},
     }
     text = plan.render_text(doc)
@@ -99,12 +113,12 @@ def test_plan_shows_what_is_imported_and_kept() -> None:
     assert f'    secret         secret: "jira", expires 2027-05-31 (adopted, keyId {KEY_ID}: kept, not created)' in text
     assert f"    import         application /applications/{APP_OBJECT}\n" in text
     assert f"    import         consent graph {GRANT_ID}\n" in text
-    assert f"- import service principal: `{SP_OBJECT}`" in plan.render_markdown(doc)
+    assert f"- import service principal: `/servicePrincipals/{SP_OBJECT}`" in plan.render_markdown(doc)
 
 
 def test_program_without_a_tenant_passes_the_ids_through() -> None:
     run = run_program(stack_config(mutate(adopted)), "dev")
     assert run.error is None
     ids = {r.name: r.resource_id for r in run.resources if r.typ.startswith("azuread:")}
-    assert ids == {"jira": f"/applications/{APP_OBJECT}", "jira-sp": SP_OBJECT, "jira-consent-graph": GRANT_ID}
+    assert ids == {"jira": f"/applications/{APP_OBJECT}", "jira-sp": f"/servicePrincipals/{SP_OBJECT}", "jira-consent-graph": GRANT_ID}
     assert run.outputs["clientSecrets"] == {}
