@@ -22,6 +22,12 @@ SIGN_IN_AUDIENCE = {
 }
 PERSONAL_AUDIENCES = ("multi-tenant-and-personal", "personal")
 WIDE_AUDIENCES = ("multi-tenant", "multi-tenant-and-personal", "personal")
+PERSONAL_TOKEN_VERSION = 2  # access token version apps with personal accounts must request
+
+
+def access_token_version(audience: str | None) -> int | None:
+    """The access token version an app of this audience (our name) registers; None: the provider's default, 1."""
+    return PERSONAL_TOKEN_VERSION if audience in PERSONAL_AUDIENCES else None
 
 
 @dataclass(frozen=True)
@@ -240,6 +246,12 @@ class App:
     @property
     def sign_in_audience(self) -> str:
         return SIGN_IN_AUDIENCE[self.audience]
+
+    @property
+    def access_token_version(self) -> int | None:
+        """`api.requested_access_token_version`: 2 with personal accounts, where the azuread provider refuses
+        its default of 1 at plan time (docs/sources.md)."""
+        return access_token_version(self.audience)
 
     @property
     def newest_secret(self) -> SecretSlot:

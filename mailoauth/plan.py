@@ -30,6 +30,7 @@ def app_document(stack: Stack, app: App) -> dict[str, Any]:
         "displayName": app.display_name,
         "audience": app.audience,
         "signInAudience": app.sign_in_audience,
+        "accessTokenVersion": app.access_token_version,
         "redirectUris": list(app.redirect_uris),
         "scopeSets": list(app.scope_sets),
         "permissions": [permission_document(p) for p in sorted(app.permissions, key=lambda p: p.sort_key)],
@@ -114,6 +115,7 @@ def render_text(doc: dict[str, Any]) -> str:
         lines += [
             f"+ {key}: {app['displayName']}",
             f"    audience       {app['audience']} ({app['signInAudience']})",
+            *_token_version_lines(app, "    token version  {}"),
             *(f"    redirect URI   {u}" for u in app["redirectUris"]),
             f"    scope sets     {', '.join(app['scopeSets'])}",
         ]
@@ -136,6 +138,13 @@ def render_text(doc: dict[str, Any]) -> str:
         lines += [f"    warning        {w}" for w in app["warnings"]]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _token_version_lines(app: dict[str, Any], template: str) -> list[str]:
+    version = app["accessTokenVersion"]
+    if not version:
+        return []
+    return [template.format(f"v{version} (api.requestedAccessTokenVersion, required with personal accounts)")]
 
 
 def _adopted(slot: dict[str, Any]) -> str:
@@ -163,7 +172,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
         out += [
             f"### `{key}`: {app['displayName']}",
             "",
-            f"{app['audience']} (`{app['signInAudience']}`), scope sets: {', '.join(app['scopeSets'])}; "
+            f"{app['audience']} (`{app['signInAudience']}`)"
+            + "".join(_token_version_lines(app, ", access tokens {}"))
+            + f", scope sets: {', '.join(app['scopeSets'])}; "
             f"admin consent: {'yes' if app['adminConsent'] else 'no'}"
             + ("; public client flows (device code): allowed" if app["allowPublicClientFlows"] else ""),
             "",

@@ -48,6 +48,7 @@ class MailApp(pulumi.ComponentResource):
             sign_in_audience=app.sign_in_audience,
             web=azuread.ApplicationWebArgs(redirect_uris=list(app.redirect_uris)),
             fallback_public_client_enabled=app.allow_public_client_flows,
+            api=_api(app),
             required_resource_accesses=[
                 azuread.ApplicationRequiredResourceAccessArgs(
                     resource_app_id=resource_app_id,
@@ -97,6 +98,12 @@ class MailApp(pulumi.ComponentResource):
 
     def _child(self, import_id: str | None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, import_=import_id or None)
+
+
+def _api(app: App) -> azuread.ApplicationApiArgs | None:
+    """The API block, only where the provider needs it (personal accounts: v2 tokens)."""
+    version = app.access_token_version
+    return azuread.ApplicationApiArgs(requested_access_token_version=version) if version else None
 
 
 def app_output(stack: Stack, app: App, client_id: str) -> dict[str, Any]:

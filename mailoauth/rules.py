@@ -21,7 +21,15 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from mailoauth.catalogue import ALWAYS_SET, Catalogue, Scope
-from mailoauth.model import PERSONAL_AUDIENCES, WIDE_AUDIENCES, Key, Permission, SecretSlot
+from mailoauth.model import (
+    PERSONAL_AUDIENCES,
+    PERSONAL_TOKEN_VERSION,
+    WIDE_AUDIENCES,
+    Key,
+    Permission,
+    SecretSlot,
+    access_token_version,
+)
 from mailoauth.problems import KeyPath, Problems
 
 LEVELS = ("mandatory", "advisory", "disabled")
@@ -90,6 +98,7 @@ class Registration:
     permissions: tuple[Access, ...]
     owners: tuple[str, ...]
     declaration: Declaration | None = None
+    access_token_version: int | None = None  # api.requestedAccessTokenVersion; None: the provider's default, 1
 
 
 @dataclass(frozen=True)
@@ -243,6 +252,17 @@ def _wide_audience(s: Registration, ctx: Context, params: Mapping[str, Any]) -> 
             "or sending their mail",
             ("audience",),
             s.audience,
+        )
+
+
+def _personal_token_version(s: Registration, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+    version = s.access_token_version or 1
+    if s.audience in PERSONAL_AUDIENCES and version != PERSONAL_TOKEN_VERSION:
+        yield Finding(
+            f"a {s.audience} app requests v{version} access tokens; apps that allow personal accounts must request "
+            f"v{PERSONAL_TOKEN_VERSION} (the azuread provider refuses the plan)",
+            ("accessTokenVersion",),
+            version,
         )
 
 
@@ -401,6 +421,15 @@ RULES: tuple[Rule, ...] = (
         _ews_retirement,
     ),
     Rule(
+        "personal-token-version",
+        "mandatory",
+        "Apps that allow personal Microsoft accounts request v2 access tokens; the azuread provider refuses v1 at "
+        "plan time.",
+        "set api.requestedAccessTokenVersion to 2 (the program does so for these audiences)",
+        (Registration,),
+        _personal_token_version,
+    ),
+    Rule(
         "unique-callback",
         "mandatory",
         "An instance's callback URL is registered by one stack only, so one instance cannot receive another's codes.",
@@ -476,6 +505,7 @@ def check_app(
         tuple(Access(p.value, p.type, p.resource_app_id, ctx.catalogue.scopes.get(p.value)) for p in permissions),
         (DEPLOYER, *(values.get("owners") or ())),
         declaration(ctx.catalogue, values),
+        access_token_version(values.get("audience")),
     )
     subjects: list[tuple[Subject, KeyPath]] = [(registration, ())]
     for i, slot in enumerate(secrets or ()):

@@ -36,6 +36,8 @@ STACKS_DIR = "stacks"
 STACK_FILE = re.compile(r"^Pulumi\.(?P<name>[^/]+)\.ya?ml$")
 PULUMI_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
 REDIRECT_FORBIDDEN = set("!$'(),;")
+# Web redirect URI schemes terraform-provider-azuread v3.9.0 accepts (docs/sources.md, uri.go:39-57)
+PROVIDER_REDIRECT_SCHEMES = ("http", "https", "ms-appx-web", "brk-multihub")
 APPS = ("config", "mailoauth:apps")
 
 
@@ -427,7 +429,7 @@ def _check_redirect_uris(found: Problems, path: KeyPath, uris: list[str] | None,
 
 
 def redirect_uri_problems(uri: str, personal: bool) -> list[tuple[str, str | None]]:
-    """Entra's redirect URI limits (entra-docs reply-url.md) as (message, hint) pairs.
+    """Entra's redirect URI limits (entra-docs reply-url.md) and the azuread provider's, as (message, hint) pairs.
 
     https-only and no-wildcards are guardrails with rule ids (`rules.RULES`), not repeated here.
     """
@@ -437,6 +439,10 @@ def redirect_uri_problems(uri: str, personal: bool) -> list[tuple[str, str | Non
         out.append((f"redirect URI is {len(uri)} characters; Entra allows 256", None))
     if parts is None or not parts.netloc:
         out.append(("redirect URI must be an absolute URL with a host", None))
+    elif parts.scheme not in PROVIDER_REDIRECT_SCHEMES:
+        out.append((f"the azuread provider accepts only {', '.join(PROVIDER_REDIRECT_SCHEMES)} URLs here", None))
+    elif not parts.path:
+        out.append(("the azuread provider refuses a redirect URL without a path", f"write {uri}/"))
     bad = sorted(REDIRECT_FORBIDDEN & set(uri))
     if bad:
         out.append((f"redirect URI contains characters Entra rejects: {' '.join(bad)}", None))

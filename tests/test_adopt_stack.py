@@ -120,5 +120,9 @@ def test_program_without_a_tenant_passes_the_ids_through() -> None:
     run = run_program(stack_config(mutate(adopted)), "dev")
     assert run.error is None
     ids = {r.name: r.resource_id for r in run.resources if r.typ.startswith("azuread:")}
-    assert ids == {"jira": f"/applications/{APP_OBJECT}", "jira-sp": f"/servicePrincipals/{SP_OBJECT}", "jira-consent-graph": GRANT_ID}
+    assert ids == {
+        "jira": f"/applications/{APP_OBJECT}",
+        "jira-sp": f"/servicePrincipals/{SP_OBJECT}",
+        "jira-consent-graph": GRANT_ID,
+    }
     assert run.outputs["clientSecrets"] == {}

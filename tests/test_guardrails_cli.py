@@ -263,6 +263,7 @@ def test_validate_all_as_a_process_with_json(project: Path) -> None:
         "redirect-no-wildcard",
         "owners",
         "ews-retirement",
+        "personal-token-version",
         "unique-callback",
         "(core checks)",
     ]

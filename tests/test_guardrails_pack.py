@@ -264,7 +264,25 @@ def test_hand_written_application(pack: dict[str, Any]) -> None:
     no_audience = violations(
         pack, hand_written("dev", signInAudience="AzureADandPersonalMicrosoftAccount", requiredResourceAccesses=ews)
     )
-    assert [name for name, _ in no_audience] == ["wide-audience-write", "ews-retirement"]
+    assert [name for name, _ in no_audience] == ["wide-audience-write", "ews-retirement", "personal-token-version"]
+
+
+@pytest.mark.parametrize("audience", ["AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount"])
+def test_a_hand_written_personal_app_needs_v2_tokens(pack: dict[str, Any], audience: str) -> None:
+    v1 = violations(pack, hand_written("dev", signInAudience=audience, api={"requestedAccessTokenVersion": 1}))
+    personal = "multi-tenant-and-personal" if audience.startswith("AzureAD") else "personal"
+    assert v1 == [
+        (
+            "personal-token-version",
+            f"api.requestedAccessTokenVersion: a {personal} app requests v1 access tokens; apps that allow personal "
+            "accounts must request v2 (the azuread provider refuses the plan); set api.requestedAccessTokenVersion "
+            "to 2 (the program does so for these audiences)",
+        )
+    ]
+    assert [name for name, _ in violations(pack, hand_written("dev", signInAudience=audience))] == [
+        "personal-token-version"
+    ]  # no API block: the provider's default, v1
+    assert violations(pack, hand_written("dev", signInAudience=audience, api={"requestedAccessTokenVersion": 2})) == []
 
 
 def test_a_hand_written_app_may_not_reuse_a_stack_files_callback(pack: dict[str, Any]) -> None:

@@ -133,6 +133,18 @@ CASES = [
         "each callback URL explicitly (rule redirect-no-wildcard)",
     ),
     (
+        "no path (the azuread provider refuses it)",
+        lambda d: app_of(d).update(redirectUris=["https://jira.example.com"]),
+        "config.mailoauth:apps.jira.redirectUris[0]: the azuread provider refuses a redirect URL without a path "
+        "(got 'https://jira.example.com'); write https://jira.example.com/",
+    ),
+    (
+        "scheme the azuread provider refuses",
+        lambda d: app_of(d).update(redirectUris=["jira://jira.example.com/cb"]),
+        "config.mailoauth:apps.jira.redirectUris[0]: the azuread provider accepts only http, https, ms-appx-web, "
+        "brk-multihub URLs here (got 'jira://jira.example.com/cb')",
+    ),
+    (
         "forbidden characters",
         lambda d: app_of(d).update(redirectUris=["https://jira.example.com/cb;x=(1)"]),
         "config.mailoauth:apps.jira.redirectUris[0]: redirect URI contains characters Entra rejects: ( ) ;",
