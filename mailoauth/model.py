@@ -161,7 +161,7 @@ CONFIG_KEYS = (
     Key(
         "azuread:environment",
         "enum",
-        "Microsoft cloud.",
+        "Microsoft cloud: GCC (moderate) tenants use `global`, GCC High `usgovernmentl4`, DoD `usgovernmentl5`.",
         default="global",
         choices=("global", "usgovernmentl4", "usgovernmentl5", "china"),
     ),

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from mailoauth.catalogue import ALWAYS_SET, Catalogue, Scope
+from mailoauth.exchange import exchange_online
 from mailoauth.model import (
     PERSONAL_AUDIENCES,
     PERSONAL_TOKEN_VERSION,
@@ -34,7 +35,6 @@ from mailoauth.problems import KeyPath, Problems
 
 LEVELS = ("mandatory", "advisory", "disabled")
 POLICY_FILE = "policy/rules.yaml"
-EWS_BLOCKED, EWS_SHUTDOWN = date(2026, 10, 1), date(2027, 4, 1)  # Message Center MC1176266 / MC1227454
 GRAPH_DEFAULT_MONTHS = 24  # addPassword without an end date gives two years
 MAX_SECRET_MONTHS = 24  # secret-max-lifetime's default: the longest the portal offers
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
@@ -310,12 +310,13 @@ def _ews_retirement(s: Registration | ConsentGrant, ctx: Context, params: Mappin
 
 def ews_status(today: date) -> str:
     """Where Exchange Online's EWS retirement stands on `today`."""
-    if today >= EWS_SHUTDOWN:
-        return f"Exchange Online shut EWS down on {EWS_SHUTDOWN.isoformat()}; the scope no longer works there"
-    blocked = "has blocked EWS since" if today >= EWS_BLOCKED else "blocks EWS from"
+    facts = exchange_online()
+    if today >= facts.ews_shutdown:
+        return f"Exchange Online shut EWS down on {facts.ews_shutdown.isoformat()}; the scope no longer works there"
+    blocked = "has blocked EWS since" if today >= facts.ews_blocked else "blocks EWS from"
     return (
-        f"Exchange Online {blocked} {EWS_BLOCKED.isoformat()} unless the tenant allow-lists the app, "
-        f"and shuts it down on {EWS_SHUTDOWN.isoformat()}"
+        f"Exchange Online {blocked} {facts.ews_blocked.isoformat()} unless the tenant allow-lists the app, "
+        f"and shuts it down on {facts.ews_shutdown.isoformat()}"
     )
 
 
@@ -414,8 +415,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "ews-retirement",
         "advisory",
-        f"EWS scopes stop working in Exchange Online: blocked from {EWS_BLOCKED} unless allow-listed, shut down "
-        f"{EWS_SHUTDOWN}.",
+        f"EWS scopes stop working in Exchange Online: blocked from {exchange_online().ews_blocked} unless "
+        f"allow-listed, shut down {exchange_online().ews_shutdown}.",
         "if the app can send MIME through Graph sendMail, ask for scopes: [Mail.Send] instead of the graph-send set",
         (Registration, ConsentGrant),
         _ews_retirement,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mailoauth import preflight as preflight_module
 from tests.fakes.cloud import FakeCloud
 from tests.fakes.project import mail_app, write_project
 
@@ -210,3 +211,27 @@ def test_markdown_and_smtp_warning(live_env: FakeCloud, project: Path, run_cli, 
         "| :warning: warn | `smtp-auth` | mail-out | SMTP AUTH is off in tenants created after January 2020"
         in result.out
     )
+
+
+GOV_PLANS = [
+    ("e9b4930a-925f-45e2-ac2a-3f7788ca6fdd", "EXCHANGE_S_STANDARD_GOV", "EXCHANGESTANDARD_GOV"),
+    ("8c3069c0-ccdb-44be-ab77-986203a67df2", "EXCHANGE_S_ENTERPRISE_GOV", "ENTERPRISEPREMIUM_GOV"),
+    ("fc52cc4b-ed7d-472d-bbe7-b081c23ecc56", "EXCHANGE_S_STANDARD_MIDMARKET", "MIDSIZEPACK"),
+]
+
+
+@pytest.mark.parametrize(("plan_id", "plan", "sku"), GOV_PLANS)
+def test_government_and_midmarket_exchange_plans_count(plan_id: str, plan: str, sku: str) -> None:
+    """GCC, GCC High and DoD tenants license mailboxes with the _GOV plans; midmarket suites with their own."""
+    service_plans = [{"servicePlanId": plan_id.upper(), "provisioningStatus": "Success"}]
+    tenant = preflight_module.exchange_plan(
+        [{"skuPartNumber": sku, "capabilityStatus": "Enabled", "servicePlans": service_plans}]
+    )
+    assert (tenant.status, tenant.detail) == ("pass", f"{plan} in {sku} (Enabled, plan Success)")
+    user = {"id": "u1", "userPrincipalName": "ops@agency.example", "accountEnabled": True}
+    box = preflight_module.mailbox(
+        "ops@agency.example",
+        preflight_module.Mailbox(user, [{"skuPartNumber": sku, "servicePlans": service_plans}]),
+        ["in"],
+    )
+    assert (box.status, box.detail) == ("pass", f"has an Exchange Online licence: {plan} via {sku}")
