@@ -22,6 +22,7 @@ SIGN_IN_AUDIENCE = {
 }
 PERSONAL_AUDIENCES = ("multi-tenant-and-personal", "personal")
 WIDE_AUDIENCES = ("multi-tenant", "multi-tenant-and-personal", "personal")
+DEPLOYER = "{deployer}"  # stands for whoever runs pulumi up, where mailoauth:deployers is unset
 PERSONAL_TOKEN_VERSION = 2  # access token version apps with personal accounts must request
 
 
@@ -131,7 +132,12 @@ APP_FIELDS = (
         "Allow public client flows (device code), which `verify` uses when no localhost redirect URI is listed.",
         default=False,
     ),
-    Key("owners", "strings", "Extra owner object ids; the deploying principal is always an owner.", default=[]),
+    Key(
+        "owners",
+        "strings",
+        "Extra owner object ids, besides mailoauth:deployers (or, when that is unset, whoever runs pulumi up).",
+        default=[],
+    ),
     Key(
         "mailboxes", "strings", "Mailboxes (UPNs) the app will be used with, for `preflight` and `verify`.", default=[]
     ),
@@ -164,6 +170,13 @@ CONFIG_KEYS = (
         "Microsoft cloud: GCC (moderate) tenants use `global`, GCC High `usgovernmentl4`, DoD `usgovernmentl5`.",
         default="global",
         choices=("global", "usgovernmentl4", "usgovernmentl5", "china"),
+    ),
+    Key(
+        "mailoauth:deployers",
+        "strings",
+        "Object ids of the principals that deploy this stack (CI's service principal, admins): owners of every app "
+        "and its service principal. Unset: whoever runs pulumi up becomes an owner and replaces the previous one.",
+        default=[],
     ),
     Key(
         "mailoauth:apps",
@@ -286,6 +299,13 @@ class Stack:
     cloud: Cloud
     apps: dict[str, App] = field(default_factory=dict)
     warnings: tuple[Problem, ...] = ()
+    deployers: tuple[str, ...] = ()  # mailoauth:deployers, lower case
+
+    def owners(self, app: App, running: str) -> tuple[str, ...]:
+        """The owners `pulumi up` sets on the app and its service principal: the listed deployers and the app's
+        owners; the principal running pulumi up (`running`) only when no deployers are listed, or when listed."""
+        first = self.deployers or (running,)
+        return tuple(dict.fromkeys((*first, *app.owners)))
 
     def app_warnings(self, key: str) -> list[Problem]:
         return [w for w in self.warnings if w.path[2:3] == (key,)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mailoauth.endpoints import app_endpoints
-from mailoauth.model import App, Permission, Stack
+from mailoauth.model import DEPLOYER, App, Permission, Stack
 
 
 def permission_document(p: Permission) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def app_document(stack: Stack, app: App) -> dict[str, Any]:
         ],
         "adminConsent": app.admin_consent,
         "allowPublicClientFlows": app.allow_public_client_flows,
-        "owners": ["{deployer}", *app.owners],
+        "owners": list(stack.owners(app, DEPLOYER)),
         "import": import_document(app),
         "endpoints": app_endpoints(app, stack.cloud, stack.tenant_id),
         "warnings": [w.message for w in stack.app_warnings(app.key)],
@@ -127,6 +127,7 @@ def render_text(doc: dict[str, Any]) -> str:
         for s in app["secrets"]:
             lines.append(f'    secret         {s["name"]}: "{s["description"]}", expires {s["expires"]}{_adopted(s)}')
         lines += [f"    import         {what} {ident}" for what, ident in _import_lines(app["import"])]
+        lines.append(f"    owners         {owners_line(app['owners'])}")
         lines += [
             f"    admin consent  {'granted by pulumi up' if app['adminConsent'] else 'left to each user'}",
             *(["    public client  allowed (device code sign-in)"] if app["allowPublicClientFlows"] else []),
@@ -145,6 +146,16 @@ def _token_version_lines(app: dict[str, Any], template: str) -> list[str]:
     if not version:
         return []
     return [template.format(f"v{version} (api.requestedAccessTokenVersion, required with personal accounts)")]
+
+
+def owners_line(owners: list[str]) -> str:
+    """Who owns the app after pulumi up; says so when that depends on who runs it."""
+    if DEPLOYER not in owners:
+        return ", ".join(owners)
+    others = [o for o in owners if o != DEPLOYER]
+    return ", ".join(
+        ["whoever runs pulumi up (replacing the previous deployer; list them in mailoauth:deployers)", *others]
+    )
 
 
 def _adopted(slot: dict[str, Any]) -> str:

@@ -188,8 +188,14 @@ def run() -> None:
     stack = desired_stack()
     client = check_tenant(stack)
     resource_sps = resource_service_principals(stack)
+    running = (client.object_id or "").lower()
+    if stack.deployers and running not in stack.deployers:
+        pulumi.log.warn(
+            f"{stack.file}: config.mailoauth:deployers: the signed-in principal {running} is not listed, so it is not "
+            "made an owner; with Application.ReadWrite.OwnedBy it could not update these apps afterwards"
+        )
     apps = {
-        key: MailApp(key, MailAppProps(app, stack, tuple(dict.fromkeys((client.object_id, *app.owners))), resource_sps))
+        key: MailApp(key, MailAppProps(app, stack, stack.owners(app, running), resource_sps))
         for key, app in stack.apps.items()
     }
     pulumi.export("apps", {key: mail_app.outputs for key, mail_app in apps.items()})

@@ -23,6 +23,7 @@ from urllib.parse import SplitResult, urlsplit
 from mailoauth.catalogue import ALWAYS_SET, Catalogue, Scope
 from mailoauth.exchange import exchange_online
 from mailoauth.model import (
+    DEPLOYER,
     PERSONAL_AUDIENCES,
     PERSONAL_TOKEN_VERSION,
     WIDE_AUDIENCES,
@@ -38,7 +39,6 @@ POLICY_FILE = "policy/rules.yaml"
 GRAPH_DEFAULT_MONTHS = 24  # addPassword without an end date gives two years
 MAX_SECRET_MONTHS = 24  # secret-max-lifetime's default: the longest the portal offers
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
-DEPLOYER = "{deployer}"  # the program always adds the deploying principal as an owner
 USER_READ = "User.Read"
 RISKY_ACCESS = ("write", "send")
 

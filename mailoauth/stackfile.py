@@ -21,6 +21,7 @@ from mailoauth.clouds import Cloud, clouds
 from mailoauth.model import (
     APP_FIELDS,
     CONFIG_KEYS,
+    GUID_PATTERN,
     PERSONAL_AUDIENCES,
     App,
     Imports,
@@ -101,9 +102,25 @@ def build_stack(
         )
     elif isinstance(raw_apps, dict):
         apps = _apps(found, raw_apps, ctx, cloud, check_expiry)
+    deployers = _object_ids(found, ("config", "mailoauth:deployers"), values.get("mailoauth:deployers"))
+    if "mailoauth:deployers" in config and not deployers:
+        found.error(
+            ("config", "mailoauth:deployers"),
+            "no deployer listed: nobody would own the apps",
+            config["mailoauth:deployers"],
+            hint="list the object ids of CI's service principal and the admins who run pulumi up, or remove the key",
+        )
     raise_if_errors(found.items)
     assert tenant is not None and cloud is not None  # guaranteed by the checks above
-    return Stack(name, file, tenant.lower(), cloud, apps, tuple(found.warnings))
+    return Stack(name, file, tenant.lower(), cloud, apps, tuple(found.warnings), deployers)
+
+
+def _object_ids(found: Problems, path: KeyPath, ids: list[str] | None) -> tuple[str, ...]:
+    """Directory object ids, lower case; the azuread provider refuses owners that are not UUIDs."""
+    for i, value in enumerate(ids or ()):
+        if not re.match(GUID_PATTERN, value):
+            found.error((*path, i), "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), an object id", value)
+    return tuple(dict.fromkeys(v.lower() for v in ids or ()))
 
 
 def _config(found: Problems, doc: Any) -> dict[str, Any]:
@@ -268,7 +285,7 @@ def _app(
         admin_consent=bool(v.get("adminConsent")),
         allow_wide_audience=bool(v.get("allowWideAudience")),
         allow_public_client_flows=bool(v.get("allowPublicClientFlows")),
-        owners=tuple(o.lower() for o in v.get("owners") or ()),
+        owners=_object_ids(found, (*path, "owners"), v.get("owners")),
         mailboxes=tuple(v.get("mailboxes") or ()),
         client_id=(v.get("clientId") or "").lower() or None,
         imports=imports,
