@@ -3,9 +3,11 @@
 Pure: takes the tenant's values (`mailoauth.tenant`, plus the Graph JSON of the settings the program
 does not manage) and the scope catalogue, and returns the entry `mailoauth adopt` writes, the ids
 Pulumi imports, and what the first `pulumi up` would still change because the project's rules say so
-(the `general` scopes, the deploying principal as owner). Whatever the stack file cannot express
-(application permissions, unknown scopes, other platforms, exposed APIs, ...) is refused with a fix:
-the entry never drops or silently changes something the registration has.
+(the deploying principal as owner). The entry asks for exactly the registration's permissions, in its
+order: `general` scopes it lacks go to `omitScopes`, the tenant's order to `import.permissionOrder`.
+Whatever the stack file cannot express (application permissions, unknown scopes, other platforms,
+exposed APIs, ...) is refused with a fix: the entry never drops or silently changes something the
+registration has.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ PORTAL_DEFAULT = "User.Read"
 SETTINGS_SELECT = [
     "id", "identifierUris", "api", "appRoles", "web", "isFallbackPublicClient", "groupMembershipClaims",
     "optionalClaims", "info", "notes", "description", "serviceManagementReference", "keyCredentials",
+    "requiredResourceAccess",
 ]  # fmt: skip
 SP_SELECT = ["id", "accountEnabled", "appRoleAssignmentRequired"]
 INFO_URLS = ("marketingUrl", "privacyStatementUrl", "supportUrl", "termsOfServiceUrl")  # not logoUrl: read-only
@@ -131,13 +134,19 @@ def adopt(live: LiveApp, catalogue: Catalogue, resources: dict[str, ResourceApi]
     adoption = Adoption(request.key, reg, {}, reg.permissions)
     present = _present(reg, catalogue)
     sets, extra = scope_sets(present, catalogue)
-    wanted = _wanted(present, catalogue, adoption)
-    consent, grants = _consent(live, wanted, catalogue, names, adoption)
+    omitted = [n for n in catalogue.expand(ALWAYS_SET) if n not in present]
+    consent, grants = _consent(live, present, catalogue, names, adoption)
     owners = _owners(live, request.deployer, adoption)
     adoption.entry = _entry(reg, audience or "", sets, extra, slots, consent, owners, request)
+    if omitted:
+        adoption.entry["omitScopes"] = omitted
+        adoption.notes.append(
+            f"{', '.join(omitted)} stay(s) out (omitScopes): the registration lacks them, though every app of this "
+            f"project asks for the {ALWAYS_SET} set; delete omitScopes and pulumi up adds them"
+        )
     if live.settings.get("isFallbackPublicClient"):  # kept: the program sets it from allowPublicClientFlows
         adoption.entry["allowPublicClientFlows"] = True
-    adoption.entry["import"] = _import_ids(live, grants)
+    adoption.entry["import"] = _import_ids(live, grants) | {"permissionOrder": _tenant_order(live, catalogue)}
     _describe(adoption, live, extra, slots, request)
     return adoption
 
@@ -305,15 +314,16 @@ def scope_sets(present: list[str], catalogue: Catalogue) -> tuple[list[str], lis
     return chosen, [name for name in present if name not in covered]
 
 
-def _wanted(present: list[str], catalogue: Catalogue, adoption: Adoption) -> list[str]:
-    """What the program will request: the registration's scopes plus the `general` set it always adds."""
-    missing = [n for n in catalogue.expand(ALWAYS_SET) if n not in present]
-    if missing:
-        adoption.changes.append(
-            f"request {', '.join(missing)} too: every app of this project asks for the scope set {ALWAYS_SET} "
-            "(add them in the portal first to avoid the change)"
-        )
-    return present + missing
+def _tenant_order(live: LiveApp, catalogue: Catalogue) -> list[str]:
+    """The delegated permissions by catalogue name in the registration's own order (requiredResourceAccess)."""
+    ids = _catalogue_ids(catalogue)
+    return [
+        ids[(str(rra.get("resourceAppId")).lower(), str(access.get("id")).lower())]
+        for rra in live.settings.get("requiredResourceAccess") or ()
+        for access in rra.get("resourceAccess") or ()
+        if access.get("type") == "Scope"
+        and (str(rra.get("resourceAppId")).lower(), str(access.get("id")).lower()) in ids
+    ]
 
 
 def _consent(

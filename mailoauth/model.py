@@ -104,6 +104,12 @@ IMPORT_FIELDS = (
         "Its tenant-wide admin consent grants, one per resource.",
         fields=GRANT_IMPORT_FIELDS,
     ),
+    Key(
+        "permissionOrder",
+        "strings",
+        "Its delegated permissions by name in the tenant's order (set by `adopt`): registered in this order, so "
+        "the import changes nothing (the provider compares each API's permissions as an ordered list).",
+    ),
 )
 
 APP_FIELDS = (
@@ -117,6 +123,13 @@ APP_FIELDS = (
     ),
     Key("scopeSets", "strings", "Scope sets from scopes/sets/; `general` is always added.", default=[]),
     Key("scopes", "strings", "Extra single scopes by name, from scopes/catalogue.yaml.", default=[]),
+    Key(
+        "omitScopes",
+        "strings",
+        "Scopes of the always-added `general` set to leave out, for an adopted registration that lacks them "
+        "(set by `adopt`).",
+        default=[],
+    ),
     Key("secret", "object", "The client secret (or use `secrets:` for two overlapping slots).", fields=SECRET_FIELDS),
     Key("secrets", "objects", "Up to two client secret slots, for rotation without downtime.", fields=SECRET_FIELDS),
     Key("adminConsent", "bool", "Grant tenant-wide admin consent for the delegated scopes.", default=False),
@@ -233,6 +246,7 @@ class Imports:
     application: str  # /applications/<object id>
     service_principal: str | None = None  # /servicePrincipals/<object id>
     grants: tuple[tuple[str, str], ...] = ()  # (catalogue resource key, /oauth2PermissionGrants/<id>)
+    permission_order: tuple[str, ...] = ()  # scope names in the tenant's order
 
     def grant(self, resource_key: str) -> str | None:
         return dict(self.grants).get(resource_key)
@@ -255,6 +269,7 @@ class App:
     mailboxes: tuple[str, ...] = ()
     client_id: str | None = None
     imports: Imports | None = None
+    omitted_scopes: tuple[str, ...] = ()  # members of the general set left out (omitScopes)
 
     @property
     def sign_in_audience(self) -> str:
@@ -284,9 +299,11 @@ class App:
         return tuple(sorted({p.protocol for p in self.permissions if p.protocol}))
 
     def resources(self) -> dict[str, list[Permission]]:
-        """Permissions grouped by resource appId, both levels sorted (the provider's list is ordered)."""
+        """Permissions grouped by resource appId, sorted, or in the tenant's order for an adopted registration
+        (`import.permissionOrder`, then the rest): the provider compares each API's list in order."""
+        order = {name: i for i, name in enumerate(self.imports.permission_order if self.imports else ())}
         grouped: dict[str, list[Permission]] = {}
-        for perm in sorted(self.permissions, key=lambda p: p.sort_key):
+        for perm in sorted(self.permissions, key=lambda p: (p.resource_app_id, order.get(p.value, len(order)), p.id)):
             grouped.setdefault(perm.resource_app_id, []).append(perm)
         return grouped
 

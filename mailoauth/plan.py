@@ -33,6 +33,7 @@ def app_document(stack: Stack, app: App) -> dict[str, Any]:
         "accessTokenVersion": app.access_token_version,
         "redirectUris": list(app.redirect_uris),
         "scopeSets": list(app.scope_sets),
+        "omitScopes": list(app.omitted_scopes),
         "permissions": [permission_document(p) for p in sorted(app.permissions, key=lambda p: p.sort_key)],
         "secret": {"description": newest.description, "expires": newest.expires.isoformat()},
         "secrets": [
@@ -58,6 +59,7 @@ def import_document(app: App) -> dict[str, Any] | None:
         "application": ids.application,
         "servicePrincipal": ids.service_principal,
         "consentGrants": dict(ids.grants),
+        "permissionOrder": list(ids.permission_order),
     }
 
 
@@ -118,6 +120,7 @@ def render_text(doc: dict[str, Any]) -> str:
             *_token_version_lines(app, "    token version  {}"),
             *(f"    redirect URI   {u}" for u in app["redirectUris"]),
             f"    scope sets     {', '.join(app['scopeSets'])}",
+            *([f"    left out       {', '.join(app['omitScopes'])} (of the general set)"] if app["omitScopes"] else []),
         ]
         for p in by_name(app["permissions"]):
             lines.append(
@@ -185,7 +188,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
             "",
             f"{app['audience']} (`{app['signInAudience']}`)"
             + "".join(_token_version_lines(app, ", access tokens {}"))
-            + f", scope sets: {', '.join(app['scopeSets'])}; "
+            + f", scope sets: {', '.join(app['scopeSets'])}"
+            + (f" without {', '.join(app['omitScopes'])}" if app["omitScopes"] else "")
+            + "; "
             f"admin consent: {'yes' if app['adminConsent'] else 'no'}"
             + ("; public client flows (device code): allowed" if app["allowPublicClientFlows"] else ""),
             "",

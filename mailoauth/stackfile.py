@@ -289,6 +289,7 @@ def _app(
         mailboxes=tuple(v.get("mailboxes") or ()),
         client_id=(v.get("clientId") or "").lower() or None,
         imports=imports,
+        omitted_scopes=tuple(v.get("omitScopes") or ()),
     )
 
 
@@ -312,7 +313,12 @@ def _imports(found: Problems, path: KeyPath, v: dict[str, Any], permissions: lis
         if resource and grant.get("id"):
             grants[resource] = grant["id"]
     sp = given.get("servicePrincipal")
-    return Imports(given["application"], _lower_guid(sp) if sp else None, tuple(sorted(grants.items())))
+    order = given.get("permissionOrder") or []
+    names = {p.value for p in permissions}
+    for i, name in enumerate(order):
+        if name not in names:
+            found.error((*path, "import", "permissionOrder", i), "the app does not request this permission", name)
+    return Imports(given["application"], _lower_guid(sp) if sp else None, tuple(sorted(grants.items())), tuple(order))
 
 
 def _lower_guid(import_id: str) -> str:
@@ -328,6 +334,7 @@ def app_permissions(
     """An app's permissions from its `scopeSets` and `scopes`, and every set they reach; unknown names go to `found`."""
     asked = [ALWAYS_SET, *(s for s in v.get("scopeSets") or () if s != ALWAYS_SET)]
     known = [s for s in asked if s in catalogue.sets]
+    omitted = _omitted(found, path, v.get("omitScopes") or [], catalogue)
     for i, name in enumerate(v.get("scopeSets") or ()):
         if name not in catalogue.sets:
             found.error(
@@ -338,7 +345,8 @@ def app_permissions(
             )
     names: list[str] = []
     for set_name in known:
-        names += [n for n in catalogue.expand(set_name) if n not in names]
+        left_out = omitted if set_name == ALWAYS_SET else set()
+        names += [n for n in catalogue.expand(set_name) if n not in names and n not in left_out]
     for i, name in enumerate(v.get("scopes") or ()):
         if name not in catalogue.scopes:
             found.error(
@@ -350,6 +358,20 @@ def app_permissions(
         elif name not in names:
             names.append(name)
     return [_permission(catalogue.scopes[n]) for n in names], catalogue.closure(known)
+
+
+def _omitted(found: Problems, path: KeyPath, omit: list[str], catalogue: Catalogue) -> set[str]:
+    """`omitScopes`: members of the always-added set only; another set or `scopes:` may still ask for them."""
+    general = catalogue.expand(ALWAYS_SET) if ALWAYS_SET in catalogue.sets else []
+    for i, name in enumerate(omit):
+        if name not in general:
+            found.error(
+                (*path, "omitScopes", i),
+                f"'{name}' is not in the {ALWAYS_SET} set",
+                name,
+                hint=f"only {', '.join(general)} can be left out",
+            )
+    return set(omit)
 
 
 def _permission(scope: Any) -> Permission:

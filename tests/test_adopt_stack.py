@@ -107,6 +107,7 @@ def test_plan_shows_what_is_imported_and_kept() -> None:
         "application": f"/applications/{APP_OBJECT}",
         "servicePrincipal": f"/servicePrincipals/{SP_OBJECT}",
         "consentGrants": {"graph": GRANT_ID},
+        "permissionOrder": [],
     }
     text = plan.render_text(doc)
     assert text.splitlines()[0].endswith("; 3 of them imported from the tenant")
@@ -126,3 +127,43 @@ def test_program_without_a_tenant_passes_the_ids_through() -> None:
         "jira-consent-graph": GRANT_ID,
     }
     assert run.outputs["clientSecrets"] == {}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda a: a.update(omitScopes=["User.Read"]),
+            f"{WHERE}.omitScopes[0]: 'User.Read' is not in the general set; only offline_access, "
+            "openid, email, profile can be left out",
+        ),
+        (
+            lambda a: a["import"].update(permissionOrder=["openid", "Mail.Read"]),
+            f"{WHERE}.import.permissionOrder[1]: the app does not request this permission (got 'Mail.Read')",
+        ),
+    ],
+)
+def test_omitted_scopes_and_the_permission_order_are_checked(change, message: str) -> None:
+    def broken(doc: dict[str, Any]) -> None:
+        adopted(doc)
+        change(app_of(doc))
+
+    assert message in problems(mutate(broken))
+
+
+def test_omitted_general_scopes_are_not_registered_and_the_order_is_kept() -> None:
+    def lean(doc: dict[str, Any]) -> None:
+        adopted(doc)
+        app_of(doc).update(omitScopes=["email", "profile"])
+        app_of(doc)["import"]["permissionOrder"] = ["SMTP.Send", "offline_access", "IMAP.AccessAsUser.All", "openid"]
+
+    app = stackfile.build_stack("dev", mutate(lean), CATALOGUE, "stacks/Pulumi.dev.yaml", TODAY).apps["jira"]
+    assert [p.value for perms in app.resources().values() for p in perms] == [
+        "SMTP.Send",
+        "offline_access",
+        "IMAP.AccessAsUser.All",
+        "openid",
+    ]
+    doc = plan.plan_document(stackfile.build_stack("dev", mutate(lean), CATALOGUE, "x", TODAY))
+    assert "    left out       email, profile (of the general set)\n" in plan.render_text(doc)
+    assert "scope sets: general, imap, smtp without email, profile;" in plan.render_markdown(doc)
