@@ -22,6 +22,7 @@ from mailoauth.catalogue import ALWAYS_SET, Catalogue
 from mailoauth.drift import Names
 from mailoauth.model import APP_KEY_PATTERN, SIGN_IN_AUDIENCE
 from mailoauth.problems import CommandError
+from mailoauth.rules import ews_status
 from mailoauth.tenant import Grant, PermissionKey, Registration, ResourceApi, Secret
 
 APPLICATION = "azuread:index/application:Application"
@@ -143,6 +144,13 @@ def adopt(live: LiveApp, catalogue: Catalogue, resources: dict[str, ResourceApi]
         adoption.notes.append(
             f"{', '.join(omitted)} stay(s) out (omitScopes): the registration lacks them, though every app of this "
             f"project asks for the {ALWAYS_SET} set; delete omitScopes and pulumi up adds them"
+        )
+    ews = [name for name in present if catalogue.scopes[name].protocol == "ews"]
+    if ews:  # kept, acknowledged: the registration already uses EWS
+        adoption.entry["allowEws"] = True
+        adoption.notes.append(
+            f"allowEws: true keeps {', '.join(ews)}: {ews_status(request.today)}; once the product sends MIME "
+            "through Graph sendMail, replace ews-send by graph-send and drop allowEws"
         )
     if live.settings.get("isFallbackPublicClient"):  # kept: the program sets it from allowPublicClientFlows
         adoption.entry["allowPublicClientFlows"] = True

@@ -140,6 +140,13 @@ APP_FIELDS = (
         default=False,
     ),
     Key(
+        "allowEws",
+        "bool",
+        "Acknowledge EWS scopes (the ews-send set): Exchange Online blocks EWS unless the tenant allow-lists the app "
+        "and shuts it down (dates in mailoauth/exchange.yaml); Graph sendMail (graph-send) takes MIME instead.",
+        default=False,
+    ),
+    Key(
         "allowPublicClientFlows",
         "bool",
         "Allow public client flows (device code), which `verify` uses when no localhost redirect URI is listed.",

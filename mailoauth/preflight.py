@@ -265,7 +265,8 @@ def protocol_checks(stack: Stack, today: date) -> list[Check]:
                     key,
                     WARN,
                     "SMTP AUTH is off in tenants created after January 2020 and "
-                    "can be off per mailbox (error 535 5.7.139); Graph cannot read the setting",
+                    "can be off per mailbox (error 535 5.7.139); Graph cannot read the setting. "
+                    f"{smtp_basic_auth_note()}",
                     "Exchange Online PowerShell: Set-CASMailbox <mailbox> -SmtpClientAuthenticationDisabled "
                     "$false (or Set-TransportConfig for the organisation)",
                 )
@@ -273,8 +274,17 @@ def protocol_checks(stack: Stack, today: date) -> list[Check]:
     return out
 
 
+def smtp_basic_auth_note() -> str:
+    """Microsoft's retirement of passwords on SMTP AUTH, which leaves XOAUTH2 alone."""
+    facts = exchange_online()
+    return (
+        f"Basic authentication for SMTP AUTH is off by default from {facts.smtp_basic_auth_off} "
+        f"({facts.smtp_basic_auth_notice}): OAuth (XOAUTH2) is unaffected, clients still sending a password fail"
+    )
+
+
 def ews(key: str, today: date) -> Check:
-    fix = "send MIME through Graph sendMail (scopes: [Mail.Send]) instead of EWS"
+    fix = "send MIME through Graph sendMail (scopeSets: [graph-send], Mail.Send alone) instead of EWS"
     blocked, shutdown = exchange_online().ews_blocked.isoformat(), exchange_online().ews_shutdown.isoformat()
     if today >= exchange_online().ews_shutdown:
         return Check("ews", key, FAIL, f"EWS in Exchange Online was shut down on {shutdown}", fix)

@@ -86,6 +86,7 @@ class Declaration:
     scopes: frozenset[str]  # every scope its sets (with `general` and includes) and `scopes:` expand to
     asked: frozenset[str]  # scopes named in `scopes:` or directly in a set listed in `scopeSets:`
     allow_wide_audience: bool = False
+    allow_ews: bool = False
 
 
 @dataclass(frozen=True)
@@ -308,6 +309,14 @@ def _ews_retirement(s: Registration | ConsentGrant, ctx: Context, params: Mappin
             yield Finding(f"{p.name} (EWS): {ews_status(ctx.today)}", ("permissions", i), p.name)
 
 
+def _ews_opt_in(s: Registration | ConsentGrant, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+    if s.declaration is not None and s.declaration.allow_ews:
+        return
+    for i, p in enumerate(s.permissions):
+        if p.scope is not None and p.scope.protocol == "ews":
+            yield Finding(f"{p.name} (EWS) without allowEws: true: {ews_status(ctx.today)}", ("permissions", i), p.name)
+
+
 def ews_status(today: date) -> str:
     """Where Exchange Online's EWS retirement stands on `today`."""
     facts = exchange_online()
@@ -417,9 +426,18 @@ RULES: tuple[Rule, ...] = (
         "advisory",
         f"EWS scopes stop working in Exchange Online: blocked from {exchange_online().ews_blocked} unless "
         f"allow-listed, shut down {exchange_online().ews_shutdown}.",
-        "if the app can send MIME through Graph sendMail, ask for scopes: [Mail.Send] instead of the graph-send set",
+        "send MIME through Graph sendMail instead (scopeSets: [graph-send], Mail.Send alone)",
         (Registration, ConsentGrant),
         _ews_retirement,
+    ),
+    Rule(
+        "ews-opt-in",
+        "mandatory",
+        "EWS scopes only where the stack file acknowledges them with allowEws: true: EWS is blocked in Exchange "
+        "Online and shut down soon, and Graph sendMail takes MIME.",
+        "send MIME through Graph sendMail (scopeSets: [graph-send]); if the product cannot, set allowEws: true",
+        (Registration, ConsentGrant),
+        _ews_opt_in,
     ),
     Rule(
         "personal-token-version",
@@ -486,7 +504,10 @@ def declaration(catalogue: Catalogue, values: Mapping[str, Any]) -> Declaration:
     expanded = {name for s in {ALWAYS_SET, *named} & set(catalogue.sets) for name in catalogue.expand(s)}
     asked = {name for s in named for name in catalogue.sets[s].scopes}
     return Declaration(
-        frozenset(expanded | set(extra)), frozenset(asked | set(extra)), bool(values.get("allowWideAudience"))
+        frozenset(expanded | set(extra)),
+        frozenset(asked | set(extra)),
+        bool(values.get("allowWideAudience")),
+        bool(values.get("allowEws")),
     )
 
 

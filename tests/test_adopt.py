@@ -355,8 +355,14 @@ def test_sets_across_two_apis_and_consent_for_one_of_them(
     result = adopt(run_cli, live_env, project, portal.client_id)
     assert result.code == 0, result.err
     entry = yaml.safe_load(stack_text(project))["config"]["mailoauth:apps"]["jira-mail-prod"]
-    assert entry["scopeSets"] == ["graph-read", "graph-send"]  # graph-send includes ews-send: not listed twice
+    assert entry["scopeSets"] == ["ews-send", "graph-read", "graph-send"]  # graph-send is Mail.Send alone
     assert "scopes" not in entry
+    assert entry["allowEws"] is True  # the registration already uses EWS: kept, acknowledged
+    assert (
+        "allowEws: true keeps EWS.AccessAsUser.All: Exchange Online blocks EWS from 2026-10-01 unless the tenant "
+        "allow-lists the app, and shuts it down on 2027-04-01; once the product sends MIME through Graph sendMail, "
+        "replace ews-send by graph-send and drop allowEws"
+    ) in result.out.replace("\n", " ").replace("  ", " ")
     assert entry["import"]["consentGrants"] == [
         {"resource": "graph", "id": f"/oauth2PermissionGrants/{portal.grant['id']}"}
     ]

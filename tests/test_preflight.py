@@ -20,7 +20,13 @@ APPS = {
         adminConsent=True,
         mailboxes=["support@example.com", "shared@example.com"],
     ),
-    "mail-out": mail_app("Jira mail handler (outbound)", ["graph-send"], "jira-out", mailboxes=["support@example.com"]),
+    "mail-out": mail_app(
+        "Jira mail handler (outbound)",
+        ["graph-send", "ews-send"],
+        "jira-out",
+        mailboxes=["support@example.com"],
+        allowEws=True,
+    ),
 }
 
 
@@ -141,7 +147,7 @@ def test_failures_each_name_a_fix(live_env: FakeCloud, project: Path, run_cli, m
             "ews",
             "mail-out",
             "EWS is blocked from 2026-10-01 unless the tenant allow-lists the app, and shuts down on 2027-04-01",
-            "send MIME through Graph sendMail (scopes: [Mail.Send]) instead of EWS",
+            "send MIME through Graph sendMail (scopeSets: [graph-send], Mail.Send alone) instead of EWS",
         ],
     ]
 
@@ -211,6 +217,10 @@ def test_markdown_and_smtp_warning(live_env: FakeCloud, project: Path, run_cli, 
         "| :warning: warn | `smtp-auth` | mail-out | SMTP AUTH is off in tenants created after January 2020"
         in result.out
     )
+    assert (
+        "Basic authentication for SMTP AUTH is off by default from the end of December 2026 (MC786329): OAuth "
+        "(XOAUTH2) is unaffected, clients still sending a password fail"
+    ) in result.out
 
 
 GOV_PLANS = [
@@ -235,3 +245,17 @@ def test_government_and_midmarket_exchange_plans_count(plan_id: str, plan: str, 
         ["in"],
     )
     assert (box.status, box.detail) == ("pass", f"has an Exchange Online licence: {plan} via {sku}")
+
+
+def test_explain_names_the_basic_auth_retirement_and_its_reply() -> None:
+    from mailoauth.verify.explain import explain
+
+    disabled = explain("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled")
+    assert disabled is not None
+    assert (
+        "Basic authentication for SMTP AUTH off by default at the end of December 2026 (MC786329)" in disabled.meaning
+    )
+    assert "OAuth (XOAUTH2), which mailoauth apps use, is unaffected" in disabled.meaning
+    removed = explain("550 5.7.30 Basic authentication is not supported for Client Submission.")
+    assert removed is not None and removed.code == "SMTP-550-5.7.30"
+    assert removed.reference.startswith("Microsoft 365 Message Center MC786329")
