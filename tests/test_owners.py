@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from mailoauth import plan, stackfile
+from mailoauth.project import stackfile
+from mailoauth.review import plan
 from tests.provider_rules import APPLICATION, SERVICE_PRINCIPAL
 from tests.pulumi_harness import Tenant, run_program, stack_config
 from tests.test_validation import CATALOGUE, TODAY, app_of, mutate, problems

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mailoauth import preflight as preflight_module
+from mailoauth.tenant import preflight as preflight_module
 from tests.fakes.cloud import FakeCloud
 from tests.fakes.project import mail_app, write_project
 

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from mailoauth import plan, program, stackfile
+from mailoauth.deploy import program
+from mailoauth.project import stackfile
+from mailoauth.review import plan
 from tests.provider_rules import (
     APP_GO,
     APPLICATION,
