@@ -80,6 +80,15 @@ def test_import_ids_and_adopted_slots_are_read() -> None:
             "Import id of its service principal (enterprise application): /servicePrincipals/<object id>.",
         ),
         (
+            lambda a: a.update(omitScopes=["User.Read"]),
+            f"{WHERE}.omitScopes[0]: 'User.Read' is not in the general set; only offline_access, "
+            "openid, email, profile can be left out",
+        ),
+        (
+            lambda a: a["import"].update(permissionOrder=["openid", "Mail.Read"]),
+            f"{WHERE}.import.permissionOrder[1]: the app does not request this permission (got 'Mail.Read')",
+        ),
+        (
             lambda a: a["import"].pop("application"),
             f"{WHERE}.import.application: required key is missing; Import id of the app registration: "
             "/applications/<object id>.",
@@ -128,28 +137,6 @@ def test_program_without_a_tenant_passes_the_ids_through() -> None:
         "jira-consent-graph": GRANT_ID,
     }
     assert run.outputs["clientSecrets"] == {}
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        (
-            lambda a: a.update(omitScopes=["User.Read"]),
-            f"{WHERE}.omitScopes[0]: 'User.Read' is not in the general set; only offline_access, "
-            "openid, email, profile can be left out",
-        ),
-        (
-            lambda a: a["import"].update(permissionOrder=["openid", "Mail.Read"]),
-            f"{WHERE}.import.permissionOrder[1]: the app does not request this permission (got 'Mail.Read')",
-        ),
-    ],
-)
-def test_omitted_scopes_and_the_permission_order_are_checked(change, message: str) -> None:
-    def broken(doc: dict[str, Any]) -> None:
-        adopted(doc)
-        change(app_of(doc))
-
-    assert message in problems(mutate(broken))
 
 
 def test_omitted_general_scopes_are_not_registered_and_the_order_is_kept() -> None:
