@@ -710,3 +710,17 @@ def test_public_client_flows_are_kept_not_refused(
     assert entry["allowPublicClientFlows"] is True
     run = run_adopted(live_env, project, portal, monkeypatch)
     assert program_inputs(run, APPLICATION, "jira-mail-prod") == live_inputs(live_env.tenant, portal)[APPLICATION]
+
+
+def test_listed_deployers_are_the_owners_adopt_compares(live_env: FakeCloud, project: Path, run_cli) -> None:
+    """With mailoauth:deployers, the first pulumi up adds the listed deployers, not whoever adopts."""
+    ci = "c1c1c1c1-0000-4000-8000-000000000001"
+    stack = project / "stacks" / "Pulumi.prod.yaml"
+    stack.write_text(
+        stack.read_text().replace("  mailoauth:apps:\n", f"  mailoauth:deployers: [{ci}]\n  mailoauth:apps:\n")
+    )
+    portal = portal_app(live_env, consent=False)
+    result = adopt(run_cli, live_env, project, portal.client_id)
+    assert result.code == 0, result.err
+    assert f"  - make {ci} owner(s) of both (mailoauth:deployers owns every app of the stack)" in result.out
+    assert "make the deploying principal an owner" not in result.out

@@ -63,6 +63,7 @@ class Request:
     today: date
     deployer: str | None  # object id of the signed-in principal, assumed to be the one that deploys
     allow_wide_audience: bool = False
+    deployers: tuple[str, ...] = ()  # the stack's mailoauth:deployers: owners of every app instead of `deployer`
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def adopt(live: LiveApp, catalogue: Catalogue, resources: dict[str, ResourceApi]
     sets, extra = scope_sets(present, catalogue)
     omitted = [n for n in catalogue.expand(ALWAYS_SET) if n not in present]
     consent, grants = _consent(live, present, catalogue, names, adoption)
-    owners = _owners(live, request.deployer, adoption)
+    owners = _owners(live, request, adoption)
     adoption.entry = _entry(reg, audience or "", sets, extra, slots, consent, owners, request)
     if omitted:
         adoption.entry["omitScopes"] = omitted
@@ -381,7 +382,7 @@ def _consent(
     return True, grants
 
 
-def _owners(live: LiveApp, deployer: str | None, adoption: Adoption) -> list[str]:
+def _owners(live: LiveApp, request: Request, adoption: Adoption) -> list[str]:
     """The registration's and the service principal's owners: the program gives both the same list."""
     app, sp = set(live.owners), set(live.service_principal_owners)
     owners = list(dict.fromkeys(o.lower() for o in (*live.owners, *live.service_principal_owners)))
@@ -395,7 +396,17 @@ def _owners(live: LiveApp, deployer: str | None, adoption: Adoption) -> list[str
                 )
     else:
         adoption.changes.append("create the service principal (enterprise application): the registration has none")
-    if deployer and (deployer not in app or (live.service_principal is not None and deployer not in sp)):
+
+    def lacks(who: str) -> bool:
+        return who not in app or (live.service_principal is not None and who not in sp)
+
+    listed = [d for d in request.deployers if lacks(d)]
+    if listed:
+        adoption.changes.append(
+            f"make {', '.join(listed)} owner(s) of both (mailoauth:deployers owns every app of the stack)"
+        )
+    deployer = request.deployer
+    if not request.deployers and deployer and lacks(deployer):
         adoption.changes.append(
             f"make the deploying principal an owner (the program always does): {deployer}, signed in for this "
             "adoption, does not own both the app registration and its service principal"
