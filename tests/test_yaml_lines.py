@@ -84,8 +84,8 @@ def test_the_shortcut_answers_plain_block_keys_and_leaves_the_rest() -> None:
 
 
 def test_a_warning_in_a_stack_file_carries_its_line(tmp_path: Path) -> None:
-    """What validate prints: the generated stacks' EWS advisory points at the app's scopeSets line."""
-    text = fleetgen.stack_text(3, 5)  # app-2 asks for graph-send, which includes ews-send
+    """What validate prints: a problem with an app's scope sets points at that app's scopeSets line."""
+    text = fleetgen.stack_text(3, 5)
     path = ("config", "mailoauth:apps", "app-2", "scopeSets")
     (problem,) = yamlio.with_lines([yamlio.Problem("stacks/Pulumi.s003.yaml", path, "EWS")], text)
     assert text.splitlines()[problem.line - 1] == "      scopeSets: [graph-send]"

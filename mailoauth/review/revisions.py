@@ -190,7 +190,7 @@ def _then(
 def _names_ok(settings: dict[str, Any]) -> bool:
     return all(
         isinstance(settings.get(key, []), list) and all(isinstance(n, str) for n in settings.get(key) or ())
-        for key in ("scopeSets", "scopes")
+        for key in stackfile.PERMISSION_KEYS
     )
 
 
@@ -198,7 +198,7 @@ def grants(
     file: str, key: str, settings: dict[str, Any], cat: Catalogue, memo: dict[tuple[Any, ...], Grants]
 ) -> Grants:
     """Memoised by catalogue and names: apps mostly share a few combinations of sets and scopes."""
-    names = (id(cat), tuple(settings.get("scopeSets") or ()), tuple(settings.get("scopes") or ()))
+    names = (id(cat), *(tuple(settings.get(k) or ()) for k in stackfile.PERMISSION_KEYS))
     if names in memo:
         return memo[names]
     found = Problems(file)
