@@ -23,7 +23,7 @@ from mailoauth.project import stackfile
 from mailoauth.tenant.adoption import Adoption
 from mailoauth.tenant.drift import desired_permissions
 
-FLOW_KEYS = ("redirectUris", "scopeSets", "scopes", "owners", "secret")
+FLOW_KEYS = ("redirectUris", "scopeSets", "scopes", "omitScopes", "owners", "secret", "permissionOrder")
 
 
 def added_text(
