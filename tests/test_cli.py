@@ -159,8 +159,8 @@ def test_broken_catalogue_is_reported_before_any_stack(project: Path) -> None:
     result = mailoauth("validate", "--all", cwd=project)
     assert result.returncode == 2
     assert (
-        result.stderr
-        == "error: scopes/catalogue.yaml:26: resources.graph.scopes.SMTP.Send.id: not a GUID (got '258f6531')\n"
+        result.stderr == "error: scopes/catalogue.yaml:26: resources.graph.scopes.SMTP.Send.id: "
+        "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx) (got '258f6531')\n"
     )
 
 

@@ -25,12 +25,13 @@ from pulumi_policy import (
 )
 
 from mailoauth.base import yamlio
+from mailoauth.base.keyspec import check_fields, key_schema
 from mailoauth.base.problems import InvalidInput, Problems
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import APP_FIELDS, SIGN_IN_AUDIENCE
 from mailoauth.guardrails import rules
-from mailoauth.project import schema, stackfile
+from mailoauth.project import stackfile
 
 APPLICATION = "azuread:index/application:Application"
 PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
@@ -148,7 +149,7 @@ class Project:
         if not isinstance(raw, dict):
             return None
         problems = Problems(stackfile.stack_file(stack))  # the file's own problems are validate's to report
-        return rules.declaration(self.catalogue, stackfile.check_fields(problems, (), raw, APP_FIELDS))
+        return rules.declaration(self.catalogue, check_fields(problems, (), raw, APP_FIELDS))
 
     def _required_accesses(self, props: Mapping[str, Any]) -> list[tuple[str, rules.Access]]:
         out = []
@@ -229,7 +230,7 @@ def _config_schema(project: Project, rule: rules.Rule) -> PolicyConfigSchema | N
     if not rule.params:
         return None
     chosen = project.policy.params(rule)
-    return PolicyConfigSchema({k.name: {**schema.key_schema(k), "default": chosen[k.name]} for k in rule.params})
+    return PolicyConfigSchema({k.name: {**key_schema(k), "default": chosen[k.name]} for k in rule.params})
 
 
 def _validation(project: Project, rule: rules.Rule) -> Callable[[ResourceValidationArgs, ReportViolation], None]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from mailoauth.base.keyspec import Key
 from mailoauth.base.problems import Problem
 from mailoauth.desired.clouds import Cloud
 
@@ -22,20 +23,6 @@ SIGN_IN_AUDIENCE = {
 }
 PERSONAL_AUDIENCES = ("multi-tenant-and-personal", "personal")
 WIDE_AUDIENCES = ("multi-tenant", "multi-tenant-and-personal", "personal")
-
-
-@dataclass(frozen=True)
-class Key:
-    """One key of the stack file: its type, whether it is required, and what it means."""
-
-    name: str
-    kind: str  # string | bool | int (>= 1) | date | enum | strings | object | objects | map (names -> objects)
-    doc: str
-    required: bool = False
-    default: object = None
-    choices: tuple[str, ...] = ()
-    fields: tuple[Key, ...] = ()
-    pattern: str | None = None
 
 
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"

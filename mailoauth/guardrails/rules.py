@@ -20,9 +20,10 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from mailoauth.base.keyspec import Key
 from mailoauth.base.problems import KeyPath, Problems
 from mailoauth.desired.catalogue import ALWAYS_SET, Catalogue, Scope
-from mailoauth.desired.model import PERSONAL_AUDIENCES, WIDE_AUDIENCES, Key, Permission, SecretSlot
+from mailoauth.desired.model import PERSONAL_AUDIENCES, WIDE_AUDIENCES, Permission, SecretSlot
 
 LEVELS = ("mandatory", "advisory", "disabled")
 POLICY_FILE = "policy/rules.yaml"
