@@ -7,6 +7,7 @@ name scopes by their value (`SMTP.Send`), and everything else looks the GUID up 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from mailoauth.base import yamlio
@@ -79,6 +80,15 @@ class ScopeSet:
 class Catalogue:
     scopes: dict[str, Scope]
     sets: dict[str, ScopeSet]
+
+    @cached_property
+    def by_id(self) -> dict[tuple[str, str], Scope]:
+        """(resource appId, permission id), both lower case -> the scope: how Entra names a permission."""
+        return {(s.resource_app_id.lower(), s.id): s for s in self.scopes.values()}
+
+    def resource_name(self, app_id: str) -> str | None:
+        """The catalogue's name for a resource application, None when it lists no scope of it."""
+        return next((s.resource_name for s in self.scopes.values() if s.resource_app_id == app_id), None)
 
     def expand(self, set_name: str) -> list[str]:
         """The set's scope names with its includes, depth first, each once (cycles are rejected at load)."""

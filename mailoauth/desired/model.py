@@ -21,6 +21,7 @@ SIGN_IN_AUDIENCE = {
     "multi-tenant-and-personal": "AzureADandPersonalMicrosoftAccount",
     "personal": "PersonalMicrosoftAccount",
 }
+AUDIENCE_OF_SIGN_IN = {entra: ours for ours, entra in SIGN_IN_AUDIENCE.items()}  # Entra's name -> ours
 PERSONAL_AUDIENCES = ("multi-tenant-and-personal", "personal")
 WIDE_AUDIENCES = ("multi-tenant", "multi-tenant-and-personal", "personal")
 
