@@ -10,6 +10,7 @@ import pytest
 
 from mailoauth.desired.model import Imports
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 from mailoauth.review import plan
 from tests.pulumi_harness import run_program, stack_config
 from tests.test_validation import CATALOGUE, TODAY, app_of, mutate, problems
@@ -37,7 +38,7 @@ def adopted(doc: dict[str, Any]) -> None:
 
 
 def test_import_ids_and_adopted_slots_are_read() -> None:
-    stack = stackfile.build_stack("dev", mutate(adopted), CATALOGUE, "stacks/Pulumi.dev.yaml", TODAY)
+    stack = stackfile.build_stack("dev", mutate(adopted), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY))
     app = stack.apps["jira"]
     assert app.imports == Imports(f"/applications/{APP_OBJECT}", SP_OBJECT, (("graph", GRANT_ID),))
     assert [(s.name, s.key_id, s.adopted) for s in app.secrets] == [("secret", KEY_ID, True)]
@@ -81,7 +82,7 @@ def test_import_mistakes_are_named(change, message: str) -> None:
 
 
 def test_plan_shows_what_is_imported_and_kept() -> None:
-    stack = stackfile.build_stack("dev", mutate(adopted), CATALOGUE, "stacks/Pulumi.dev.yaml", TODAY)
+    stack = stackfile.build_stack("dev", mutate(adopted), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY))
     doc = plan.plan_document(stack)
     assert doc["summary"] == {
         "applications": 1,

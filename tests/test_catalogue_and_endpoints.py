@@ -9,6 +9,7 @@ import pytest
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue, endpoints
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 from tests.pulumi_harness import ROOT
 
 CATALOGUE = catalogue.load(WorkTree(ROOT))
@@ -72,7 +73,7 @@ def stack_for(cloud: str, audience: str, sets: list[str]) -> stackfile.Stack:
             },
         }
     }
-    return stackfile.build_stack("t", doc, CATALOGUE, "t", date(2026, 11, 27))
+    return stackfile.build_stack("t", doc, "t", ProjectContext(CATALOGUE, date(2026, 11, 27)))
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from mailoauth.base.problems import InvalidInput
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.project import schema, stackfile
+from mailoauth.project.stackfile import ProjectContext
 from tests.guardrails_support import ROOT, make_project, run_cli
 
 SCHEMA_COMMENT = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.MULTILINE)
@@ -138,7 +139,9 @@ def test_bad_stack_files_are_rejected_by_the_schema_and_by_validate(case: str) -
     assert [(e.validator, list(e.absolute_path)) for e in errors] == [(keyword, path)]
     cat = catalogue.load(WorkTree(ROOT))
     with pytest.raises(InvalidInput):  # the tool agrees: what the editor marks, validate refuses
-        stackfile.build_stack("dev", yaml.safe_load(yaml.safe_dump(document)), cat, "stacks/Pulumi.dev.yaml")
+        stackfile.build_stack(
+            "dev", yaml.safe_load(yaml.safe_dump(document)), "stacks/Pulumi.dev.yaml", ProjectContext(cat)
+        )
 
 
 def test_other_namespaces_keys_are_left_alone() -> None:

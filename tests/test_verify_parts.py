@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 
-from mailoauth.project.stackfile import build_stack
+from mailoauth.project.stackfile import ProjectContext, build_stack
 from mailoauth.review import plan
 from mailoauth.verify.explain import _data, explain, explanations
 from mailoauth.verify.loopback import Listener, loopback_redirect
@@ -41,7 +41,7 @@ def own_app(**settings: object) -> dict:
 
 def test_allow_public_client_flows_reaches_plan_and_the_registration() -> None:
     doc = own_app(allowPublicClientFlows=True)
-    stack = build_stack("dev", doc, CATALOGUE, "f", date(2026, 11, 27))
+    stack = build_stack("dev", doc, "f", ProjectContext(CATALOGUE, date(2026, 11, 27)))
     planned = plan.plan_document(stack)["apps"]["jira"]
     assert planned["allowPublicClientFlows"] is True
     assert "    public client  allowed (device code sign-in)" in plan.render_text(plan.plan_document(stack))
@@ -54,7 +54,7 @@ def test_allow_public_client_flows_reaches_plan_and_the_registration() -> None:
 
 
 def test_public_client_flows_are_off_unless_asked_for() -> None:
-    stack = build_stack("dev", own_app(), CATALOGUE, "f", date(2026, 11, 27))
+    stack = build_stack("dev", own_app(), "f", ProjectContext(CATALOGUE, date(2026, 11, 27)))
     assert plan.plan_document(stack)["apps"]["jira"]["allowPublicClientFlows"] is False
     assert (
         run_program(stack_config(own_app()), "dev", tenant_id=TENANT)

@@ -24,6 +24,7 @@ from mailoauth import cli
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 from tests.fakes.browser import UserBrowser
 from tests.fakes.cloud import TENANT_ID, FakeCloud
 from tests.fakes.signin import Account
@@ -108,7 +109,7 @@ class Deployment:
     @property
     def stack(self) -> stackfile.Stack:
         tree = WorkTree(self.project)
-        return stackfile.load_stack(tree, "verify", catalogue.load(tree))
+        return stackfile.load_stack(tree, "verify", ProjectContext(catalogue.load(tree)))
 
     def deploy(self) -> dict[str, Deployed]:
         self.deployed = self.cloud.tenant.deploy(self.stack)

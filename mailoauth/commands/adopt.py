@@ -25,6 +25,7 @@ from mailoauth.desired.clouds import clouds
 from mailoauth.desired.model import GUID_PATTERN, Stack
 from mailoauth.graph import options
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 from mailoauth.tenant import adoption
 
 
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
 def _stack(tree: WorkTree, name: str, cat: Catalogue) -> Stack:
     """The stack to adopt into, validated; a file whose `mailoauth:apps` is still empty gets its first app here."""
     try:
-        return stackfile.load_stack(tree, name, cat)
+        return stackfile.load_stack(tree, name, ProjectContext(cat))
     except InvalidInput as exc:
         _, doc = stackfile.read_stack(tree, name)
         config = doc.get("config") if isinstance(doc, dict) else None

@@ -20,6 +20,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.endpoints import app_endpoints
 from mailoauth.desired.model import App, Imports, SecretSlot, Stack
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 
 
 @dataclass(frozen=True)
@@ -149,9 +150,8 @@ def desired_stack() -> Stack:
         stack = stackfile.build_stack(
             name,
             config_document(),
-            catalogue.load(tree),
             stackfile.stack_file(name),
-            guard=stackfile.project_guard(tree),
+            ProjectContext(catalogue.load(tree), guard=stackfile.project_guard(tree)),
         )
     except (InvalidInput, CommandError) as exc:
         raise pulumi.RunError(str(exc)) from None
