@@ -10,7 +10,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue, endpoints
 from mailoauth.project import stackfile
 from mailoauth.project.stackfile import ProjectContext
-from tests.pulumi_harness import ROOT
+from tests.projectcopy import ROOT
 
 CATALOGUE = catalogue.load(WorkTree(ROOT))
 GRAPH, EXCHANGE = "00000003-0000-0000-c000-000000000000", "00000002-0000-0ff1-ce00-000000000000"

@@ -21,7 +21,8 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.project import schema, stackfile
 from mailoauth.project.stackfile import ProjectContext
-from tests.guardrails_support import ROOT, make_project, run_cli
+from tests.guardrails_support import make_project, run_cli
+from tests.projectcopy import ROOT
 
 SCHEMA_COMMENT = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.MULTILINE)
 

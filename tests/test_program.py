@@ -11,7 +11,8 @@ from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
 from mailoauth.project.stackfile import ProjectContext
 from mailoauth.review import plan
-from tests.pulumi_harness import DEPLOYER, ROOT, fake_id, run_stack_file, secret_value
+from tests.projectcopy import ROOT
+from tests.pulumi_harness import DEPLOYER, fake_id, run_stack_file, secret_value
 
 APP = "azuread:index/application:Application"
 SP = "azuread:index/servicePrincipal:ServicePrincipal"

@@ -15,7 +15,7 @@ from mailoauth.cli import main
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
 from mailoauth.project.stackfile import ProjectContext
-from tests.pulumi_harness import ROOT
+from tests.projectcopy import ROOT
 from tests.test_cli import MERGED, project  # noqa: F401 (fixture)
 
 OPS = """\

@@ -13,7 +13,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
 from mailoauth.project.stackfile import ProjectContext
-from tests.pulumi_harness import ROOT
+from tests.projectcopy import ROOT
 
 TODAY = date(2026, 11, 27)
 CATALOGUE = catalogue.load(WorkTree(ROOT))

@@ -20,7 +20,8 @@ from mailoauth.verify.loopback import Listener, loopback_redirect
 from mailoauth.verify.oauth import DEVICE_GRANT, OAuthError, TokenClient
 from mailoauth.verify.redact import Redactor
 from tests.fakes.cloud import TENANT_ID
-from tests.pulumi_harness import ROOT, run_program, stack_config
+from tests.projectcopy import ROOT
+from tests.pulumi_harness import run_program, stack_config
 from tests.test_validation import CATALOGUE, app_of, base, problems
 from tests.verify_world import World
 
