@@ -101,6 +101,7 @@ def _stack(tree: WorkTree, name: str, cat: Catalogue) -> Stack:
         empty = isinstance(config, dict) and config.get("mailoauth:apps") in (None, {})
         if not empty or any(p.path[:2] != stackfile.APPS for p in exc.errors):
             raise
+        assert isinstance(config, dict)  # what `empty` found
         cloud = clouds()[config.get("azuread:environment") or "global"]
         return Stack(name, stackfile.stack_file(name), str(config["azuread:tenantId"]).lower(), cloud)
 
@@ -116,7 +117,7 @@ def _not_adopted(stack: Stack, client_id: str, key: str | None) -> None:
         )
 
 
-async def _read(args: argparse.Namespace, stack: Stack, cat: Catalogue) -> tuple[adoption.LiveApp, dict, str]:
+async def _read(args: argparse.Namespace, stack: Stack, cat: Catalogue) -> tuple[adoption.LiveApp, dict, str | None]:
     """The registration with everything adoption looks at, the resource APIs, and who signed in."""
     from mailoauth.graph.directory import find_apps
 

@@ -123,8 +123,8 @@ class Project:
             return rules.Password(resource.name, end, start), {("end",): "endDate"}
         if resource.type == GRANT:
             claims = [str(c) for c in props.get("claimValues") or ()]
-            accesses = tuple(self._claim(c) for c in claims)
-            grant = rules.ConsentGrant(resource.name, accesses, self.declaration(resource))
+            claimed = tuple(self._claim(c) for c in claims)
+            grant = rules.ConsentGrant(resource.name, claimed, self.declaration(resource))
             return grant, {("permissions", i): f"claimValues[{i}]" for i in range(len(claims))}
         return None
 

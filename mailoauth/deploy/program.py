@@ -91,7 +91,9 @@ class MailApp(pulumi.ComponentResource):
         ]
         newest = app.newest_managed_secret
         # None when every slot was adopted: no value to export, the downstream app keeps the secret it has.
-        self.client_secret = pulumi.Output.secret(self.passwords[newest.name].value) if newest else None
+        self.client_secret: pulumi.Output[str] | None = (
+            pulumi.Output.secret(self.passwords[newest.name].value) if newest else None
+        )
         # Every slot's value, so downstream can switch to the new secret before the old slot is removed.
         self.slot_secrets = pulumi.Output.secret({name: pw.value for name, pw in self.passwords.items()})
         self.outputs = self.application.client_id.apply(lambda cid: app_output(props.stack, app, cid))

@@ -41,7 +41,7 @@ def added_text(
     else:
         comment = ["", *comment]  # a blank line between the apps
     apps[adoption.key] = node(adoption.entry)
-    apps.yaml_set_comment_before_after_key(adoption.key, before="\n".join(comment), indent=2 * rt.yaml.map_indent)
+    apps.yaml_set_comment_before_after_key(adoption.key, before="\n".join(comment), indent=2 * rt.yaml.map_indent)  # type: ignore[operator]
     text = rt.text()
     after = stackfile.build_stack(
         stack.name, yamlio.load(text, stack.file), stack.file, ProjectContext(catalogue, today, guard=guard)

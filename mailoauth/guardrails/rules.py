@@ -494,6 +494,6 @@ def _yaml_path(finding: Finding, registration: Registration, values: Mapping[str
     field_name, *index = finding.where
     if field_name == "permissions":
         extra = list(values.get("scopes") or ())
-        name = registration.permissions[index[0]].name
+        name = registration.permissions[int(index[0])].name
         return ("scopes", extra.index(name)) if name in extra else ("scopeSets",)
     return (field_name, *index)

@@ -189,7 +189,7 @@ def _app(
     return App(
         key=key,
         display_name=v["displayName"],
-        audience=audience,
+        audience=v["audience"],
         redirect_uris=tuple(v["redirectUris"]),
         scope_sets=tuple(sets),
         extra_scopes=tuple(v.get("scopes") or ()),
@@ -285,7 +285,7 @@ def _secrets(found: Problems, path: KeyPath, v: dict[str, Any], today: date | No
     slots = (
         [(("secret",), single, "secret")]
         if single is not None
-        else [(("secrets", i), s, f"secret-{s.get('expires')}") for i, s in enumerate(many)]
+        else [(("secrets", i), s, f"secret-{s.get('expires')}") for i, s in enumerate(many or ())]
     )
     if many is not None and len(many) > 2:
         found.error(

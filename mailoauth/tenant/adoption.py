@@ -261,7 +261,7 @@ def _secrets(secrets: tuple[Secret, ...], today: date) -> tuple[list[dict[str, A
     if refusals:
         return [], refusals
     ordered = sorted(secrets, key=lambda s: (s.end, s.key_id))
-    slots = [
+    slots: list[dict[str, Any]] = [
         {"description": s.display_name or "portal secret", "expires": s.end.date(), "keyId": s.key_id}
         for s in ordered
         if s.end

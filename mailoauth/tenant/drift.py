@@ -330,7 +330,7 @@ def render_text(doc: dict[str, object]) -> str:
     from mailoauth.base.tables import text_table
 
     lines = [_summary(doc), ""]
-    for key, app in doc["apps"].items():  # type: ignore[union-attr]
+    for key, app in doc["apps"].items():  # type: ignore[attr-defined]
         lines.append(_app_line(key, app))
         rows = [(f["kind"], f["message"], f["fix"]) for f in app["findings"]]
         if rows:
@@ -342,7 +342,7 @@ def render_markdown(doc: dict[str, object]) -> str:
     from mailoauth.base.tables import markdown_table
 
     out = [f"**{_summary(doc)}**", ""]
-    for key, app in doc["apps"].items():  # type: ignore[union-attr]
+    for key, app in doc["apps"].items():  # type: ignore[attr-defined]
         out += [f"### {_app_line(key, app)}", ""]
         rows = [(f"`{f['kind']}`", f["message"], f["fix"]) for f in app["findings"]]
         if rows:
