@@ -12,7 +12,7 @@ import yaml
 from mailoauth.base import yamlio
 from mailoauth.base.problems import KeyPath
 from tests import fleetgen
-from tests.gitrepo import ROOT
+from tests.projectcopy import ROOT
 
 TRICKY = """\
 config:

@@ -14,6 +14,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.graph import options
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 from mailoauth.tenant import drift
 
 
@@ -35,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     cat = catalogue.load(tree)
-    stack = stackfile.load_stack(tree, args.stack, cat, check_expiry=False)  # an expired slot is a finding here
+    # an expired slot is a finding here, not a reason to refuse the stack
+    stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat, check_expiry=False))
     doc = options.run(_audit(args, stack, cat))
     if args.format == "json":
         print(json.dumps(doc, indent=2))

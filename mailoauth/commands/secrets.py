@@ -19,6 +19,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import App, Stack
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 from mailoauth.review import secretslots
 
 
@@ -89,7 +90,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
     tree = WorkTree(root)
     cat = catalogue.load(tree)
     today = stackfile.utc_today()
-    stack = stackfile.load_stack(tree, args.stack, cat, today, check_expiry=False)
+    stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat, today, check_expiry=False))
     app = _app(stack, args.app)
     try:
         rotation = change(app, today)
@@ -132,7 +133,7 @@ def run_report(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     today = stackfile.utc_today()
     names = list(dict.fromkeys(args.stack)) if args.stack else None
-    stacks = stackfile.load_stacks(tree, catalogue.load(tree), names, today=today, check_expiry=False)
+    stacks = stackfile.load_stacks(tree, ProjectContext(catalogue.load(tree), today, check_expiry=False), names)
     window_end = args.within.after(today)
     rows = secretslots.report_rows(stacks, today, window_end)
     doc = secretslots.report_document(rows, today, args.within, window_end)
