@@ -146,17 +146,15 @@ def test_omitted_general_scopes_are_not_registered_and_the_order_is_kept() -> No
         app_of(doc).update(omitScopes=["email", "profile"])
         app_of(doc)["import"]["permissionOrder"] = ["SMTP.Send", "offline_access", "IMAP.AccessAsUser.All", "openid"]
 
-    app = stackfile.build_stack(
-        "dev", mutate(lean), "stacks/Pulumi.dev.yaml", stackfile.ProjectContext(CATALOGUE, TODAY)
-    ).apps["jira"]
+    app = stackfile.build_stack("dev", mutate(lean), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY)).apps[
+        "jira"
+    ]
     assert [p.value for perms in app.resources().values() for p in perms] == [
         "SMTP.Send",
         "offline_access",
         "IMAP.AccessAsUser.All",
         "openid",
     ]
-    doc = plan.plan_document(
-        stackfile.build_stack("dev", mutate(lean), "x", stackfile.ProjectContext(CATALOGUE, TODAY))
-    )
+    doc = plan.plan_document(stackfile.build_stack("dev", mutate(lean), "x", ProjectContext(CATALOGUE, TODAY)))
     assert "    left out       email, profile (of the general set)\n" in plan.render_text(doc)
     assert "scope sets: general, imap, smtp without email, profile;" in plan.render_markdown(doc)

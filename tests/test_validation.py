@@ -295,7 +295,7 @@ def test_graph_send_is_mail_send_alone_and_ews_send_is_on_exchange_online() -> N
     assert "EWS.AccessAsUser.All" not in perms
     assert stack.apps["jira"].scope_sets == ("general", "graph-send")
     doc = mutate(lambda d: app_of(d).update(scopeSets=["ews-send"], allowEws=True))
-    ews = stackfile.build_stack("dev", doc, "f", stackfile.ProjectContext(CATALOGUE, TODAY)).apps["jira"].permissions
+    ews = stackfile.build_stack("dev", doc, "f", ProjectContext(CATALOGUE, TODAY)).apps["jira"].permissions
     assert {p.value: (p.resource_app_id, p.id) for p in ews}["EWS.AccessAsUser.All"] == (
         "00000002-0000-0ff1-ce00-000000000000",
         "3b5f3d61-589b-4a3c-a359-5dd4b5ee5bd5",

@@ -32,7 +32,7 @@ SETS = {
     "IMAP and SMTP": ([*GENERAL, "IMAP.AccessAsUser.All", "SMTP.Send"], (["imap", "smtp"], [])),
     "a scope no set holds alone": (["User.Read", *GENERAL, "IMAP.AccessAsUser.All"], (["imap"], ["User.Read"])),
     "only the general scopes": (GENERAL, ([], [])),
-    "Mail.Send alone is the graph-send set": ([*GENERAL, "Mail.Send"], (["graph-send"], [])),
+    "Mail.Send alone is graph-send (no EWS)": ([*GENERAL, "Mail.Send"], (["graph-send"], [])),
     "the wider set, not the one it contains": (
         [*GENERAL, "Mail.ReadWrite", "Mail.ReadWrite.Shared"],
         (["graph-read-shared"], []),
