@@ -149,6 +149,10 @@ def test_reasons_name_the_stack_file_and_the_catalogue_entry(repo: GitRepo, caps
         "prod": [smtp],
     }
     assert doc["summary"] == "2 of 3 stack(s) to deploy."
+    assert [(e["stack"], e["status"], e["risk"]) for e in doc["stacks"]] == [
+        ("dev", "changed", "medium"),  # docs/fleet.md shows this document
+        ("prod", "changed", "low"),
+    ]
 
 
 def test_a_policy_change_reaches_every_stack(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
