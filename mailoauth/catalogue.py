@@ -7,12 +7,13 @@ name scopes by their value (`SMTP.Send`), and everything else looks the GUID up 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mailoauth import yamlio
 from mailoauth.model import GUID_PATTERN, Key
 from mailoauth.problems import Problems, did_you_mean, raise_if_errors
+from mailoauth.products import Product, load_products
 from mailoauth.tree import Tree
 
 CATALOGUE_FILE = "scopes/catalogue.yaml"
@@ -80,6 +81,7 @@ class ScopeSet:
 class Catalogue:
     scopes: dict[str, Scope]
     sets: dict[str, ScopeSet]
+    products: dict[str, Product] = field(default_factory=dict)  # products/*.yaml by file name
 
     def expand(self, set_name: str) -> list[str]:
         """The set's scope names with its includes, depth first, each once (cycles are rejected at load)."""
@@ -108,7 +110,9 @@ def load(tree: Tree) -> Catalogue:
     raise_if_errors(problems)  # sets are checked against a sound catalogue only, so errors do not cascade
     sets, set_problems = _load_sets(tree, scopes)
     raise_if_errors(set_problems)
-    return Catalogue(scopes, sets)
+    profiles, product_problems = load_products(tree, sets, scopes)
+    raise_if_errors(product_problems)
+    return Catalogue(scopes, sets, profiles)
 
 
 def _load_scopes(tree: Tree) -> tuple[dict[str, Scope], list]:

@@ -25,7 +25,7 @@ from pulumi_policy import (
 )
 
 from mailoauth import catalogue, rules, schema, stackfile, yamlio
-from mailoauth.model import APP_FIELDS, SIGN_IN_AUDIENCE
+from mailoauth.model import SIGN_IN_AUDIENCE
 from mailoauth.problems import InvalidInput, Problems
 from mailoauth.tree import WorkTree
 
@@ -73,7 +73,7 @@ class Project:
     def __init__(self, root: Path, today: date | None = None):
         self.tree = WorkTree(root)
         self.catalogue = catalogue.load(self.tree)
-        self.guard = stackfile.project_guard(self.tree)
+        self.guard = stackfile.project_guard(self.tree, self.catalogue.products)
         self.today = today or stackfile.utc_today()
         self.name = _project_name(self.tree)
         self._scopes_by_id = {(s.resource_app_id.lower(), s.id.lower()): s for s in self.catalogue.scopes.values()}
@@ -145,7 +145,7 @@ class Project:
         if not isinstance(raw, dict):
             return None
         problems = Problems(stackfile.stack_file(stack))  # the file's own problems are validate's to report
-        return rules.declaration(self.catalogue, stackfile.check_fields(problems, (), raw, APP_FIELDS))
+        return rules.declaration(self.catalogue, stackfile.app_values(problems, (), raw, self.catalogue).values)
 
     def _required_accesses(self, props: Mapping[str, Any]) -> list[tuple[str, rules.Access]]:
         out = []

@@ -15,6 +15,7 @@ from typing import Any
 from mailoauth import rules
 from mailoauth.catalogue import CATALOGUE_KEYS, SCOPE_SET_KEYS
 from mailoauth.model import CONFIG_KEYS, Key
+from mailoauth.products import PRODUCT_KEYS
 from mailoauth.stackfile import PULUMI_FILE_KEYS
 
 SCHEMA_DIR = "schema"
@@ -25,7 +26,7 @@ FOREIGN_KEY = "^(?!mailoauth:)"
 
 
 def key_schema(key: Key) -> dict[str, Any]:
-    """One key's schema; `kind` has the meaning stackfile.check_fields gives it."""
+    """One key's schema; `kind` has the meaning keyspec.check_fields gives it."""
     out: dict[str, Any] = {"description": key.doc}
     if key.kind == "string":
         out.update(type="string", pattern=key.pattern or r"\S")
@@ -63,6 +64,9 @@ def object_schema(keys: tuple[Key, ...]) -> dict[str, Any]:
     required = [k.name for k in keys if k.required]
     if required:
         out["required"] = required
+    either = [[{"required": [k.name]}, {"required": [k.required_unless]}] for k in keys if k.required_unless]
+    if either:
+        out["allOf"] = [{"anyOf": pair} for pair in either]
     return out
 
 
@@ -85,6 +89,7 @@ def documents() -> dict[str, dict[str, Any]]:
         "stack.schema.json": ("mailoauth stack file (stacks/Pulumi.<env>.yaml)", _stack()),
         "catalogue.schema.json": ("mailoauth scope catalogue (scopes/catalogue.yaml)", object_schema(CATALOGUE_KEYS)),
         "scope-set.schema.json": ("mailoauth scope set (scopes/sets/<name>.yaml)", object_schema(SCOPE_SET_KEYS)),
+        "product.schema.json": ("mailoauth product profile (products/<name>.yaml)", object_schema(PRODUCT_KEYS)),
         "policy.schema.json": (f"mailoauth guardrail policy ({rules.POLICY_FILE})", object_schema(rules.POLICY_KEYS)),
     }
     return {name: {"$schema": DRAFT, "title": title, **body} for name, (title, body) in titled.items()}

@@ -18,18 +18,19 @@ from typing import Any
 from mailoauth import rules, yamlio
 from mailoauth.catalogue import ALWAYS_SET, Catalogue
 from mailoauth.clouds import Cloud, clouds
+from mailoauth.keyspec import check_fields
 from mailoauth.model import (
     APP_FIELDS,
     CONFIG_KEYS,
     PERSONAL_AUDIENCES,
     App,
     Imports,
-    Key,
     Permission,
     SecretSlot,
     Stack,
 )
 from mailoauth.problems import CommandError, InvalidInput, KeyPath, Problem, Problems, did_you_mean, raise_if_errors
+from mailoauth.products import Derived, Product, derive, lenient_callbacks
 from mailoauth.tree import Tree
 
 STACKS_DIR = "stacks"
@@ -119,97 +120,6 @@ def _foreign_key(key: str) -> bool:
     return not key.startswith("mailoauth:")
 
 
-def check_fields(
-    found: Problems, path: KeyPath, mapping: Any, keys: tuple[Key, ...], unknown_ok: Any = None
-) -> dict[str, Any]:
-    """Type-check a mapping against its Key specs; returns the values that passed, defaults filled in."""
-    if not isinstance(mapping, dict):
-        found.error(path, "expected a mapping", mapping)
-        return {}
-    names = [k.name for k in keys]
-    for key in mapping:
-        if key not in names and not (unknown_ok and unknown_ok(str(key))):
-            found.error((*path, key), "unknown key", hint=did_you_mean(str(key), names))
-    values: dict[str, Any] = {}
-    for spec in keys:
-        if spec.name not in mapping:
-            if spec.required:
-                found.error((*path, spec.name), "required key is missing", hint=spec.doc)
-            values[spec.name] = spec.default
-            continue
-        ok, value = _check_value(found, (*path, spec.name), mapping[spec.name], spec)
-        if ok:
-            values[spec.name] = value
-    return values
-
-
-def _check_value(found: Problems, path: KeyPath, value: Any, spec: Key) -> tuple[bool, Any]:
-    if spec.kind == "string":
-        if not isinstance(value, str) or not value.strip():
-            found.error(path, "expected a non-empty string", value)
-            return False, None
-        if spec.pattern and not re.match(spec.pattern, value):
-            found.error(path, _pattern_message(spec), value)
-            return False, None
-        return True, value
-    if spec.kind == "bool":
-        if isinstance(value, bool):
-            return True, value
-        found.error(path, "expected true or false", value)
-        return False, None
-    if spec.kind == "enum":
-        if value in spec.choices:
-            return True, value
-        found.error(
-            path, f"must be one of {', '.join(spec.choices)}", value, hint=did_you_mean(str(value), spec.choices)
-        )
-        return False, None
-    if spec.kind == "date":
-        return _check_date(found, path, value)
-    if spec.kind == "strings":
-        if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
-            return True, value
-        found.error(path, "expected a list of strings", value)
-        return False, None
-    if spec.kind == "object":
-        return True, check_fields(found, path, value, spec.fields)
-    if spec.kind == "objects":
-        if not isinstance(value, list) or not value:
-            found.error(path, "expected a non-empty list of mappings", value)
-            return False, None
-        return True, [check_fields(found, (*path, i), item, spec.fields) for i, item in enumerate(value)]
-    if spec.kind == "int":
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-            return True, value
-        found.error(path, "expected a whole number of at least 1", value)
-        return False, None
-    return True, value  # "map" (the apps) is checked key by key in _apps
-
-
-def _pattern_message(spec: Key) -> str:
-    return (
-        "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
-        if "{12}" in (spec.pattern or "")
-        else (f"must match {spec.pattern}")
-    )
-
-
-def _check_date(found: Problems, path: KeyPath, value: Any) -> tuple[bool, Any]:
-    if isinstance(value, datetime):  # YAML reads 2027-03-01T00:00:00Z as a timestamp
-        value = value.isoformat()
-    if isinstance(value, date):
-        return True, value
-    if isinstance(value, str):
-        try:  # a plain date, or the midnight timestamp some YAML/JSON round trips turn it into
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value else None
-            if parsed is None or parsed.time() == datetime.min.time():
-                return True, parsed.date() if parsed else date.fromisoformat(value)
-        except ValueError:
-            pass
-    found.error(path, "expected a date as YYYY-MM-DD", value)
-    return False, None
-
-
 def _apps(
     found: Problems, raw: dict[str, Any], ctx: rules.Context, cloud: Cloud | None, check_expiry: bool
 ) -> dict[str, App]:
@@ -226,22 +136,29 @@ def _apps(
             )
             continue
         before = len(found.errors)
-        values = check_fields(found, path, settings, APP_FIELDS)
-        app = _app(found, path, str(key), values, ctx, cloud, check_expiry)
+        app = _app(found, path, str(key), app_values(found, path, settings, ctx.catalogue), ctx, cloud, check_expiry)
         if app is not None and len(found.errors) == before:
             apps[str(key)] = app
     return apps
+
+
+def app_values(found: Problems, path: KeyPath, settings: Any, catalogue: Catalogue) -> Derived:
+    """An app's checked values, with what its product and use cases derive filled in (explicit keys win)."""
+    values = check_fields(found, path, settings, APP_FIELDS)
+    given = settings if isinstance(settings, dict) else {}
+    return derive(found, path, given, values, catalogue.products)
 
 
 def _app(
     found: Problems,
     path: KeyPath,
     key: str,
-    v: dict[str, Any],
+    derived: Derived,
     ctx: rules.Context,
     cloud: Cloud | None,
     check_expiry: bool,
 ) -> App | None:
+    v = derived.values
     audience = v.get("audience")
     personal = audience in PERSONAL_AUDIENCES
     permissions, sets = app_permissions(found, path, v, ctx.catalogue)
@@ -250,6 +167,7 @@ def _app(
     _check_redirect_uris(found, path, v.get("redirectUris"), personal)
     _check_audience(found, path, v, cloud, permissions)
     _check_permission_limits(found, path, permissions, personal)
+    _check_runtime(found, path, v, permissions)
     imports = _imports(found, path, v, permissions)
     rules.check_app(found, path, v, permissions, secrets if check_expiry else None, ctx)  # None: no lifetime rules
     if None in (audience, v.get("displayName"), v.get("redirectUris")) or secrets is None:
@@ -270,6 +188,9 @@ def _app(
         mailboxes=tuple(v.get("mailboxes") or ()),
         client_id=(v.get("clientId") or "").lower() or None,
         imports=imports,
+        product=v.get("product"),
+        use_cases=tuple(v.get("useCases") or ()),
+        origins=tuple(derived.origins.items()),
     )
 
 
@@ -468,6 +389,29 @@ def _check_audience(
         )
 
 
+def _check_runtime(found: Problems, path: KeyPath, v: dict[str, Any], permissions: list[Permission]) -> None:
+    """Warnings for registrations that validate but fail once a mailbox signs in."""
+    audiences = sorted({p.audience for p in permissions if p.protocol})  # User.Read alone asks for no token
+    if len(audiences) > 1 and not v.get("adminConsent") and v.get("audience") != "personal":
+        found.warn(
+            (*path, "adminConsent"),
+            f"tokens for {len(audiences)} audiences ({', '.join(audiences)}) without admin consent: a user consents "
+            f"at sign-in to the first one only, and the token request for the next fails with AADSTS65001",
+            False,
+            hint="set adminConsent: true, or split the app into one app per audience (mailoauth explain AADSTS65001)",
+            rule="consent-per-audience",
+        )
+    if v.get("product") and any(p.protocol == "smtp" for p in permissions):
+        found.warn(
+            (*path, "useCases"),
+            "SMTP AUTH is off in tenants created after January 2020 and can be turned off per mailbox; sending then "
+            "fails with 535 5.7.139",
+            hint="check with mailoauth preflight, and enable it for the mailbox (Set-CASMailbox "
+            "-SmtpClientAuthenticationDisabled $false) or send through Graph (mailoauth explain 5.7.139)",
+            rule="smtp-auth",
+        )
+
+
 def _check_permission_limits(found: Problems, path: KeyPath, permissions: list[Permission], personal: bool) -> None:
     total = 200 if personal else 400
     if len(permissions) > total:
@@ -518,7 +462,7 @@ def check_stacks(
     each warning costs; `only_apps` (stack -> app keys) builds just those apps of a stack.
     """
     read = _read_stacks(tree, names or [], parsed)
-    guard = _guard(tree, read, policy)
+    guard = _guard(tree, read, policy, catalogue.products)
     stacks: dict[str, Stack] = {}
     problems: list[Problem] = []
     for name in names if names is not None else stack_names(tree):
@@ -580,24 +524,29 @@ def load_policy(tree: Tree) -> rules.Policy:
     return rules.policy_from_values(values)
 
 
-def project_guard(tree: Tree) -> rules.Guard:
+def project_guard(tree: Tree, products: Mapping[str, Product]) -> rules.Guard:
     """What the rules need from the rest of the project: the policy file and every stack's callback URIs."""
-    return _guard(tree, _read_stacks(tree, []), None)
+    return _guard(tree, _read_stacks(tree, []), None, products)
 
 
-def _guard(tree: Tree, read: dict[str, tuple[str, Any] | InvalidInput], policy: rules.Policy | None) -> rules.Guard:
+def _guard(
+    tree: Tree,
+    read: dict[str, tuple[str, Any] | InvalidInput],
+    policy: rules.Policy | None,
+    products: Mapping[str, Product],
+) -> rules.Guard:
     docs = {name: entry[1] for name, entry in read.items() if isinstance(entry, tuple)}  # unreadable ones are skipped
-    return rules.Guard(load_policy(tree) if policy is None else policy, _callback_index(docs))
+    return rules.Guard(load_policy(tree) if policy is None else policy, _callback_index(docs, products))
 
 
-def _callback_index(docs: dict[str, Any]) -> dict[str, frozenset[str]]:
-    """Instance callback URI -> the stacks whose files register it, read leniently (loopback URIs left out)."""
+def _callback_index(docs: dict[str, Any], products: Mapping[str, Product]) -> dict[str, frozenset[str]]:
+    """Instance callback URI -> the stacks whose files register it (derived ones too), read leniently
+    (loopback URIs left out)."""
     index: dict[str, set[str]] = {}
     for name, doc in docs.items():
         for app in raw_apps(doc).values():
-            uris = app.get("redirectUris") if isinstance(app, dict) else None
-            for uri in uris if isinstance(uris, list) else ():
-                if isinstance(uri, str) and not rules.is_loopback(uri):
+            for uri in lenient_callbacks(app, products) if isinstance(app, dict) else ():
+                if not rules.is_loopback(uri):
                     index.setdefault(uri, set()).add(name)
     return {uri: frozenset(names) for uri, names in index.items()}
 

@@ -34,6 +34,7 @@ class GitRepo:
         shutil.copy(ROOT / "Pulumi.yaml", self.project)
         shutil.copytree(ROOT / "scopes", self.project / "scopes")
         shutil.copytree(ROOT / "stacks", self.project / "stacks")
+        shutil.copytree(ROOT / "products", self.project / "products")
         (self.project / "policy").mkdir()
         shutil.copy(ROOT / "policy" / "rules.yaml", self.project / "policy")  # the guardrails' levels
         self.git("init", "--quiet", "--initial-branch=main")

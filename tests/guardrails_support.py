@@ -19,10 +19,11 @@ CALLBACK = "https://jira-test.example.com/plugins/servlet/oauth2/callback"  # us
 
 
 def make_project(tmp: Path) -> Path:
-    """A copy of the project's files (not its package): Pulumi.yaml, __main__.py, scopes/, stacks/, policy/."""
+    """A copy of the project's files (not its package): Pulumi.yaml, __main__.py, scopes/, stacks/, policy/,
+    products/."""
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / name, tmp / name)
-    for folder in ("scopes", "stacks", "policy"):
+    for folder in ("scopes", "stacks", "policy", "products"):
         shutil.copytree(ROOT / folder, tmp / folder)
     return tmp
 

@@ -93,6 +93,20 @@ def test_dev_outputs_are_exact_and_the_secret_is_a_pulumi_secret() -> None:
                 "imap": {"host": "outlook.office365.com", "port": 993, "security": "tls"},
                 "smtp": {"host": "smtp.office365.com", "port": 587, "security": "starttls"},
             },
+            "connections": {
+                "imap": {
+                    "scope": "offline_access https://outlook.office.com/IMAP.AccessAsUser.All",
+                    "host": "outlook.office365.com",
+                    "port": 993,
+                    "security": "tls",
+                },
+                "smtp": {
+                    "scope": "offline_access https://outlook.office.com/SMTP.Send",
+                    "host": "smtp.office365.com",
+                    "port": 587,
+                    "security": "starttls",
+                },
+            },
             "redirectUris": ["https://jira-dev.example.com/plugins/servlet/oauth2/callback"],
             "secretExpires": "2027-11-15",
             "secrets": [{"name": "secret", "expires": "2027-11-15"}],

@@ -259,7 +259,7 @@ def test_personal_accounts_with_imap_smtp_warn() -> None:
 
 
 def test_ews_warns_with_the_retirement_dates() -> None:
-    found = problems(mutate(lambda d: app_of(d).update(scopeSets=["imap", "graph-send"])))
+    found = problems(mutate(lambda d: app_of(d).update(scopeSets=["imap", "graph-send"], adminConsent=True)))
     assert len(found) == 1
     assert "EWS.AccessAsUser.All (EWS): Exchange Online has blocked EWS since 2026-10-01" in found[0]
     assert "shuts it down on 2027-04-01" in found[0]
