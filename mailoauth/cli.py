@@ -31,6 +31,7 @@ COMMANDS = (
     "adopt",
     "verify",
     "explain",
+    "handoff",
 )
 EXIT_OK, EXIT_FINDING, EXIT_INVALID, EXIT_POLICY = 0, 1, 2, 3
 
