@@ -32,6 +32,7 @@ COMMANDS = (
     "verify",
     "explain",
     "handoff",
+    "init",
 )
 EXIT_OK, EXIT_FINDING, EXIT_INVALID, EXIT_POLICY = 0, 1, 2, 3
 
