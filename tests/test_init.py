@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mailoauth import init
-from mailoauth.problems import CommandError
+from mailoauth.base.problems import CommandError
+from mailoauth.project import newstack as init
 from tests.guardrails_support import make_project
 from tests.pulumi_harness import ROOT
 

@@ -13,9 +13,13 @@ from typing import Any
 import pytest
 import yaml
 
-from mailoauth import catalogue, cli, plan, stackfile
-from mailoauth.problems import InvalidInput
-from mailoauth.tree import WorkTree
+from mailoauth import cli
+from mailoauth.base.problems import InvalidInput
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.desired.model import Stack
+from mailoauth.project import stackfile
+from mailoauth.review import plan
 from tests.gitrepo import GitRepo
 from tests.pulumi_harness import ROOT, fake_id, run_program, stack_config
 
@@ -31,7 +35,7 @@ def stack_of(**app: Any) -> dict[str, Any]:
     return {"config": {"azuread:tenantId": TENANT, "mailoauth:apps": {"mail": settings}}}
 
 
-def build(**app: Any) -> stackfile.Stack:
+def build(**app: Any) -> Stack:
     return stackfile.build_stack("lab", stack_of(**app), CATALOGUE, "stacks/Pulumi.lab.yaml", TODAY)
 
 

@@ -10,15 +10,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mailoauth import catalogue, cli, handoff, stackfile
-from mailoauth.commands.verify import add_target
-from mailoauth.problems import InvalidInput, Problem, did_you_mean
-from mailoauth.tree import WorkTree
+from mailoauth import cli
+from mailoauth.base.problems import InvalidInput, Problem, did_you_mean
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.project import stackfile
+from mailoauth.review import handoff
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("handoff", help="what to paste where in the mail product's OAuth2 form")
-    add_target(p, required=True)
+    p.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
+    p.add_argument("--app", required=True, help="app key under mailoauth:apps")
     p.add_argument(
         "--outputs",
         metavar="FILE",

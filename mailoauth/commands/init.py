@@ -13,13 +13,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from mailoauth import catalogue, cli, init, stackfile, yamlio
-from mailoauth.clouds import clouds
-from mailoauth.model import CONFIG_KEYS
-from mailoauth.problems import did_you_mean
-from mailoauth.products import Product
-from mailoauth.secretslots import RotationError, new_expiry
-from mailoauth.tree import WorkTree
+from mailoauth import cli
+from mailoauth.base import yamlio
+from mailoauth.base.problems import did_you_mean
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.desired.clouds import clouds
+from mailoauth.desired.model import CONFIG_KEYS
+from mailoauth.desired.products import Product
+from mailoauth.project import newstack, stackfile
+from mailoauth.review.secretslots import RotationError, new_expiry
 
 DEFAULT_LIFETIME = "12m"
 CLOUDS = next(k.choices for k in CONFIG_KEYS if k.name == "azuread:environment")
@@ -50,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     ask = _Prompter() if sys.stdin.isatty() else None
     answers = _answers(args, cat.products, ask)
     today = stackfile.utc_today()
-    text = init.stack_text(answers, today)
+    text = newstack.stack_text(answers, today)
     file = stackfile.stack_file(answers.env)
     _check(tree, cat, answers.env, text, file, today)
     _create(root / file, text)
@@ -69,7 +72,7 @@ class _Prompter:
                 return answer
 
 
-def _answers(args: argparse.Namespace, products: dict[str, Product], ask: _Prompter | None) -> init.Answers:
+def _answers(args: argparse.Namespace, products: dict[str, Product], ask: _Prompter | None) -> newstack.Answers:
     if ask is None:
         _require_flags(args)
     value = _Values(args, ask)
@@ -87,14 +90,14 @@ def _answers(args: argparse.Namespace, products: dict[str, Product], ask: _Promp
             callback = value("callback_url", f"Callback URL, from {product.callback.copy_from}")
     tenant_given = value("tenant", "Tenant (GUID or domain, e.g. contoso.onmicrosoft.com)")
     login = args.login_url or f"https://{clouds()[args.environment].login_host}"
-    tenant, domain = init.resolve_tenant(tenant_given, login, init.fetch_url)
+    tenant, domain = newstack.resolve_tenant(tenant_given, login, newstack.fetch_url)
     lifetime = args.lifetime or cli.span(DEFAULT_LIFETIME)
     try:
         expires = new_expiry(lifetime, stackfile.utc_today())
     except RotationError as exc:
         raise cli.UsageError(str(exc)) from None
     _check_cases(product, cases)
-    return init.Answers(
+    return newstack.Answers(
         env, tenant, domain, args.environment, product, tuple(cases), instance, callback, expires, str(lifetime)
     )
 
