@@ -261,3 +261,20 @@ def test_example_stacks_use_profiles() -> None:
         doc = yaml.safe_load((ROOT / f"stacks/Pulumi.{name}.yaml").read_text())
         assert {a["product"] for a in doc["config"]["mailoauth:apps"].values()} == {"email-this-issue"}
     assert "OAuth2 Client Credentials dialog" in (ROOT / "stacks/Pulumi.dev.yaml").read_text()
+
+
+def test_an_audience_the_vendor_does_not_support_warns_with_its_source() -> None:
+    found = problems(
+        product="email-this-issue",
+        useCases=["mail-handler-imap"],
+        audience="multi-tenant-and-personal",
+        redirectUris=["https://jira.example.com/cb"],
+    )
+    assert found[0] == (
+        f"warning: {WHERE}.audience: Email This Issue's guide says its mail connections do not support "
+        "multi-tenant-and-personal apps; use single-tenant or multi-tenant (source: https://docs.meta-inf.hu/"
+        "email-this-issue/~/changes/393/administration/mail-server-connections/microsoft-with-oauth2/"
+        "microsoft-imap-and-smtp-with-oauth2)"
+    )
+    zammad = problems(product="zammad", useCases=["channel-imap-smtp"], instanceUrl="https://desk.example.com")
+    assert not any(".audience:" in line for line in zammad)  # single-tenant is supported

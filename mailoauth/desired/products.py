@@ -18,7 +18,7 @@ from mailoauth.base import yamlio
 from mailoauth.base.problems import KeyPath, Problem, Problems, did_you_mean
 from mailoauth.base.tree import Tree
 from mailoauth.desired.keyspec import check_fields
-from mailoauth.desired.model import Key
+from mailoauth.desired.model import SIGN_IN_AUDIENCE, Key
 
 PRODUCTS_DIR = "products"
 INSTANCE = "{instanceUrl}"
@@ -81,6 +81,12 @@ PRODUCT_KEYS = (
     ),
     Key("form", "object", "The product's OAuth2 form.", required=True, fields=FORM_FIELDS),
     Key("notes", "objects", "Product-specific notes, each with its source.", fields=NOTE_FIELDS),
+    Key(
+        "unsupportedAudiences",
+        "object",
+        "Audiences the vendor says its mail connections do not support; `plan` warns about them.",
+        fields=(Key("audiences", "strings", f"Of: {', '.join(SIGN_IN_AUDIENCE)}.", required=True), SOURCE),
+    ),
 )
 
 
@@ -121,6 +127,8 @@ class Product:
     form_source: str
     notes: tuple[tuple[str, str], ...]  # (text, source)
     file: str
+    unsupported_audiences: tuple[str, ...] = ()
+    unsupported_source: str | None = None
 
 
 def load_products(
@@ -149,7 +157,12 @@ def _product(found: Problems, key: str, doc: Any, sets: Collection[str], scopes:
         for name, entry in (v.get("useCases") or {}).items()
     }
     callback, form = v.get("callback") or {}, v.get("form") or {}
+    unsupported = v.get("unsupportedAudiences") or {}
     _check_shape(found, callback.get("shape"))
+    for i, audience in enumerate(unsupported.get("audiences") or ()):
+        if audience not in SIGN_IN_AUDIENCE:
+            hint = did_you_mean(audience, SIGN_IN_AUDIENCE) or f"audiences: {', '.join(SIGN_IN_AUDIENCE)}"
+            found.error(("unsupportedAudiences", "audiences", i), f"unknown audience '{audience}'", audience, hint)
     if found.errors or not use_cases:
         return None
     return Product(
@@ -164,6 +177,8 @@ def _product(found: Problems, key: str, doc: Any, sets: Collection[str], scopes:
         form["source"],
         tuple((n["text"], n["source"]) for n in v.get("notes") or ()),
         found.file,
+        tuple(unsupported.get("audiences") or ()),
+        unsupported.get("source"),
     )
 
 
@@ -220,6 +235,7 @@ def derive(
         found.error((*path, "product"), f"unknown product '{name}'", name, hint=hint)
         return Derived(values, {})
     cases = _use_cases(found, path, product, values.get("useCases") or ())
+    _check_audience(found, path, product, values.get("audience"))
     names = permission_names(cases, given)
     out = {**values, **names}
     label = f"product {product.key}, use cases {', '.join(c.key for c in cases)}"
@@ -230,6 +246,16 @@ def derive(
         out["redirectUris"] = _derived_callback(found, path, product, values.get("instanceUrl"))
         origins["redirectUris"] = f"product {product.key}: {product.callback.pattern} from instanceUrl"
     return Derived(out, origins)
+
+
+def _check_audience(found: Problems, path: KeyPath, product: Product, audience: str | None) -> None:
+    if audience in product.unsupported_audiences:
+        found.warn(
+            (*path, "audience"),
+            f"{product.name}'s guide says its mail connections do not support {audience} apps",
+            audience,
+            hint=f"use single-tenant or multi-tenant (source: {product.unsupported_source})",
+        )
 
 
 def permission_names(cases: list[UseCase], given: Mapping[str, Any]) -> dict[str, Any]:
