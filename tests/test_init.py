@@ -6,6 +6,7 @@ import json
 import os
 import pty
 import select
+import shlex
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ import yaml
 from mailoauth.base.problems import CommandError
 from mailoauth.project import newstack as init
 from tests.guardrails_support import make_project
-from tests.pulumi_harness import ROOT
+from tests.pulumi_harness import ROOT, fake_id, run_program, secret_value, stack_config
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 TODAY = "2026-11-27"
@@ -36,11 +37,12 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def login() -> Iterator[str]:
-    """A local stand-in for the login host: contoso.example has a tenant, every other domain gets HTTP 400."""
+    """A local stand-in for the login host: contoso's domains have a tenant, every other domain gets HTTP 400."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if self.path == "/contoso.example/v2.0/.well-known/openid-configuration":
+            domain, _, rest = self.path[1:].partition("/")
+            if domain.startswith("contoso.") and rest == "v2.0/.well-known/openid-configuration":
                 body, status = json.dumps({"issuer": f"https://login.microsoftonline.com/{TENANT}/v2.0"}), 200
             else:
                 body, status = json.dumps({"error": "invalid_tenant", "error_codes": [90002]}), 400
@@ -232,3 +234,36 @@ def test_terminal_prompts_for_what_the_flags_leave_out(project: Path, login: str
     assert json.loads(plan.stdout)["apps"]["zammad"]["redirectUris"] == [
         "https://desk.example.com/api/v1/external_credentials/microsoft365/callback"
     ]
+
+
+def test_the_readme_walkthrough_from_init_to_handoff(
+    project: Path, login: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's Email This Issue walkthrough, run as written (the copied callback URL filled in)."""
+    monkeypatch.setenv("MAILOAUTH_TODAY", TODAY)  # the program under mocks checks the expiry init wrote
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## From `init` to `handoff`: Email This Issue")[1].split("```sh\n")[1].split("```")[0]
+    commands = [c for c in block.replace("\\\n", " ").splitlines() if c.startswith(("mailoauth", "pulumi"))]
+    init_line, plan_line, _, handoff_line = commands
+    args = shlex.split(init_line.replace("<the Callback URL you copied>", "plugins/servlet/eti/oauth2"))[1:]
+    done = mailoauth(project, *args, "--login-url", login)
+    assert done.returncode == 0, done.stderr
+    assert mailoauth(project, *shlex.split(plan_line)[1:]).returncode == 0
+    doc = yaml.safe_load((project / "stacks/Pulumi.jira.yaml").read_text())
+    run = run_program(stack_config(doc), "jira", project_dir=project)
+    assert run.error is None
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(run.outputs))
+    handoff_args = shlex.split(handoff_line.split("|")[1])[1:]
+    handed = mailoauth(project, *[str(outputs) if a == "-" else a for a in handoff_args], "--format", "json")
+    assert handed.returncode == 0, handed.stderr
+    fields = {f["label"]: f["value"] for f in json.loads(handed.stdout)["fields"]}
+    assert fields == {
+        "Client ID": fake_id("client", "email-this-issue"),
+        "Client Secret": secret_value("email-this-issue-secret"),
+        "Authorization Endpoint": f"https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/authorize",
+        "Token Endpoint": f"https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token",
+        "Scope (IMAP)": "offline_access https://outlook.office.com/IMAP.AccessAsUser.All",
+        "Scope (SMTP)": "offline_access https://outlook.office.com/SMTP.Send",
+        "Callback URL": "https://jira.contoso.com/plugins/servlet/eti/oauth2",
+    }
