@@ -21,6 +21,7 @@ from mailoauth.desired.model import Stack
 from mailoauth.project import stackfile
 from mailoauth.review import plan
 from tests.gitrepo import GitRepo
+from tests.guardrails_support import make_project, run_cli
 from tests.pulumi_harness import ROOT, fake_id, run_program, stack_config
 
 TODAY = date(2026, 11, 27)
@@ -278,3 +279,28 @@ def test_an_audience_the_vendor_does_not_support_warns_with_its_source() -> None
     )
     zammad = problems(product="zammad", useCases=["channel-imap-smtp"], instanceUrl="https://desk.example.com")
     assert not any(".audience:" in line for line in zammad)  # single-tenant is supported
+
+
+def test_problems_of_derived_values_point_at_the_keys_they_came_from() -> None:
+    found = problems(product="odoo", useCases=["incoming-imap"], instanceUrl="http://erp.example.com")
+    assert found == [
+        f"error: {WHERE}.instanceUrl: redirect URI 'http://erp.example.com/microsoft_outlook/confirm' must use https "
+        "(http only for localhost or 127.0.0.1); use the instance's https callback URL (rule redirect-https)"
+    ]
+
+
+def test_a_derived_callback_counts_for_the_unique_callback_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = make_project(tmp_path)
+    doc = stack_of(product="odoo", useCases=["incoming-imap"], instanceUrl="https://erp.example.com")
+    (project / "stacks/Pulumi.erp.yaml").write_text(yaml.safe_dump(doc))
+    other = stack_of(redirectUris=["https://erp.example.com/microsoft_outlook/confirm"], scopeSets=["imap"])
+    (project / "stacks/Pulumi.erp2.yaml").write_text(yaml.safe_dump(other))
+    status, out, _ = run_cli(capsys, project, "validate", "--stack", "erp")
+    assert status == 2
+    assert out.splitlines()[0] == (
+        "error: stacks/Pulumi.erp.yaml:6: config.mailoauth:apps.mail.instanceUrl: redirect URI "
+        "'https://erp.example.com/microsoft_outlook/confirm' is also registered by stack erp2: an instance's "
+        "callback must belong to one stack; give each stack its own instance's callback URL (rule unique-callback)"
+    )

@@ -168,6 +168,7 @@ def _app(
     check_expiry: bool,
 ) -> App | None:
     v = derived.values
+    start = len(found.items)
     audience = v.get("audience")
     personal = audience in PERSONAL_AUDIENCES
     permissions, sets = app_permissions(found, path, v, ctx.catalogue)
@@ -179,6 +180,7 @@ def _app(
     _check_runtime(found, path, v, permissions)
     imports = _imports(found, path, v, permissions)
     rules.check_app(found, path, v, permissions, secrets if check_expiry else None, ctx)  # None: no lifetime rules
+    _point_at_sources(found, path, start, derived.origins)
     if None in (audience, v.get("displayName"), v.get("redirectUris")) or secrets is None:
         return None
     return App(
@@ -201,6 +203,17 @@ def _app(
         use_cases=tuple(v.get("useCases") or ()),
         origins=tuple(derived.origins.items()),
     )
+
+
+# A derived key is not in the file: its problems point at the key it was derived from.
+DERIVED_FROM = {"scopeSets": "useCases", "scopes": "useCases", "redirectUris": "instanceUrl"}
+
+
+def _point_at_sources(found: Problems, path: KeyPath, start: int, origins: Mapping[str, str]) -> None:
+    for i, problem in enumerate(found.items[start:], start):
+        key = problem.path[len(path) : len(path) + 1]
+        if key and key[0] in origins:
+            found.items[i] = replace(problem, path=(*path, DERIVED_FROM[str(key[0])]))
 
 
 def _imports(found: Problems, path: KeyPath, v: dict[str, Any], permissions: list[Permission]) -> Imports | None:
