@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.pulumi_harness import ROOT
+from tests.test_program import DEV_CONNECTIONS
 
 SMTP_AUTH_WARNING = (
     "SMTP AUTH is off in tenants created after January 2020 and can be turned off per mailbox; sending then fails "
@@ -75,20 +76,7 @@ def test_plan_json_has_the_documented_shape() -> None:
     assert app["warnings"] == [SMTP_AUTH_WARNING]
     assert (app["product"], app["useCases"]) == ("email-this-issue", ["mail-handler-imap", "send-smtp"])
     assert app["derivedFrom"] == {"scopeSets": "product email-this-issue, use cases mail-handler-imap, send-smtp"}
-    assert app["endpoints"]["connections"] == {
-        "imap": {
-            "scope": "offline_access https://outlook.office.com/IMAP.AccessAsUser.All",
-            "host": "outlook.office365.com",
-            "port": 993,
-            "security": "tls",
-        },
-        "smtp": {
-            "scope": "offline_access https://outlook.office.com/SMTP.Send",
-            "host": "smtp.office365.com",
-            "port": 587,
-            "security": "starttls",
-        },
-    }
+    assert app["endpoints"]["connections"] == DEV_CONNECTIONS
 
 
 def test_plan_text_reads_like_a_review() -> None:
