@@ -55,6 +55,7 @@ def document(stack: Stack, app: App, product: Product | None, outputs: Outputs |
         "stack": stack.name,
         "app": app.key,
         "product": _product(product),
+        "tenantId": stack.tenant_id,
         "fields": fields,
         "connections": {
             proto: {"name": PROTOCOL_NAMES[proto], **conn} for proto, conn in endpoints["connections"].items()
@@ -165,7 +166,7 @@ def render_text(doc: dict[str, Any]) -> str:
     lines += [f"  {f['label']:<{width}}  {_shown(f)}" for f in doc["fields"]]
     lines += ["", "Mail connections:"]
     lines += [f"  {c['name']:<{width}}  {_where(c)}" for c in doc["connections"].values()]
-    lines += ["", f"Callback URL: {doc['callback']['check']}."]
+    lines += ["", f"Tenant: {doc['tenantId']}", f"Callback URL: {doc['callback']['check']}."]
     if product:
         lines.append(f"Guide: {product['guide']}")
     lines += [f"Note: {n['text']} ({n['source']})" for n in doc["notes"]]
@@ -179,7 +180,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
     out += [f"| {f['label']} | {_md(f)} | `{f['source']}` |" for f in doc["fields"]]
     out += ["", "| connection | where | scope |", "|---|---|---|"]
     out += [f"| {c['name']} | `{_where(c)}` | `{c['scope']}` |" for c in doc["connections"].values()]
-    out += ["", f"Callback URL: {doc['callback']['check']}."]
+    out += ["", f"Tenant: `{doc['tenantId']}`. Callback URL: {doc['callback']['check']}."]
     out += [f"- {n['text']} ([source]({n['source']}))" for n in doc["notes"]]
     return "\n".join(out) + "\n"
 
