@@ -96,7 +96,7 @@ def missing_extra(exc: ModuleNotFoundError) -> UsageError | None:
         return None
     return UsageError(
         f"this command needs {package}, which is not installed: pip install 'mailoauth[{extra}]' "
-        "(the light install covers plan, validate, diff, schema, explain and secrets report)"
+        "(the light install covers plan, validate, diff, schema, explain, handoff, init and secrets report)"
     )
 
 

@@ -117,7 +117,9 @@ def test_without_outputs_placeholders_name_the_command(capsys: pytest.CaptureFix
         "  Scope (SMTP)            offline_access https://outlook.office.com/SMTP.Send",
         "  Callback URL            https://jira-dev.example.com/plugins/servlet/oauth2/callback",
     ]
-    assert f"\nTenant: {DEV_TENANT}\nCallback URL: must equal what Email This Issue shows: the Callback URL field" in out
+    assert (
+        f"\nTenant: {DEV_TENANT}\nCallback URL: must equal what Email This Issue shows: the Callback URL field" in out
+    )
 
 
 def test_the_secret_is_shown_only_when_asked_and_never_when_hidden(

@@ -22,6 +22,7 @@ from mailoauth.base.problems import CommandError
 from mailoauth.project import newstack as init
 from tests.guardrails_support import make_project
 from tests.pulumi_harness import ROOT, fake_id, run_program, secret_value, stack_config
+from tests.test_secrets_rotate import light_install
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 TODAY = "2026-11-27"
@@ -267,3 +268,13 @@ def test_the_readme_walkthrough_from_init_to_handoff(
         "Scope (SMTP)": "offline_access https://outlook.office.com/SMTP.Send",
         "Callback URL": "https://jira.contoso.com/plugins/servlet/eti/oauth2",
     }
+
+
+def test_init_and_handoff_run_on_the_light_install(project: Path) -> None:
+    run = "from mailoauth.cli import main; raise SystemExit(main({args!r}))"
+    args = ["init", "--env", "lab", "--tenant", TENANT, *ODOO, "--instance-url", "https://erp.example.com"]
+    made = light_install(run.format(args=args), project)
+    assert made.returncode == 0, made.stderr
+    handed = light_install(run.format(args=["handoff", "--stack", "lab", "--app", "odoo"]), project)
+    assert handed.returncode == 0, handed.stderr
+    assert handed.stdout.startswith("Odoo: Settings > General Settings > Outlook Credentials for app odoo (stack lab)")
