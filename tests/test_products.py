@@ -304,3 +304,11 @@ def test_a_derived_callback_counts_for_the_unique_callback_rule(
         "'https://erp.example.com/microsoft_outlook/confirm' is also registered by stack erp2: an instance's "
         "callback must belong to one stack; give each stack its own instance's callback URL (rule unique-callback)"
     )
+
+
+def test_every_cited_source_is_listed_in_docs_sources() -> None:
+    listed = (ROOT / "docs/sources.md").read_text()
+    for product in CATALOGUE.products.values():
+        cited = [product.guide, product.callback.source, product.form_source, *(s for _, s in product.notes)]
+        cited += [c.source for c in product.use_cases.values()] + [product.unsupported_source or product.guide]
+        assert [url for url in cited if f"<{url}>" not in listed] == [], product.key
