@@ -46,15 +46,6 @@ DEV_SMTP = smtp_auth("stacks/Pulumi.dev.yaml:12: config.mailoauth:apps.jira-mail
 PROD_SMTP = smtp_auth("stacks/Pulumi.prod.yaml:21: config.mailoauth:apps.jira-mail-out")
 
 
-def consent_per_audience(audiences: str) -> str:
-    return (
-        f"warning: stacks/Pulumi.test.yaml:5: {APP}.adminConsent: tokens for 2 audiences ({audiences}) without "
-        "admin consent: a user consents at sign-in to the first one only, and the token request for the next fails "
-        "with AADSTS65001 (got False); set adminConsent: true, or split the app into one app per audience "
-        "(mailoauth explain AADSTS65001) (rule consent-per-audience)"
-    )
-
-
 def validate(capsys: pytest.CaptureFixture[str], root: Path, **settings: object) -> tuple[int, str, str]:
     write_stack(root, "test", {"jira-test": app(**settings)})
     return run_cli(capsys, root, "validate", "--stack", "test")
@@ -180,13 +171,13 @@ def test_ews_is_an_advisory_with_the_dates(capsys: pytest.CaptureFixture[str], p
     status, out, _ = validate(capsys, project, scopeSets=["smtp"])
     assert (status, problem_lines(out)) == (0, [])
     status, out, _ = validate(capsys, project, scopeSets=["graph-send"])
+    assert (status, problem_lines(out)) == (0, [])  # Mail.Send alone: sendMail takes MIME, no EWS
+    status, out, _ = validate(capsys, project, scopeSets=["ews-send"], allowEws=True)
     assert status == 0
     assert problem_lines(out) == [
-        consent_per_audience("ews, graph"),
         f"warning: stacks/Pulumi.test.yaml:10: {APP}.scopeSets: EWS.AccessAsUser.All (EWS): Exchange Online has "
-        "blocked EWS since 2026-10-01 unless the tenant allow-lists the app, and shuts it down on 2027-04-01; if the "
-        "app can send MIME through Graph sendMail, ask for scopes: [Mail.Send] instead of the graph-send set "
-        "(rule ews-retirement)",
+        "blocked EWS since 2026-10-01 unless the tenant allow-lists the app, and shuts it down on 2027-04-01; send "
+        "MIME through Graph sendMail instead (scopeSets: [graph-send], Mail.Send alone) (rule ews-retirement)",
     ]
 
 
@@ -235,15 +226,13 @@ def test_shared_callback_within_one_stack_and_loopback_across_stacks_pass(
 
 
 def test_plan_prints_advisories_and_keeps_them_in_json(capsys: pytest.CaptureFixture[str], project: Path) -> None:
-    write_stack(project, "test", {"jira-test": app(scopeSets=["graph-send"])})
+    write_stack(project, "test", {"jira-test": app(scopeSets=["ews-send"], allowEws=True)})
     status, out, err = run_cli(capsys, project, "plan", "--stack", "test")
     assert status == 0
     assert "(rule ews-retirement)" in err
     assert "warning        EWS.AccessAsUser.All (EWS): Exchange Online has blocked EWS since 2026-10-01" in out
     status, out, _ = run_cli(capsys, project, "plan", "--stack", "test", "--format", "json")
     assert json.loads(out)["apps"]["jira-test"]["warnings"] == [
-        "tokens for 2 audiences (ews, graph) without admin consent: a user consents at sign-in to the first one "
-        "only, and the token request for the next fails with AADSTS65001",
         "EWS.AccessAsUser.All (EWS): Exchange Online has blocked EWS since 2026-10-01 unless the tenant allow-lists "
         "the app, and shuts it down on 2027-04-01",
     ]
@@ -291,6 +280,8 @@ def test_validate_all_as_a_process_with_json(project: Path) -> None:
         "redirect-no-wildcard",
         "owners",
         "ews-retirement",
+        "ews-opt-in",
+        "personal-token-version",
         "unique-callback",
         "(core checks)",
     ]

@@ -157,7 +157,8 @@ def test_legacy_use_case_warns_and_names_the_current_ones() -> None:
     )
     assert found[0] == (
         f"warning: {WHERE}.useCases[0]: send-graph-ews is Email This Issue's legacy path: Legacy: the vendor's Graph "
-        "sending design, which also sends MIME through EWS.; move to a current use case: mail-handler-imap, "
+        "sending design, which also sends MIME through EWS (needs allowEws: true); move to a current use case: "
+        "mail-handler-imap, "
         "send-smtp, read-graph, send-graph"
     )
 

@@ -44,7 +44,8 @@ def _check_value(found: Problems, path: KeyPath, value: Any, spec: Key) -> tuple
             found.error(path, "expected a non-empty string", value)
             return False, None
         if spec.pattern and not re.match(spec.pattern, value):
-            found.error(path, _pattern_message(spec), value)
+            message, hint = _pattern_message(spec)
+            found.error(path, message, value, hint)
             return False, None
         return True, value
     if spec.kind == "bool":
@@ -81,12 +82,11 @@ def _check_value(found: Problems, path: KeyPath, value: Any, spec: Key) -> tuple
     return True, value  # "map" (the apps) is checked key by key in _apps
 
 
-def _pattern_message(spec: Key) -> str:
-    return (
-        "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
-        if "{12}" in (spec.pattern or "")
-        else (f"must match {spec.pattern}")
-    )
+def _pattern_message(spec: Key) -> tuple[str, str | None]:
+    """The message, and as hint the key's own description, which names the expected form."""
+    if "{12}" in (spec.pattern or ""):
+        return "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", None
+    return f"must match {spec.pattern}", spec.doc
 
 
 def _check_date(found: Problems, path: KeyPath, value: Any) -> tuple[bool, Any]:

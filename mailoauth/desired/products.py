@@ -297,7 +297,7 @@ def _use_cases(found: Problems, path: KeyPath, product: Product, names: Any) -> 
             if case.legacy:
                 found.warn(
                     (*path, "useCases", i),
-                    f"{name} is {product.name}'s legacy path: {case.description}",
+                    f"{name} is {product.name}'s legacy path: {case.description.rstrip('.')}",
                     name,
                     hint="move to a current use case: "
                     + ", ".join(k for k, c in product.use_cases.items() if not c.legacy),

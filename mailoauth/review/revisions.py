@@ -199,8 +199,8 @@ def grants(
     file: str, key: str, settings: dict[str, Any], cat: Catalogue, memo: dict[tuple[Any, ...], Grants]
 ) -> Grants:
     """Memoised by catalogue and names: apps mostly share a few combinations of sets and scopes."""
-    asked = lenient_permission_names(settings, cat.products)
-    names = (id(cat), tuple(asked["scopeSets"] or ()), tuple(asked["scopes"] or ()))
+    asked = {**settings, **lenient_permission_names(settings, cat.products)}
+    names = (id(cat), *(tuple(asked.get(k) or ()) for k in ("scopeSets", "scopes", "omitScopes")))
     if names in memo:
         return memo[names]
     found = Problems(file)
