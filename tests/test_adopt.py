@@ -600,7 +600,9 @@ def deployed_desk(cloud: FakeCloud, project: Path) -> str:
     from mailoauth.project import stackfile
 
     tree = WorkTree(project)
-    stack = stackfile.load_stack(tree, "prod", catalogue.load(tree), date.fromisoformat(TODAY))
+    stack = stackfile.load_stack(
+        tree, "prod", stackfile.ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY))
+    )
     return cloud.tenant.deploy_app(stack.apps["desk-out"]).application["appId"]
 
 

@@ -9,7 +9,8 @@ import pytest
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue, endpoints
 from mailoauth.project import stackfile
-from tests.pulumi_harness import ROOT
+from mailoauth.project.stackfile import ProjectContext
+from tests.projectcopy import ROOT
 
 CATALOGUE = catalogue.load(WorkTree(ROOT))
 GRAPH, EXCHANGE = "00000003-0000-0000-c000-000000000000", "00000002-0000-0ff1-ce00-000000000000"
@@ -74,7 +75,7 @@ def stack_for(cloud: str, audience: str, sets: list[str]) -> stackfile.Stack:
             },
         }
     }
-    return stackfile.build_stack("t", doc, CATALOGUE, "t", date(2026, 11, 27))
+    return stackfile.build_stack("t", doc, "t", ProjectContext(CATALOGUE, date(2026, 11, 27)))
 
 
 @pytest.mark.parametrize(

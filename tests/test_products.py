@@ -26,6 +26,7 @@ from tests.pulumi_harness import ROOT, fake_id, run_program, stack_config
 
 TODAY = date(2026, 11, 27)
 CATALOGUE = catalogue.load(WorkTree(ROOT))
+PROJECT = stackfile.ProjectContext(CATALOGUE, TODAY)
 TENANT = "11111111-2222-3333-4444-555555555555"
 IMAP_SCOPE = "offline_access https://outlook.office.com/IMAP.AccessAsUser.All"
 SMTP_SCOPE = "offline_access https://outlook.office.com/SMTP.Send"
@@ -37,7 +38,7 @@ def stack_of(**app: Any) -> dict[str, Any]:
 
 
 def build(**app: Any) -> Stack:
-    return stackfile.build_stack("lab", stack_of(**app), CATALOGUE, "stacks/Pulumi.lab.yaml", TODAY)
+    return stackfile.build_stack("lab", stack_of(**app), "stacks/Pulumi.lab.yaml", PROJECT)
 
 
 def problems(**app: Any) -> list[str]:
@@ -229,9 +230,7 @@ PROFILE_STACKS = {
 def test_program_registers_what_plan_shows_for_each_profile(product: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAILOAUTH_TODAY", TODAY.isoformat())
     doc = stack_of(product=product, **PROFILE_STACKS[product])
-    planned = plan.plan_document(stackfile.build_stack("lab", doc, CATALOGUE, "stacks/Pulumi.lab.yaml", TODAY))["apps"][
-        "mail"
-    ]
+    planned = plan.plan_document(stackfile.build_stack("lab", doc, "stacks/Pulumi.lab.yaml", PROJECT))["apps"]["mail"]
     run = run_program(stack_config(doc), "lab")
     assert run.error is None
     inputs = next(r for r in run.resources if r.name == "mail" and r.typ.endswith("Application")).inputs

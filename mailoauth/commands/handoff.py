@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     cat = catalogue.load(tree)
-    stack = stackfile.load_stack(tree, args.stack, cat, check_expiry=False)
+    stack = stackfile.load_stack(tree, args.stack, stackfile.ProjectContext(cat, check_expiry=False))
     app = stack.apps.get(args.app)
     if app is None:
         hint = did_you_mean(args.app, stack.apps) or f"apps: {', '.join(stack.apps)}"

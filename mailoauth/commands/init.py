@@ -151,7 +151,7 @@ def _check(tree: WorkTree, cat: catalogue.Catalogue, env: str, text: str, file: 
     if tree.read_text(file) is not None:
         raise cli.UsageError(f"{file} exists; init never overwrites a stack file (edit it, or pick another --env)")
     guard = stackfile.project_guard(tree, cat.products)
-    stackfile.build_stack(env, yamlio.load(text, file), cat, file, today, guard)
+    stackfile.build_stack(env, yamlio.load(text, file), file, stackfile.ProjectContext(cat, today, guard))
 
 
 def _create(path: Path, text: str) -> None:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailoauth.base import yamlio
+from mailoauth.base.keyspec import Key, check_fields
 from mailoauth.base.problems import KeyPath, Problem, Problems, did_you_mean
 from mailoauth.base.tree import Tree
-from mailoauth.desired.keyspec import check_fields
-from mailoauth.desired.model import SIGN_IN_AUDIENCE, Key
+from mailoauth.desired.model import SIGN_IN_AUDIENCE
 
 PRODUCTS_DIR = "products"
 INSTANCE = "{instanceUrl}"

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from mailoauth.desired.endpoints import app_endpoints
+from mailoauth.desired.endpoints import app_endpoints, connections
 from mailoauth.desired.model import App, Stack
 from mailoauth.desired.products import Product
 from mailoauth.guardrails.rules import is_loopback
@@ -58,7 +58,7 @@ def document(stack: Stack, app: App, product: Product | None, outputs: Outputs |
         "tenantId": stack.tenant_id,
         "fields": fields,
         "connections": {
-            proto: {"name": PROTOCOL_NAMES[proto], **conn} for proto, conn in endpoints["connections"].items()
+            proto: {"name": PROTOCOL_NAMES[proto], **conn} for proto, conn in connections(app, stack.cloud).items()
         },
         "callback": _callback(app, product),
         "notes": [{"text": text, "source": source} for text, source in product.notes] if product else [],
