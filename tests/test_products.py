@@ -22,6 +22,7 @@ from mailoauth.project import stackfile
 from mailoauth.review import plan
 from tests.gitrepo import GitRepo
 from tests.guardrails_support import make_project, run_cli
+from tests.projectcopy import copy_project
 from tests.pulumi_harness import ROOT, fake_id, run_program, stack_config
 
 TODAY = date(2026, 11, 27)
@@ -312,3 +313,18 @@ def test_every_cited_source_is_listed_in_docs_sources() -> None:
         cited = [product.guide, product.callback.source, product.form_source, *(s for _, s in product.notes)]
         cited += [c.source for c in product.use_cases.values()] + [product.unsupported_source or product.guide]
         assert [url for url in cited if f"<{url}>" not in listed] == [], product.key
+
+
+def test_a_use_case_without_its_source_is_one_clear_error(tmp_path: Path) -> None:
+    copy_project(tmp_path, "scopes", "products")
+    path = tmp_path / "products/odoo.yaml"
+    source = "    source: https://github.com/odoo/documentation/blob/master/content/applications/general/email_communication/"
+    path.write_text(
+        path.read_text().replace(f"    scopeSets: [imap]\n{source}azure_oauth.rst\n", "    scopeSets: [imap]\n")
+    )
+    with pytest.raises(InvalidInput) as caught:
+        catalogue.load(WorkTree(tmp_path))
+    assert [str(p) for p in caught.value.problems] == [
+        "error: products/odoo.yaml:8: useCases.incoming-imap.source: required key is missing; Where this fact was "
+        "read (a URL)."
+    ]

@@ -183,9 +183,9 @@ def _product(found: Problems, key: str, doc: Any, sets: Collection[str], scopes:
 
 
 def _use_case(
-    found: Problems, path: KeyPath, key: str, entry: Any, sets: Collection[str], scopes: Collection[str]
+    found: Problems, path: KeyPath, key: str, v: dict[str, Any], sets: Collection[str], scopes: Collection[str]
 ) -> UseCase:
-    v = check_fields(found, path, entry, USE_CASE_FIELDS)
+    """A use case from its checked values (the key-spec checker has read the `useCases` map)."""
     for field, what, known in (("scopeSets", "scope set", sets), ("scopes", "scope", scopes)):
         for i, name in enumerate(v.get(field) or ()):
             if name not in known:
