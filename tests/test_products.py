@@ -318,10 +318,9 @@ def test_every_cited_source_is_listed_in_docs_sources() -> None:
 def test_a_use_case_without_its_source_is_one_clear_error(tmp_path: Path) -> None:
     copy_project(tmp_path, "scopes", "products")
     path = tmp_path / "products/odoo.yaml"
-    source = "    source: https://github.com/odoo/documentation/blob/master/content/applications/general/email_communication/"
-    path.write_text(
-        path.read_text().replace(f"    scopeSets: [imap]\n{source}azure_oauth.rst\n", "    scopeSets: [imap]\n")
-    )
+    doc = "https://github.com/odoo/documentation/blob/master/content/applications/general/email_communication"
+    cited = f"    scopeSets: [imap]\n    source: {doc}/azure_oauth.rst\n"
+    path.write_text(path.read_text().replace(cited, "    scopeSets: [imap]\n"))
     with pytest.raises(InvalidInput) as caught:
         catalogue.load(WorkTree(tmp_path))
     assert [str(p) for p in caught.value.problems] == [
