@@ -109,6 +109,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.run.calls.append((args.token, dict(args.args)))
+        refused = refusals(args.token, args.args)
+        if refused:
+            raise ProviderRefused(args.token, "invoke", refused)
         if args.token == "azuread:index/getClientConfig:getClientConfig":
             return {
                 "tenantId": self.tenant_id,

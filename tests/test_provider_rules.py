@@ -14,12 +14,14 @@ from mailoauth.review import plan
 from tests.provider_rules import (
     APP_GO,
     APPLICATION,
+    GET_SERVICE_PRINCIPAL,
     GRANT,
     GRANT_GO,
     PASSWORD,
     PASSWORD_GO,
     RFC3339_GO,
     SERVICE_PRINCIPAL,
+    SP_DATA_GO,
     SP_GO,
     refusals,
 )
@@ -345,3 +347,14 @@ def test_plan_shows_the_token_version_for_personal_accounts() -> None:
     )
     assert work["apps"]["jira"]["accessTokenVersion"] is None
     assert "token version" not in plan.render_text(work)
+
+
+def test_the_service_principal_lookup_takes_one_client_id() -> None:
+    graph = {"clientId": "00000003-0000-0000-c000-000000000000"}
+    assert refusals(GET_SERVICE_PRINCIPAL, graph) == []
+    assert refusals(GET_SERVICE_PRINCIPAL, {"clientId": "graph"}) == [
+        ("clientId", "expected a valid UUID, got graph", f"{SP_DATA_GO}:54-61")
+    ]
+    assert refusals(GET_SERVICE_PRINCIPAL, {**graph, "displayName": "Microsoft Graph"}) == [
+        ("clientId", "exactly one of clientId, displayName, objectId must be given", f"{SP_DATA_GO}:59")
+    ]

@@ -72,3 +72,12 @@ def test_ci_runs_the_readme_test_command() -> None:
     for step in command.split(" && "):
         step = step.replace("pip install -e", "pip install --quiet -e")
         assert step in ci, f"{step!r} missing from .ci/run"
+
+
+def test_every_guardrail_is_in_the_readme_and_the_guide() -> None:
+    from mailoauth.guardrails.rules import RULES
+
+    guide = (ROOT / "docs" / "guardrails.md").read_text()
+    for rule in RULES:
+        assert f"| `{rule.id}` | {rule.level}" in README, rule.id
+        assert f"| `{rule.id}` | {rule.level}" in guide, rule.id

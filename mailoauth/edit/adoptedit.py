@@ -24,7 +24,7 @@ from mailoauth.project.stackfile import ProjectContext
 from mailoauth.tenant.adoption import Adoption
 from mailoauth.tenant.drift import desired_permissions
 
-FLOW_KEYS = ("redirectUris", "scopeSets", "scopes", "owners", "secret")
+FLOW_KEYS = ("redirectUris", "scopeSets", "scopes", "omitScopes", "owners", "secret", "permissionOrder")
 
 
 def added_text(
