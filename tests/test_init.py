@@ -136,8 +136,8 @@ def test_unknown_domain_and_unreachable_network_say_where_the_guid_is(project: P
     assert done.returncode == 2
     assert done.stderr.startswith("error: could not look up the tenant of acme.example (")
     assert done.stderr.endswith(
-        "); give the tenant GUID instead: Microsoft Entra admin center > Overview > Tenant ID "
-        "(https://entra.microsoft.com), or `az account show --query tenantId`\n"
+        "); give the tenant GUID instead: Microsoft Entra admin center (https://entra.microsoft.com) > Entra ID > "
+        "Overview > Properties > Tenant ID, or `az account tenant list`\n"
     )
     assert not (project / "stacks/Pulumi.lab.yaml").exists()
 

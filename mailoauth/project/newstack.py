@@ -19,16 +19,13 @@ from typing import Any
 import yaml
 
 from mailoauth.base.problems import CommandError
+from mailoauth.desired.entra import tenant_lookup
 from mailoauth.desired.model import GUID_PATTERN
 from mailoauth.desired.products import Product
 
 Fetch = Callable[[str], bytes]  # URL -> response body; raises OSError (URLError) when it cannot
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
 ISSUER_TENANT = re.compile(r"/([0-9a-fA-F-]{36})/")
-WHERE_IS_THE_GUID = (
-    "give the tenant GUID instead: Microsoft Entra admin center > Overview > Tenant ID "
-    "(https://entra.microsoft.com), or `az account show --query tenantId`"
-)
 TIMEOUT = 10.0
 
 
@@ -46,20 +43,22 @@ def resolve_tenant(given: str, login_url: str, fetch: Fetch) -> tuple[str, str |
     if re.match(GUID_PATTERN, text):
         return text.lower(), None
     if not DOMAIN.match(text):
-        raise CommandError(f"--tenant {given!r} is neither a tenant GUID nor a domain; {WHERE_IS_THE_GUID}")
-    url = f"{login_url.rstrip('/')}/{text}/v2.0/.well-known/openid-configuration"
+        raise CommandError(f"--tenant {given!r} is neither a tenant GUID nor a domain; {_where()}")
+    url = tenant_lookup().openid_configuration.format(login=login_url.rstrip("/"), domain=text)
     try:
         body = fetch(url)
     except urllib.error.HTTPError as exc:
         if exc.code in (400, 404):
             raise CommandError(f"no Microsoft Entra tenant has the domain {text} ({url}: HTTP {exc.code})") from None
-        raise CommandError(
-            f"could not look up the tenant of {text}: HTTP {exc.code} from {url}; {WHERE_IS_THE_GUID}"
-        ) from None
+        raise CommandError(f"could not look up the tenant of {text}: HTTP {exc.code} from {url}; {_where()}") from None
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise CommandError(f"could not look up the tenant of {text} ({reason}); {WHERE_IS_THE_GUID}") from None
+        raise CommandError(f"could not look up the tenant of {text} ({reason}); {_where()}") from None
     return _tenant_of(body, text, url), text
+
+
+def _where() -> str:
+    return f"give the tenant GUID instead: {tenant_lookup().where_to_find_it}"
 
 
 def _tenant_of(body: bytes, domain: str, url: str) -> str:
@@ -69,7 +68,7 @@ def _tenant_of(body: bytes, domain: str, url: str) -> str:
         issuer = ""
     found = ISSUER_TENANT.search(str(issuer))
     if not found or not re.match(GUID_PATTERN, found[1]):
-        raise CommandError(f"{url} named no tenant for {domain}; {WHERE_IS_THE_GUID}")
+        raise CommandError(f"{url} named no tenant for {domain}; {_where()}")
     return found[1].lower()
 
 
