@@ -32,6 +32,8 @@ COMMANDS = (
     "verify",
     "explain",
     "fleet",
+    "handoff",
+    "init",
 )
 EXIT_OK, EXIT_FINDING, EXIT_INVALID, EXIT_POLICY = 0, 1, 2, 3
 
@@ -95,7 +97,7 @@ def missing_extra(exc: ModuleNotFoundError) -> UsageError | None:
         return None
     return UsageError(
         f"this command needs {package}, which is not installed: pip install 'mailoauth[{extra}]' "
-        "(the light install covers plan, validate, diff, schema, explain and secrets report)"
+        "(the light install covers plan, validate, diff, schema, explain, handoff, init and secrets report)"
     )
 
 

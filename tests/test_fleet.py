@@ -155,6 +155,19 @@ def test_reasons_name_the_stack_file_and_the_catalogue_entry(repo: GitRepo, caps
     ]
 
 
+def test_a_product_profile_change_names_the_product(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """A use case of Email This Issue gains a scope set: the stacks whose apps use the product are listed."""
+    repo.edit(
+        "products/email-this-issue.yaml",
+        "description: The mail handler reads and marks the mailbox over IMAP.\n    scopeSets: [imap]",
+        "description: The mail handler reads and marks the mailbox over IMAP.\n    scopeSets: [imap, graph-read-only]",
+    )
+    code, doc = affected(repo, capsys)
+    assert code == 0, doc
+    product = [{"kind": "product", "file": "products/email-this-issue.yaml", "name": "email-this-issue"}]
+    assert reasons(doc) == {"dev": product, "prod": product}  # saas names no product
+
+
 def test_a_policy_change_reaches_every_stack(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     repo.edit("policy/rules.yaml", "maxMonths: 24}", "maxMonths: 23}")
     code, doc = affected(repo, capsys)

@@ -32,11 +32,11 @@ def example_change(repo: GitRepo) -> None:
     repo.edit("stacks/Pulumi.prod.yaml", "jira-prod-in, expires: 2027-10-31", "jira-prod-in, expires: 2028-04-30")
     repo.edit(
         "stacks/Pulumi.prod.yaml",
-        "      redirectUris: [https://jira.example.com/plugins/servlet/oauth2/callback]\n      scopeSets: [smtp]",
+        "      useCases: [send-smtp]\n      redirectUris: [https://jira.example.com/plugins/servlet/oauth2/callback]",
+        "      useCases: [send-smtp]\n"
         "      redirectUris:\n"
         "        - https://jira.example.com/plugins/servlet/oauth2/callback\n"
-        "        - https://jira-dr.example.com/plugins/servlet/oauth2/callback\n"
-        "      scopeSets: [smtp]",
+        "        - https://jira-dr.example.com/plugins/servlet/oauth2/callback",
     )
 
 

@@ -1,8 +1,8 @@
 """Which stacks a change between two revisions reaches, and why: what a merge deploys.
 
 Built on the `diff` report, so a stack is listed because its desired state changed, never because
-a file path matched. Each listed stack carries its reasons: its own stack file, a scope set or a
-catalogue entry that one of its apps uses, or the guardrail policy (which the Pulumi program checks
+a file path matched. Each listed stack carries its reasons: its own stack file, a scope set, a
+catalogue entry or a product profile that one of its apps uses, or the guardrail policy (which the Pulumi program checks
 before it registers anything, so a policy change re-runs every stack). Removed stacks are listed
 apart: a merge reports them and never destroys them.
 """
@@ -22,9 +22,9 @@ from mailoauth.review import diff
 
 @dataclass(frozen=True)
 class Reason:
-    kind: str  # stack | scope-set | catalogue | policy
+    kind: str  # stack | scope-set | catalogue | product | policy
     file: str
-    name: str | None = None  # the scope set's or the scope's name
+    name: str | None = None  # the scope set's, the scope's or the product's name
 
     def as_json(self) -> dict[str, str]:
         return {k: v for k, v in vars(self).items() if v is not None}
@@ -32,10 +32,11 @@ class Reason:
 
 @dataclass(frozen=True)
 class Shared:
-    """What changed in the files every stack shares: scope sets, catalogue scopes, the policy file."""
+    """What changed in the files every stack shares: scope sets, catalogue scopes, product profiles, the policy."""
 
     sets: frozenset[str]
     scopes: frozenset[str]
+    products: dict[str, str]  # product name -> its profile's file
     policy: bool
 
     @classmethod
@@ -43,6 +44,7 @@ class Shared:
         return cls(
             frozenset(_changed_sets(base.catalogue, head.catalogue)),
             frozenset(_changed_scopes(base.catalogue, head.catalogue)),
+            _changed_products(base.catalogue, head.catalogue),
             trees[0].read_text(rules.POLICY_FILE) != trees[1].read_text(rules.POLICY_FILE),
         )
 
@@ -59,6 +61,13 @@ def _changed_scopes(base: Catalogue, head: Catalogue) -> set[str]:
     """Scopes whose catalogue entry grants something else (its `source` note aside)."""
     names = base.scopes.keys() | head.scopes.keys()
     return {n for n in names if _grant(base, n) != _grant(head, n)}
+
+
+def _changed_products(base: Catalogue, head: Catalogue) -> dict[str, str]:
+    """Product profiles that read differently (or exist at one side only), with their files."""
+    names = base.products.keys() | head.products.keys()
+    changed = [n for n in names if base.products.get(n) != head.products.get(n)]
+    return {n: (head.products.get(n) or base.products[n]).file for n in changed}
 
 
 def _grant(cat: Catalogue, name: str) -> tuple[Any, ...] | None:
@@ -104,6 +113,8 @@ def _reasons(name: str, base: diff.Side, head: diff.Side, trees: tuple[Tree, Tre
     stacks = [s for s in (base.stacks.get(name), head.stacks.get(name)) if s is not None]
     found += [Reason("scope-set", f"{SETS_DIR}/{n}.yaml", n) for n in sorted(_sets_used(stacks) & shared.sets)]
     found += [Reason("catalogue", CATALOGUE_FILE, n) for n in sorted(_scopes_used(stacks) & shared.scopes)]
+    used = {app.product for s in stacks for app in s.apps.values() if app.product}
+    found += [Reason("product", shared.products[n], n) for n in sorted(used & shared.products.keys())]
     if shared.policy:
         found.append(Reason("policy", rules.POLICY_FILE))
     return found
