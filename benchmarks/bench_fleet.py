@@ -12,8 +12,8 @@ Builds a git repository of generated stacks (tests/fleetgen.py) in a temporary f
 - affected list: the deploy's job-list step for that change: `diff --format affected`, then
   `fleet jobs --affected`.
 
-Each is compared with `yaml.load(text, CSafeLoader)` over the files it reads (stacks/, scopes/ and
-policy/ of the working tree, and of `main` for diff), texts already in memory: the floor, since
+Each is compared with `yaml.load(text, CSafeLoader)` over the files it reads (stacks/, scopes/,
+policy/ and products/ of the working tree, and of `main` for diff), texts already in memory: the floor, since
 every command must at least parse them. Figures are the best of --repeat, taken in turns so that
 load from elsewhere hits all alike; the ratio is the lower of wall and CPU (CPU counts git too). The
 goal is at most 1.5x for each. Memory: the peak Python allocation (tracemalloc) of each command per
@@ -63,8 +63,8 @@ def affected_list(project: Path) -> str:
 
 
 def texts(repo: GitRepo, revisions: bool) -> list[str]:
-    """The YAML a command parses: the working tree's stacks/, scopes/, policy/ (and main's, for diff)."""
-    folders = ("stacks", "scopes", "policy")
+    """The YAML a command parses: the working tree's stacks/, scopes/, policy/, products/ (and main's, for diff)."""
+    folders = ("stacks", "scopes", "policy", "products")
     found = [p.read_text() for f in folders for p in sorted((repo.project / f).rglob("*.yaml"))]
     if revisions:
         listed = repo.git("ls-tree", "-r", "--name-only", "main", *folders).splitlines()
