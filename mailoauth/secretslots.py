@@ -73,8 +73,9 @@ class Rotation:
     add: SecretSlot | None
 
 
-def rotate(app: App, expires: date, today: date, description: str | None = None) -> Rotation:
-    """Add a slot expiring on `expires`; drop expired slots, and the oldest when two would remain."""
+def rotate(app: App, expires: date, today: date, description: str | None = None, drop_oldest: bool = False) -> Rotation:
+    """Add a slot expiring on `expires` and drop expired slots. A slot that has not expired is dropped only
+    with `drop_oldest` (two valid slots are already there): the mail handler may still use it."""
     live = sorted((i for i, s in enumerate(app.secrets) if s.expires > today), key=lambda i: app.secrets[i].expires)
     keep = live[-(MAX_SLOTS - 1) :]
     newest = app.newest_secret
@@ -83,8 +84,21 @@ def rotate(app: App, expires: date, today: date, description: str | None = None)
             f"app {app.key}: the new secret would expire on {expires.isoformat()}, not after the newest slot "
             f"'{newest.name}' (expires {newest.expires.isoformat()}); choose a longer --lifetime"
         )
+    valid_dropped = [app.secrets[i] for i in live if i not in keep]
+    if valid_dropped and not drop_oldest:
+        raise RotationError(still_valid(app, valid_dropped[0], app.secrets[keep[0]], today))
     slot = SecretSlot(f"secret-{expires.isoformat()}", description or newest.description, expires)
     return Rotation(app.key, tuple(i for i in range(len(app.secrets)) if i not in keep), slot)
+
+
+def still_valid(app: App, oldest: SecretSlot, kept: SecretSlot, today: date) -> str:
+    """Why a rotation that would remove a slot still in its lifetime is refused, and the two ways on."""
+    return (
+        f"app {app.key} already has {MAX_SLOTS} valid secret slots, and a new one would remove '{oldest.name}' "
+        f"(expires {oldest.expires.isoformat()}, {(oldest.expires - today).days} days left), which the mail handler "
+        f"may still use; once it uses '{kept.name}', run `mailoauth secrets retire` first, or pass --drop-oldest "
+        "to remove it in this rotation"
+    )
 
 
 def retire(app: App) -> Rotation:
@@ -129,11 +143,14 @@ class SlotReport:
         return "expired" if self.days_left <= 0 else ("expiring" if self.due else "ok")
 
 
-def _action(app: App, slot: SecretSlot, window_end: date) -> str | None:
-    """`rotate` when the app's newest slot is due (that also drops a due old one); else `retire` a due old slot."""
+def _action(app: App, slot: SecretSlot, today: date, window_end: date) -> str | None:
+    """`rotate` when the app's newest slot is due and is its only valid one; else `retire` the older slots
+    (a rotation never removes a valid slot on its own, so retire comes first and rotate on the next run)."""
     if slot.expires > window_end:
         return None
-    return "rotate" if app.newest_secret.expires <= window_end else "retire"
+    if app.newest_secret.expires > window_end:
+        return "retire"
+    return "retire" if sum(s.expires > today for s in app.secrets) >= MAX_SLOTS else "rotate"
 
 
 def report_rows(stacks: dict[str, Stack], today: date, window_end: date) -> list[SlotReport]:
@@ -146,7 +163,7 @@ def report_rows(stacks: dict[str, Stack], today: date, window_end: date) -> list
             slot,
             (slot.expires - today).days,
             slot.expires <= window_end,
-            _action(app, slot, window_end),
+            _action(app, slot, today, window_end),
         )
         for stack in stacks.values()
         for app in stack.apps.values()

@@ -32,6 +32,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="how long the new secret lives, from today: 90d, 6m, 12m (default), 1y; at most 24m",
     )
     rotate.add_argument("--description", help="portal description of the new secret (default: the newest slot's)")
+    rotate.add_argument(
+        "--drop-oldest",
+        action="store_true",
+        help="when two valid slots are there, remove the older one in this rotation (default: refuse, "
+        "since the mail handler may still use it; `secrets retire` first is the safe order)",
+    )
+    rotate.add_argument(
+        "--outputs",
+        metavar="FILE",
+        help="`pulumi stack output --show-secrets --json` as a file, or - for stdin: name the slot the "
+        "downstream app was given (clientSecrets.<app>)",
+    )
     rotate.set_defaults(handler=run_rotate)
 
     retire = actions.add_parser("retire", help="remove every secret slot of an app but the newest")
@@ -60,11 +72,22 @@ def run_rotate(args: argparse.Namespace) -> int:
             "--description: give the text shown in the portal, or leave the option out to reuse the newest slot's"
         )
 
+    in_use = _slot_in_use(args)
+
     def change(app: App, today: date) -> secretslots.Rotation:
         expires = secretslots.new_expiry(args.lifetime, today)
-        return secretslots.rotate(app, expires, today, args.description)
+        rotation = secretslots.rotate(app, expires, today, args.description, args.drop_oldest)
+        dropped = {app.secrets[i].name for i in rotation.drop}
+        if in_use in dropped and any(s.expires > today for s in app.secrets if s.name == in_use):
+            raise secretslots.RotationError(
+                f"app {app.key}: slot '{in_use}' is the one the downstream app was given (clientSecrets.{app.key} "
+                "in the outputs) and has not expired; switch the downstream app to the newer slot first"
+            )
+        return rotation
 
     rotation = _edit(args, change)
+    if in_use:
+        print(f"the downstream app was given slot '{in_use}' (clientSecrets.{args.app} in the outputs)")
     if rotation and rotation.add:
         print(
             "next: open a pull request; after pulumi up, switch the downstream app to "
@@ -72,6 +95,15 @@ def run_rotate(args: argparse.Namespace) -> int:
             f"--show-secrets), then run `mailoauth secrets retire --stack {args.stack} --app {rotation.app}`"
         )
     return cli.EXIT_OK
+
+
+def _slot_in_use(args: argparse.Namespace) -> str | None:
+    if not args.outputs:
+        return None
+    from mailoauth.verify.credentials import read_outputs, slot_in_use
+
+    _label, doc = read_outputs(args.outputs, sys.stdin)
+    return slot_in_use(doc, args.app)
 
 
 def run_retire(args: argparse.Namespace) -> int:
