@@ -104,19 +104,19 @@ def edit_modules(*names: str) -> list[ModuleType]:
     return [importlib.import_module(f"mailoauth.{name}") for name in names]
 
 
-def span(text: str) -> Any:
+def span(text: str, shortest: int = 1) -> Any:
     """argparse type for a span like 90d, 6w, 6m, 1y (secretslots.Duration)."""
     from mailoauth.secretslots import Duration
 
     try:
-        return Duration.parse(text)
+        return Duration.parse(text, shortest)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def window(text: str) -> Any:
-    """argparse type for a reporting window (`--within`): a span, or a bare number of days."""
-    return span(f"{text}d" if text.isdigit() else text)
+    """argparse type for a reporting window (`--within`): a span or a bare number of days; 0d is "expired now"."""
+    return span(f"{text}d" if text.isdigit() else text, shortest=0)
 
 
 def report_problems(problems: Sequence[Problem], fmt: str = "text") -> None:

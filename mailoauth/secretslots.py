@@ -16,7 +16,7 @@ from mailoauth.model import App, SecretSlot, Stack
 from mailoauth.rules import MAX_SECRET_MONTHS, add_months
 
 MAX_SLOTS = 2
-DURATION = re.compile(r"^\s*(?P<count>[1-9][0-9]{0,3})\s*(?P<unit>[dwmy])\s*$")
+DURATION = re.compile(r"^\s*(?P<count>[0-9]{1,4})\s*(?P<unit>[dwmy])\s*$")
 LONGEST = {"d": 36525, "w": 5218, "m": 1200, "y": 100}  # 100 years per unit: later dates overflow the calendar
 
 
@@ -28,9 +28,10 @@ class Duration:
     unit: str
 
     @classmethod
-    def parse(cls, text: str) -> Duration:
+    def parse(cls, text: str, shortest: int = 1) -> Duration:
+        """`shortest` 0 allows a zero span (a report window of 0d: what has expired by today)."""
         match = DURATION.match(text)
-        if not match:
+        if not match or int(match["count"]) < shortest:
             raise ValueError(f"'{text}' is not a duration; use a number and d, w, m or y (90d, 6m, 12m, 1y)")
         count, unit = int(match["count"]), match["unit"]
         if count > LONGEST[unit]:
@@ -75,7 +76,8 @@ class Rotation:
 
 def rotate(app: App, expires: date, today: date, description: str | None = None, drop_oldest: bool = False) -> Rotation:
     """Add a slot expiring on `expires` and drop expired slots. A slot that has not expired is dropped only
-    with `drop_oldest` (two valid slots are already there): the mail handler may still use it."""
+    with `drop_oldest` (two valid slots are already there): the mail handler may still use it. An adopted
+    slot is dropped from the file without asking: `pulumi up` never deletes it from Entra ID."""
     live = sorted((i for i, s in enumerate(app.secrets) if s.expires > today), key=lambda i: app.secrets[i].expires)
     keep = live[-(MAX_SLOTS - 1) :]
     newest = app.newest_secret
@@ -84,7 +86,7 @@ def rotate(app: App, expires: date, today: date, description: str | None = None,
             f"app {app.key}: the new secret would expire on {expires.isoformat()}, not after the newest slot "
             f"'{newest.name}' (expires {newest.expires.isoformat()}); choose a longer --lifetime"
         )
-    valid_dropped = [app.secrets[i] for i in live if i not in keep]
+    valid_dropped = [app.secrets[i] for i in live if i not in keep and not app.secrets[i].adopted]  # adopted: stays
     if valid_dropped and not drop_oldest:
         raise RotationError(still_valid(app, valid_dropped[0], app.secrets[keep[0]], today))
     slot = SecretSlot(f"secret-{expires.isoformat()}", description or newest.description, expires)

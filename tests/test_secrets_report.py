@@ -169,3 +169,13 @@ def test_a_bare_number_of_days_is_a_window_as_in_audit(stacks: Path, capsys) -> 
     main(["-C", str(stacks), "secrets", "report", "--within", "3w"])
     weeks = capsys.readouterr().out
     assert days.replace("within 21d", "within 3w") == weeks
+
+
+@pytest.mark.parametrize("window", ["0d", "0"])
+def test_within_0d_asks_what_has_expired_now(stacks: Path, capsys, window: str) -> None:
+    code, out = report(stacks, capsys, "--within", window, "--format", "json")
+    doc = json.loads(out)
+    assert (code, doc["within"], doc["windowEnd"], doc["due"], doc["expired"]) == (1, "0d", "2026-11-27", 1, 1)
+    assert [(s["stack"], s["app"], s["status"]) for s in doc["secrets"] if s["action"]] == [("lab", "trial", "expired")]
+    (stacks / "stacks" / "Pulumi.lab.yaml").unlink()
+    assert report(stacks, capsys, "--within", window)[0] == 0
