@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import html
 
-from mailoauth.diff import AppDiff, Change, Report, Revision, StackDiff
+from mailoauth.diff import AppDiff, Change, Report, Revision, StackDiff, highest
 from mailoauth.plan import consent_label
+from mailoauth.style import count, paint
 
 SIGN = {"added": "+", "removed": "-", "changed": "~", "rotated": "~", "renamed": "~"}
 KIND = {
@@ -46,28 +47,30 @@ def details(c: Change) -> str:
     return (c.after or c.before or "") if c.kind == "app" else ""  # an app's display name; values are in the subject
 
 
-def render_text(report: Report) -> str:
+def render_text(report: Report, colour: bool = False) -> str:
+    """The terminal report; with `colour`, high-risk rows (either axis) in red, medium ones in yellow."""
     lines = [report.summary()]
     for stack in report.changed:
         lines += ["", f"stack {stack.name} ({stack.status}, security {stack.risk}, availability {stack.availability})"]
-        lines += [_text_row(c, "  ") for c in stack.changes]
+        lines += [_text_row(c, "  ", colour) for c in stack.changes]
         for app in stack.apps:
             levels = f"security {app.risk}, availability {app.availability}"
             lines.append(f"  {SIGN[app.status]} {app.key}: {app.display_name}  [{levels}]")
-            lines += [_text_row(c, "      ") for c in app.changes]
+            lines += [_text_row(c, "      ", colour) for c in app.changes]
             lines += [f"      ! {w}" for w in app.warnings]
             lines += [f"      → mail handler: {note}" for note in app.downstream]
     return "\n".join(lines) + "\n"
 
 
-def _text_row(c: Change, indent: str) -> str:
+def _text_row(c: Change, indent: str, colour: bool = False) -> str:
     facts = details(c)
-    return (
-        f"{indent}{SIGN[c.action]} {KIND[c.kind]:<17} {c.subject}"
+    row = (
+        f"{SIGN[c.action]} {KIND[c.kind]:<17} {c.subject}"
         + (f"  ({facts})" if facts else "")
         + f"  [security {c.risk}{': ' + c.why if c.why else ''}]"
         + (f" [availability {c.availability}: {c.outage}]" if c.outage else "")
     )
+    return indent + paint(row, highest((c.risk, c.availability)), colour)
 
 
 def render_markdown(report: Report, limit: int = MARKDOWN_LIMIT) -> str:
@@ -104,13 +107,9 @@ def _high_risk_table(report: Report, axis: str) -> list[str]:
 
 def _stack_line(s: StackDiff) -> str:
     return (
-        f"- {_code(s.name)} ({s.status}): {_plural(len(s.apps), 'app')} changed, security {BADGE[s.risk]}, "
+        f"- {_code(s.name)} ({s.status}): {count(len(s.apps), 'app')} changed, security {BADGE[s.risk]}, "
         f"availability {BADGE[s.availability]}"
     )
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _stack_section(s: StackDiff) -> list[str]:
@@ -125,7 +124,7 @@ def _stack_section(s: StackDiff) -> list[str]:
 
 def _summary(s: StackDiff) -> str:
     return (
-        f"stack <code>{html.escape(s.name)}</code> ({s.status}): {_plural(len(s.apps), 'app')} changed, "
+        f"stack <code>{html.escape(s.name)}</code> ({s.status}): {count(len(s.apps), 'app')} changed, "
         f"security {s.risk}, availability {s.availability}"
     )
 

@@ -12,6 +12,7 @@ from datetime import date
 
 from mailoauth.catalogue import Catalogue
 from mailoauth.model import SIGN_IN_AUDIENCE, App, SecretSlot, Stack
+from mailoauth.style import count
 from mailoauth.tenant import AppInTenant, Grant, PermissionKey, Registration, ResourceApi, Secret
 
 PULUMI_UP = "run pulumi up to restore the stack's state"
@@ -211,7 +212,9 @@ def _expiry(secret: Secret, today: date, within: int) -> list[Finding]:
     if days <= 0:
         return [Finding("secret-expired", f"secret {_describe(secret)} expired on {end}", ROTATE)]
     if days <= within:
-        return [Finding("secret-expiring", f"secret {_describe(secret)} expires on {end}, in {days} day(s)", ROTATE)]
+        return [
+            Finding("secret-expiring", f"secret {_describe(secret)} expires on {end}, in {count(days, 'day')}", ROTATE)
+        ]
     return []
 
 
@@ -305,9 +308,9 @@ def _summary(doc: dict[str, object]) -> str:
     assert isinstance(apps, dict)
     drifted = sum(1 for a in apps.values() if a["findings"])
     return (
-        f"audit of stack {doc['stack']} (tenant {doc['tenantId']}): {len(apps)} app(s), "
+        f"audit of stack {doc['stack']} (tenant {doc['tenantId']}): {count(len(apps), 'app')}, "
         + (f"drift in {drifted}" if drifted else "no drift")
-        + f"; secrets checked for expiry within {doc['withinDays']} day(s) of {doc['today']}"
+        + f"; secrets checked for expiry within {count(int(str(doc['withinDays'])), 'day')} of {doc['today']}"
     )
 
 
@@ -315,7 +318,7 @@ def _app_line(key: str, app: dict[str, object]) -> str:
     where = f"client id {app['clientId']}" if app["objectId"] else "not found"
     findings = app["findings"]
     assert isinstance(findings, list)
-    return f"{key}: {app['displayName']} ({where}): " + (f"{len(findings)} finding(s)" if findings else "no drift")
+    return f"{key}: {app['displayName']} ({where}): " + (count(len(findings), "finding") if findings else "no drift")
 
 
 def render_text(doc: dict[str, object]) -> str:

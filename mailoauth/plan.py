@@ -10,6 +10,7 @@ from typing import Any
 
 from mailoauth.endpoints import app_endpoints
 from mailoauth.model import App, Permission, Stack
+from mailoauth.style import count
 
 
 def permission_document(p: Permission) -> dict[str, Any]:
@@ -91,9 +92,9 @@ def _imported(app: App) -> int:
 def summary_line(doc: dict[str, Any]) -> str:
     c = doc["summary"]
     return (
-        f"stack {doc['stack']}: {c['applications']} app registration(s), {c['servicePrincipals']} service "
-        f"principal(s), {c['applicationPasswords']} client secret(s), {c['delegatedPermissionGrants']} admin "
-        f"consent grant(s) in tenant {doc['tenantId']} ({doc['cloud']})"
+        f"stack {doc['stack']}: {count(c['applications'], 'app registration')}, "
+        f"{count(c['servicePrincipals'], 'service principal')}, {count(c['applicationPasswords'], 'client secret')}, "
+        f"{count(c['delegatedPermissionGrants'], 'admin consent grant')} in tenant {doc['tenantId']} ({doc['cloud']})"
         + (f"; {c['imported']} of them imported from the tenant" if c.get("imported") else "")
     )
 
@@ -182,5 +183,6 @@ def render_markdown(doc: dict[str, Any]) -> str:
         out += [f"- import {what}: `{ident}`" for what, ident in _import_lines(app["import"])]
         out += [f"- authorize: `{ep['authorize']}`", f"- token: `{ep['token']}`"]
         out += [f"- scope request: `{req}`" for req in ep["scopeRequests"].values()]
+        out += [f"- {proto}: `{_mail(target)}`" for proto, target in ep["mail"].items()]
         out += ["", "</details>", ""]
     return "\n".join(out).rstrip() + "\n"

@@ -14,6 +14,7 @@ from typing import Any
 
 from mailoauth.model import App, SecretSlot, Stack
 from mailoauth.rules import MAX_SECRET_MONTHS, add_months
+from mailoauth.style import count, paint
 
 MAX_SLOTS = 2
 DURATION = re.compile(r"^\s*(?P<count>[0-9]{1,4})\s*(?P<unit>[dwmy])\s*$")
@@ -209,7 +210,7 @@ def report_document(rows: list[SlotReport], today: date, window: Duration, windo
 def summary_line(doc: dict[str, Any]) -> str:
     stacks = len({s["stack"] for s in doc["secrets"]})
     return (
-        f"{len(doc['secrets'])} secret(s) in {stacks} stack(s): {doc['expired']} expired, "
+        f"{count(len(doc['secrets']), 'secret')} in {count(stacks, 'stack')}: {doc['expired']} expired, "
         f"{doc['due'] - doc['expired']} expiring by {doc['windowEnd']} (within {doc['within']} of {doc['today']})"
     )
 
@@ -237,10 +238,18 @@ def _align(cell: str, width: int, column: tuple[str, str]) -> str:
     return cell.rjust(width) if column[0] == "daysLeft" else cell.ljust(width)
 
 
-def render_text(doc: dict[str, Any]) -> str:
+def _shown(cell: str, width: int, column: tuple[str, str], colour: bool) -> str:
+    """A cell aligned in its column; the status column in its colour on a terminal."""
+    text = _align(cell, width, column)
+    return paint(text, cell, colour) if column[0] == "status" else text
+
+
+def render_text(doc: dict[str, Any], colour: bool = False) -> str:
     table = [[title for _, title in COLUMNS], *(_cells(s) for s in doc["secrets"])]
     widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
-    lines = ["  ".join(_align(*cell) for cell in zip(row, widths, COLUMNS, strict=True)).rstrip() for row in table]
+    lines = [
+        "  ".join(_shown(*cell, colour) for cell in zip(row, widths, COLUMNS, strict=True)).rstrip() for row in table
+    ]
     todo = command_lines(doc)
     lines += ["", summary_line(doc)] + (["", "to fix:", *(f"  {c}" for c in todo)] if todo else [])
     return "\n".join(lines) + "\n"

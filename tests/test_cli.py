@@ -74,8 +74,8 @@ def test_plan_text_reads_like_a_review() -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == (
-        "stack prod: 2 app registration(s), 2 service principal(s), 2 client secret(s), 2 admin "
-        "consent grant(s) in tenant 99999999-8888-7777-6666-555555555555 (global)"
+        "stack prod: 2 app registrations, 2 service principals, 2 client secrets, 2 admin "
+        "consent grants in tenant 99999999-8888-7777-6666-555555555555 (global)"
     )
     assert "+ jira-mail-in: Jira mail handler (prod, inbound)" in lines
     assert (
@@ -87,7 +87,7 @@ def test_plan_text_reads_like_a_review() -> None:
 
 def test_plan_markdown_leads_with_the_summary() -> None:
     result = mailoauth("plan", "--stack", "saas", "--format", "markdown")
-    assert result.stdout.startswith("**stack saas: 1 app registration(s)")
+    assert result.stdout.startswith("**stack saas: 1 app registration")
     assert "| `Mail.Send` | Microsoft Graph | `e383f46e-2787-4529-855e-0e479a3ffac0` | user consent | send |" in (
         result.stdout
     )
@@ -96,7 +96,7 @@ def test_plan_markdown_leads_with_the_summary() -> None:
 def test_validate_all_examples() -> None:
     result = mailoauth("validate", "--all")
     assert result.returncode == 0
-    assert result.stdout.endswith("\n3 stack(s): 3 valid; 0 error(s), 0 warning(s)\n")
+    assert result.stdout.endswith("\n3 stacks: 3 valid; 0 errors, 0 warnings\n")
 
 
 def test_malformed_yaml_names_file_and_line(project: Path) -> None:

@@ -52,7 +52,7 @@ def test_text_lists_expired_and_expiring_first_and_exits_1(stacks: Path, capsys)
         "2027-10-31        338  ok        prod   jira-mail-out  secret  -\n"
         "2027-11-15        353  ok        dev    jira-mail-in   secret  -\n"
         "\n"
-        "9 secret(s) in 5 stack(s): 1 expired, 1 expiring by 2026-12-27 (within 30d of 2026-11-27)\n"
+        "9 secrets in 5 stacks: 1 expired, 1 expiring by 2026-12-27 (within 30d of 2026-11-27)\n"
         "\n"
         "to fix:\n"
         "  mailoauth secrets rotate --stack lab --app trial\n"
@@ -107,7 +107,7 @@ def test_markdown_is_a_table_with_the_commands(stacks: Path, capsys) -> None:
     code, out = report(stacks, capsys, "--within", "2w", "--format", "markdown")
     assert code == 1
     lines = out.splitlines()
-    assert lines[0] == ("**9 secret(s) in 5 stack(s): 1 expired, 0 expiring by 2026-12-11 (within 2w of 2026-11-27)**")
+    assert lines[0] == ("**9 secrets in 5 stacks: 1 expired, 0 expiring by 2026-12-11 (within 2w of 2026-11-27)**")
     assert lines[2:5] == [
         "| expires | days left | status | stack | app | slot | action |",
         "|---|---|---|---|---|---|---|",
@@ -121,7 +121,7 @@ def test_nothing_due_exits_0(stacks: Path, capsys) -> None:
     (stacks / "stacks" / "Pulumi.lab.yaml").unlink()
     code, out = report(stacks, capsys, "--within", "3w")
     assert code == 0
-    assert "8 secret(s) in 4 stack(s): 0 expired, 0 expiring by 2026-12-18 (within 3w of 2026-11-27)" in out
+    assert "8 secrets in 4 stacks: 0 expired, 0 expiring by 2026-12-18 (within 3w of 2026-11-27)" in out
     assert "to fix" not in out
 
 

@@ -83,7 +83,7 @@ def test_browser_flow_proves_imap_smtp_and_graph_with_the_exact_scope_strings(wo
     assert user == USER and world.cloud.book.claims(token)["aud"] == "https://outlook.office.com"
     assert world.smtp_boxes.attempts == [(USER, token)] and world.smtp_boxes.sent == []
     assert "GET /v1.0/me/mailFolders/inbox" in [r.target for r in world.cloud.graph.http_requests]
-    assert result.step("Graph")["detail"] == "GET /me/mailFolders/inbox: Inbox, 3 message(s), 1 unread"
+    assert result.step("Graph")["detail"] == "GET /me/mailFolders/inbox: Inbox, 3 messages, 1 unread"
     assert "Sign in as the mailbox user in the browser. If none opens, open this URL:" in result.err
     assert world.browser.pages[-1].text.endswith("Signed in. You can close this tab and return to the terminal.</p>")
 

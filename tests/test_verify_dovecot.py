@@ -47,7 +47,7 @@ def test_verify_proves_imap_and_smtp_against_dovecot(at_dovecot: World, dovecot:
     assert result.step("IMAP") == {
         "step": "IMAP",
         "status": "pass",
-        "detail": f"AUTHENTICATE XOAUTH2 as {USER}; SELECT INBOX: 0 message(s)",
+        "detail": f"AUTHENTICATE XOAUTH2 as {USER}; SELECT INBOX: 0 messages",
         "explanation": None,
     }
     assert result.step("SMTP")["detail"] == (

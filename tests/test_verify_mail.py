@@ -54,7 +54,7 @@ def test_xoauth2_layout() -> None:
 def test_imap_authenticate_and_select(imap: FakeImap, mailboxes: Mailboxes, client_context: ssl.SSLContext) -> None:
     outcome = check_imap("127.0.0.1", imap.port, USER, TOKEN, client_context)
     assert outcome.ok, outcome.detail
-    assert outcome.detail == f"AUTHENTICATE XOAUTH2 as {USER}; SELECT INBOX: 3 message(s)"
+    assert outcome.detail == f"AUTHENTICATE XOAUTH2 as {USER}; SELECT INBOX: 3 messages"
     assert mailboxes.attempts == [(USER, TOKEN)]
 
 

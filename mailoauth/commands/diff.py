@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from mailoauth import cli, diff, diffrender, revisions, stackfile
+from mailoauth import cli, diff, diffrender, revisions, stackfile, style
 from mailoauth.problems import InvalidInput, did_you_mean
 from mailoauth.tree import GitTree, RevisionError, Tree, WorkTree
 
@@ -33,10 +34,23 @@ def fail_on(text: str) -> tuple[str, str]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("diff", help="compare the desired state of every stack between two git revisions")
+    p = cli.command(
+        sub,
+        "diff",
+        [
+            "mailoauth diff --base main",
+            "mailoauth diff --base origin/main --format md --fail-on high --fail-on availability:high",
+        ],
+        {
+            cli.EXIT_OK: "the report was printed",
+            cli.EXIT_FINDING: "--exit-code and something changed",
+            cli.EXIT_INVALID: "invalid input at either revision, an unknown revision or stack",
+            cli.EXIT_POLICY: "--fail-on and a change at that risk or higher",
+        },
+    )
     p.add_argument("--base", required=True, metavar="REF", help="git revision to compare from (branch, tag, commit)")
     p.add_argument("--head", metavar="REF", help="git revision to compare to (default: the working tree)")
-    p.add_argument("--stack", nargs="+", action="extend", metavar="NAME", help="only these stacks (default: all)")
+    cli.add_stack(p, required=False, many=True, help="only these stacks (default: all)")
     cli.add_format(p, ("text", "markdown", "json"))
     p.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (as git diff does)")
     p.add_argument(
@@ -90,4 +104,6 @@ def _chosen_stacks(wanted: list[str] | None, base: Tree, head: Tree) -> list[str
 def _render(report: diff.Report, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(report.as_json(), ensure_ascii=False, separators=(",", ":")) + "\n"  # for machines: one line
-    return diffrender.render_markdown(report) if fmt == "markdown" else diffrender.render_text(report)
+    if fmt == "markdown":
+        return diffrender.render_markdown(report)
+    return diffrender.render_text(report, style.colour_on(sys.stdout))

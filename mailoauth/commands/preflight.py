@@ -18,8 +18,13 @@ from mailoauth.tree import WorkTree
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("preflight", help="check a tenant before the first pulumi up: licences, mailboxes, rights")
-    p.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
+    p = cli.command(
+        sub,
+        "preflight",
+        ["mailoauth preflight --stack prod"],
+        {cli.EXIT_OK: "no check failed", cli.EXIT_FINDING: "a check failed", cli.EXIT_INVALID: cli.EXITS[2]},
+    )
+    cli.add_stack(p)
     cli.add_format(p)
     options.add_options(p)
     p.set_defaults(handler=run)

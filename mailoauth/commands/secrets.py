@@ -13,25 +13,41 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from mailoauth import catalogue, cli, secretslots, stackfile
-from mailoauth.model import App, Stack
-from mailoauth.problems import InvalidInput, did_you_mean
+from mailoauth import catalogue, cli, secretslots, stackfile, style
+from mailoauth.model import App
+from mailoauth.problems import InvalidInput
 from mailoauth.tree import WorkTree
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("secrets", help="rotate client secrets without downtime; report expiring ones")
+    p = cli.command(
+        sub, "secrets", ["mailoauth secrets report --within 0d"], {cli.EXIT_INVALID: "unknown or missing ACTION"}
+    )
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    rotate = actions.add_parser("rotate", help="add a new secret slot to an app (dropping expired and the oldest)")
+    edited = {cli.EXIT_OK: "the stack file was edited (or nothing to change)", cli.EXIT_INVALID: EDIT_REFUSED}
+    rotate = cli.command(
+        actions,
+        "rotate",
+        [
+            "mailoauth secrets rotate --stack prod --app jira-mail-in",
+            "pulumi stack output -s prod --show-secrets --json | mailoauth secrets rotate --stack prod "
+            "--app jira-mail-in --outputs -",
+        ],
+        edited,
+        "add a secret slot to an app next to the one in use (expired slots are dropped)",
+    )
     _target(rotate)
     rotate.add_argument(
         "--lifetime",
         type=cli.span,
         default=secretslots.Duration(12, "m"),
+        metavar="SPAN",
         help="how long the new secret lives, from today: 90d, 6m, 12m (default), 1y; at most 24m",
     )
-    rotate.add_argument("--description", help="portal description of the new secret (default: the newest slot's)")
+    rotate.add_argument(
+        "--description", metavar="TEXT", help="portal description of the new secret (default: the newest slot's)"
+    )
     rotate.add_argument(
         "--drop-oldest",
         action="store_true",
@@ -46,24 +62,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     rotate.set_defaults(handler=run_rotate)
 
-    retire = actions.add_parser("retire", help="remove every secret slot of an app but the newest")
+    retire = cli.command(
+        actions,
+        "retire",
+        ["mailoauth secrets retire --stack prod --app jira-mail-in"],
+        edited,
+        "remove every secret slot of an app but the newest, once the mail handler uses it",
+    )
     _target(retire)
     retire.set_defaults(handler=run_retire)
 
-    report = actions.add_parser("report", help="every secret of every stack with its expiry; exit 1 if any is due")
+    report = cli.command(
+        actions,
+        "report",
+        ["mailoauth secrets report", "mailoauth secrets report --within 0d   # anything expired now?"],
+        {cli.EXIT_OK: "nothing is due", cli.EXIT_FINDING: "a slot is due", cli.EXIT_INVALID: "an invalid stack"},
+        "every secret of every stack with its expiry; exit 1 if any is due",
+    )
     report.add_argument(
         "--within",
         type=cli.window,
         default=secretslots.Duration(30, "d"),
-        help="report secrets expiring within this span as due (default 30d)",
+        metavar="SPAN",
+        help="report secrets expiring within this span as due: 30d, 6w, 3m, a number of days, 0d for expired now "
+        "(default 30d)",
     )
     cli.add_format(report)
     report.set_defaults(handler=run_report)
 
 
+EDIT_REFUSED = "bad input, or an edit refused for a reason it names; the file was not changed"
+
+
 def _target(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
-    parser.add_argument("--app", required=True, help="app key under mailoauth:apps")
+    cli.add_stack(parser)
+    cli.add_app(parser)
 
 
 def run_rotate(args: argparse.Namespace) -> int:
@@ -118,7 +151,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
     cat = catalogue.load(tree)
     today = stackfile.utc_today()
     stack = stackfile.load_stack(tree, args.stack, cat, today, check_expiry=False)
-    app = _app(stack, args.app)
+    app = cli.pick_app(stack, args.app, "; the file was not changed")
     try:
         rotation = change(app, today)
     except secretslots.RotationError as exc:
@@ -149,13 +182,6 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
     return rotation
 
 
-def _app(stack: Stack, key: str) -> App:
-    if key in stack.apps:
-        return stack.apps[key]
-    hint = did_you_mean(key, stack.apps) or f"apps: {', '.join(stack.apps)}"
-    raise cli.UsageError(f"{stack.file}: config.mailoauth:apps: no app '{key}'; {hint}; the file was not changed")
-
-
 def run_report(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     today = stackfile.utc_today()
@@ -166,5 +192,6 @@ def run_report(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(doc, indent=2))
     else:
-        print(secretslots.render_markdown(doc) if args.format == "markdown" else secretslots.render_text(doc), end="")
+        text = secretslots.render_markdown(doc) if args.format == "markdown" else None
+        print(text or secretslots.render_text(doc, style.colour_on(sys.stdout)), end="")
     return cli.EXIT_FINDING if doc["due"] else cli.EXIT_OK

@@ -16,6 +16,7 @@ from mailoauth.graph.errors import GraphError
 from mailoauth.graph.session import GraphSession, Retry, open_session, query_config
 from mailoauth.graph.target import Target
 from mailoauth.model import Stack
+from mailoauth.style import count
 from mailoauth.verify.mail import TEST_BODY, TEST_SUBJECT, Outcome
 from mailoauth.verify.oauth import Tokens
 
@@ -51,7 +52,7 @@ def read_inbox(target: Target, tokens: Tokens, stack: Stack) -> Outcome:
         )
         folder = json.loads(raw or b"{}")
         return (
-            f"GET /me/mailFolders/inbox: {folder.get('displayName')}, {folder.get('totalItemCount')} message(s), "
+            f"GET /me/mailFolders/inbox: {folder.get('displayName')}, {_messages(folder.get('totalItemCount'))}, "
             f"{folder.get('unreadItemCount')} unread"
         )
 
@@ -90,3 +91,7 @@ def _run(target: Target, tokens: Tokens, stack: Stack, work: Callable[[GraphSess
         return Outcome(False, str(exc))
     except ImportError:
         return Outcome(False, MISSING_EXTRA)
+
+
+def _messages(total: object) -> str:
+    return count(total, "message") if isinstance(total, int) else f"{total} messages"

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from mailoauth.style import count
+
 TIMEOUT = 20.0
 TEST_SUBJECT = "mailoauth verify: test message"
 TEST_BODY = "Sent by `mailoauth verify --send-test-to` to prove that sending with OAuth works.\n"
@@ -68,8 +70,9 @@ def check_imap(host: str, port: int, user: str, token: str, context: ssl.SSLCont
             status, data = imap.select("INBOX", readonly=True)
             if status != "OK":
                 return Outcome(False, f"SELECT INBOX: {status} {data!r}")
-            count = data[0].decode() if data and data[0] else "?"
-            return Outcome(True, f"AUTHENTICATE XOAUTH2 as {user}; SELECT INBOX: {count} message(s)")
+            exists = data[0].decode() if data and data[0] else ""
+            messages = count(int(exists), "message") if exists.isdigit() else "? messages"
+            return Outcome(True, f"AUTHENTICATE XOAUTH2 as {user}; SELECT INBOX: {messages}")
     except (imaplib.IMAP4.error, OSError) as exc:
         return Outcome(False, _redact(f"IMAP {host}:{port}: {_reply(exc)}", token))
 
