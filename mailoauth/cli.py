@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from mailoauth import __version__
-from mailoauth.problems import CommandError, InvalidInput, Problem
+from mailoauth.base.problems import CommandError, InvalidInput, Problem
 
 # The command registry: name -> one-line summary; the code is mailoauth/commands/<name>.py, imported on use.
 COMMANDS = {
@@ -116,7 +116,7 @@ def command(
 
 def stack_name(text: str) -> str:
     """argparse type for --stack: a stack name, or its file (stacks/Pulumi.NAME.yaml) for the name NAME."""
-    from mailoauth.stackfile import STACK_FILE
+    from mailoauth.project.stackfile import STACK_FILE
 
     found = STACK_FILE.match(Path(text).name) or STACK_FILE.match(f"Pulumi.{text}.yaml")
     if not text or found is None or "/" in found["name"] or found["name"] in (".", ".."):
@@ -143,7 +143,7 @@ def add_app(parser: argparse.ArgumentParser, required: bool = True, help: str = 
 
 def pick_app(stack: Any, key: str | None, note: str = "") -> Any:
     """The app `--app` names in `stack` (a model.Stack); without --app, the stack's only app."""
-    from mailoauth.problems import did_you_mean
+    from mailoauth.base.problems import did_you_mean
 
     apps = stack.apps
     if key is None and len(apps) == 1:
@@ -176,7 +176,7 @@ def add_format(parser: argparse.ArgumentParser, choices: Sequence[str] = FORMATS
 
 
 def project_root(args: argparse.Namespace) -> Path:
-    from mailoauth.tree import find_project_root
+    from mailoauth.base.tree import find_project_root
 
     root = args.project_dir.resolve() if args.project_dir else find_project_root()
     if not (root / "Pulumi.yaml").is_file():
@@ -223,7 +223,7 @@ def edit_modules(*names: str) -> list[ModuleType]:
 
 def span(text: str, shortest: int = 1) -> Any:
     """argparse type for a span like 90d, 6w, 6m, 1y (secretslots.Duration)."""
-    from mailoauth.secretslots import Duration
+    from mailoauth.review.secretslots import Duration
 
     try:
         return Duration.parse(text, shortest)

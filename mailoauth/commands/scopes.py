@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from mailoauth import catalogue, cli, scopesync, stackfile
-from mailoauth.catalogue import CATALOGUE_FILE
+from mailoauth import cli
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.desired.catalogue import CATALOGUE_FILE
 from mailoauth.graph import options
-from mailoauth.tree import WorkTree
+from mailoauth.project import stackfile
+from mailoauth.tenant import scopesync
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_sync(args: argparse.Namespace) -> int:
     root = cli.project_root(args)
     tree = WorkTree(root)
-    editor = cli.edit_modules("rtyaml")[0] if args.write else None  # before any request: fail fast
+    editor = cli.edit_modules("edit.rtyaml")[0] if args.write else None  # before any request: fail fast
     cat = catalogue.load(tree)
     stack = stackfile.load_stack(tree, args.stack, cat) if args.stack else None
     resources = options.run(_resources(args, stack, cat))

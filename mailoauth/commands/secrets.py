@@ -13,10 +13,14 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from mailoauth import catalogue, cli, secretslots, stackfile, style
-from mailoauth.model import App
-from mailoauth.problems import InvalidInput
-from mailoauth.tree import WorkTree
+from mailoauth import cli
+from mailoauth.base import style
+from mailoauth.base.problems import InvalidInput
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.desired.model import App
+from mailoauth.project import stackfile
+from mailoauth.review import secretslots
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -159,7 +163,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
     if not rotation.drop and rotation.add is None:
         print(f"{stack.file}: app {app.key} has one secret slot; nothing to change")
         return None
-    secretedit, rtyaml = cli.edit_modules("secretedit", "rtyaml")
+    secretedit, rtyaml = cli.edit_modules("edit.secretedit", "edit.rtyaml")
     path = Path(root) / stack.file
     try:
         guard = stackfile.project_guard(tree)

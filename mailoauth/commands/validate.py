@@ -12,10 +12,13 @@ import json
 import sys
 from typing import Any
 
-from mailoauth import catalogue, cli, rules, stackfile
-from mailoauth.problems import Problem
-from mailoauth.style import colour_on, count, paint
-from mailoauth.tree import WorkTree
+from mailoauth import cli
+from mailoauth.base.problems import Problem
+from mailoauth.base.style import colour_on, count, paint
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.guardrails import rules
+from mailoauth.project import stackfile
 
 CORE = "(core checks)"
 

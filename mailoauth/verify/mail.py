@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from mailoauth.style import count
+from mailoauth.base.style import count
 
 TIMEOUT = 20.0
 TEST_SUBJECT = "mailoauth verify: test message"

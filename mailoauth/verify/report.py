@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailoauth.style import count, paint
+from mailoauth.base.style import count, paint
 from mailoauth.verify.explain import Explanation
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"

@@ -2,7 +2,7 @@
 
 Each rule is a plain function over a *subject*, the shape of one resource the program registers:
 an app registration, a client secret, an admin consent grant. `stackfile.build_stack` builds the
-subjects from a stack file's desired state (`check_app`); the CrossGuard pack (`mailoauth.crossguard`)
+subjects from a stack file's desired state (`check_app`); the CrossGuard pack (`mailoauth.deploy.crossguard`)
 builds them from the azuread resource inputs Pulumi sends. Both judge with the same functions, so a
 rule cannot drift between the CLI, `pulumi up` and `pulumi preview --policy-pack policy`.
 
@@ -20,9 +20,9 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from mailoauth.catalogue import ALWAYS_SET, Catalogue, Scope
-from mailoauth.model import PERSONAL_AUDIENCES, WIDE_AUDIENCES, Key, Permission, SecretSlot
-from mailoauth.problems import KeyPath, Problems
+from mailoauth.base.problems import KeyPath, Problems
+from mailoauth.desired.catalogue import ALWAYS_SET, Catalogue, Scope
+from mailoauth.desired.model import PERSONAL_AUDIENCES, WIDE_AUDIENCES, Key, Permission, SecretSlot
 
 LEVELS = ("mandatory", "advisory", "disabled")
 POLICY_FILE = "policy/rules.yaml"

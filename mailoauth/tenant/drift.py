@@ -1,6 +1,6 @@
 """Drift between a stack's desired state and what the tenant holds, as findings with a fix each.
 
-Pure: takes the model (`mailoauth.model`) and the tenant's values (`mailoauth.tenant`), so what is
+Pure: takes the model (`mailoauth.desired.model`) and the tenant's values (`mailoauth.graph.records`), so what is
 reported follows from the same desired state that `plan` shows and `pulumi up` registers.
 """
 
@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from mailoauth.catalogue import Catalogue
-from mailoauth.model import SIGN_IN_AUDIENCE, App, SecretSlot, Stack
-from mailoauth.style import count
-from mailoauth.tenant import AppInTenant, Grant, PermissionKey, Registration, ResourceApi, Secret
+from mailoauth.base.style import count
+from mailoauth.desired.catalogue import Catalogue
+from mailoauth.desired.model import SIGN_IN_AUDIENCE, App, SecretSlot, Stack
+from mailoauth.graph.records import AppInTenant, Grant, PermissionKey, Registration, ResourceApi, Secret
 
 PULUMI_UP = "run pulumi up to restore the stack's state"
 ROTATE = (
@@ -322,7 +322,7 @@ def _app_line(key: str, app: dict[str, object]) -> str:
 
 
 def render_text(doc: dict[str, object]) -> str:
-    from mailoauth.tables import text_table
+    from mailoauth.base.tables import text_table
 
     lines = [_summary(doc), ""]
     for key, app in doc["apps"].items():  # type: ignore[union-attr]
@@ -334,7 +334,7 @@ def render_text(doc: dict[str, object]) -> str:
 
 
 def render_markdown(doc: dict[str, object]) -> str:
-    from mailoauth.tables import markdown_table
+    from mailoauth.base.tables import markdown_table
 
     out = [f"**{_summary(doc)}**", ""]
     for key, app in doc["apps"].items():  # type: ignore[union-attr]

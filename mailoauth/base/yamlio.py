@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from mailoauth.problems import InvalidInput, KeyPath, Problem
+from mailoauth.base.problems import InvalidInput, KeyPath, Problem
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailoauth.endpoints import app_endpoints
-from mailoauth.model import App, Permission, Stack
-from mailoauth.style import count
+from mailoauth.base.style import count
+from mailoauth.desired.endpoints import app_endpoints
+from mailoauth.desired.model import App, Permission, Stack
 
 
 def permission_document(p: Permission) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from mailoauth.clouds import Cloud
-from mailoauth.model import App, Permission
+from mailoauth.desired.clouds import Cloud
+from mailoauth.desired.model import App, Permission
 
 # Which tenant segment goes into the authority URL for each audience (entra-docs v2-protocols).
 AUTHORITY_SEGMENT = {

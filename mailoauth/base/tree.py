@@ -11,7 +11,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from mailoauth.problems import InvalidInput, Problem
+from mailoauth.base.problems import InvalidInput, Problem
 
 
 class Tree(Protocol):

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from mailoauth.catalogue import Catalogue
-from mailoauth.endpoints import app_endpoints
-from mailoauth.model import App, Permission, SecretSlot, Stack
-from mailoauth.plan import permission_document
-from mailoauth.problems import Problem
+from mailoauth.base.problems import Problem
+from mailoauth.desired.catalogue import Catalogue
+from mailoauth.desired.endpoints import app_endpoints
+from mailoauth.desired.model import App, Permission, SecretSlot, Stack
+from mailoauth.review.plan import permission_document
 
 RISKS = ("low", "medium", "high")
 # Two ways a change can hurt: it widens what the registration may do (security), or it stops something

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from mailoauth.model import App, SecretSlot, Stack
-from mailoauth.rules import MAX_SECRET_MONTHS, add_months
-from mailoauth.style import count, paint
+from mailoauth.base.style import count, paint
+from mailoauth.desired.model import App, SecretSlot, Stack
+from mailoauth.guardrails.rules import MAX_SECRET_MONTHS, add_months
 
 MAX_SLOTS = 2
 DURATION = re.compile(r"^\s*(?P<count>[0-9]{1,4})\s*(?P<unit>[dwmy])\s*$")

@@ -17,13 +17,14 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
-from mailoauth import stackfile, yamlio
-from mailoauth.catalogue import Catalogue
-from mailoauth.model import SecretSlot, Stack
-from mailoauth.problems import InvalidInput, Problem
-from mailoauth.rtyaml import RoundTrip
-from mailoauth.rules import Guard
-from mailoauth.secretslots import Rotation, RotationError
+from mailoauth.base import yamlio
+from mailoauth.base.problems import InvalidInput, Problem
+from mailoauth.desired.catalogue import Catalogue
+from mailoauth.desired.model import SecretSlot, Stack
+from mailoauth.edit.rtyaml import RoundTrip
+from mailoauth.guardrails.rules import Guard
+from mailoauth.project import stackfile
+from mailoauth.review.secretslots import Rotation, RotationError
 
 MAP_EOL, SEQ_EOL = 2, 0  # where ruamel keeps an entry's end-of-line comment in `ca.items[...]`
 

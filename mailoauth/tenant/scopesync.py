@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mailoauth.catalogue import CATALOGUE_FILE, Catalogue
-from mailoauth.problems import CommandError
-from mailoauth.style import count
-from mailoauth.tenant import ResourceApi
+from mailoauth.base.problems import CommandError
+from mailoauth.base.style import count
+from mailoauth.desired.catalogue import CATALOGUE_FILE, Catalogue
+from mailoauth.graph.records import ResourceApi
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def sync_document(differences_found: list[Difference], written: bool) -> dict[st
 
 
 def render_text(doc: dict[str, Any]) -> str:
-    from mailoauth.tables import text_table
+    from mailoauth.base.tables import text_table
 
     if doc["inSync"]:
         return f"{CATALOGUE_FILE} matches the tenant\n"
@@ -133,7 +133,7 @@ def render_text(doc: dict[str, Any]) -> str:
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
-    from mailoauth.tables import markdown_table
+    from mailoauth.base.tables import markdown_table
 
     if doc["inSync"]:
         return f"`{CATALOGUE_FILE}` matches the tenant\n"

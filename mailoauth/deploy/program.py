@@ -14,11 +14,12 @@ from typing import Any
 import pulumi
 import pulumi_azuread as azuread
 
-from mailoauth import catalogue, stackfile
-from mailoauth.endpoints import app_endpoints
-from mailoauth.model import App, Imports, SecretSlot, Stack
-from mailoauth.problems import CommandError, InvalidInput
-from mailoauth.tree import WorkTree, find_project_root
+from mailoauth.base.problems import CommandError, InvalidInput
+from mailoauth.base.tree import WorkTree, find_project_root
+from mailoauth.desired import catalogue
+from mailoauth.desired.endpoints import app_endpoints
+from mailoauth.desired.model import App, Imports, SecretSlot, Stack
+from mailoauth.project import stackfile
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from mailoauth.problems import InvalidInput, Problem
+from mailoauth.base.problems import InvalidInput, Problem
 
 # (mapping indent, sequence indent, dash offset), most common first: a file without block lists
 # round-trips under several, and the first decides how a new list (`secrets:`) is indented.

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import html
 
-from mailoauth.diff import AppDiff, Change, Report, Revision, StackDiff, highest
-from mailoauth.plan import consent_label
-from mailoauth.style import count, paint
+from mailoauth.base.style import count, paint
+from mailoauth.review.diff import AppDiff, Change, Report, Revision, StackDiff, highest
+from mailoauth.review.plan import consent_label
 
 SIGN = {"added": "+", "removed": "-", "changed": "~", "rotated": "~", "renamed": "~"}
 KIND = {

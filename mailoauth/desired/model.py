@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from mailoauth.clouds import Cloud
-from mailoauth.problems import Problem
+from mailoauth.base.problems import Problem
+from mailoauth.desired.clouds import Cloud
 
 # Our audience names -> Entra's signInAudience, and the authority segment the endpoints use.
 SIGN_IN_AUDIENCE = {

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from mailoauth import yamlio
+from mailoauth.base import yamlio
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class Cloud:
 
 @cache
 def clouds() -> dict[str, Cloud]:
-    raw = yamlio.load(resources.files("mailoauth").joinpath("clouds.yaml").read_text(encoding="utf-8"), "clouds.yaml")
+    text = resources.files("mailoauth.desired").joinpath("clouds.yaml").read_text(encoding="utf-8")
+    raw = yamlio.load(text, "clouds.yaml")
     return {
         name: Cloud(
             name=name,

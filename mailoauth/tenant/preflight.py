@@ -10,11 +10,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from mailoauth.desired.model import Stack
 from mailoauth.graph.auth import Principal
 from mailoauth.graph.errors import GraphError, grant_hint
-from mailoauth.model import Stack
-from mailoauth.rules import EWS_BLOCKED, EWS_SHUTDOWN
-from mailoauth.tenant import Registration
+from mailoauth.graph.records import Registration
+from mailoauth.guardrails.rules import EWS_BLOCKED, EWS_SHUTDOWN
 
 # Exchange Online service plans (subscribedSkus / licenseDetails servicePlanId).
 EXCHANGE_PLANS = {
@@ -323,14 +323,14 @@ def _summary(doc: dict[str, Any]) -> str:
 
 
 def render_text(doc: dict[str, Any]) -> str:
-    from mailoauth.tables import text_table
+    from mailoauth.base.tables import text_table
 
     rows = [(c["status"], c["check"], c["subject"], c["detail"], c["fix"]) for c in doc["checks"]]
     return "\n".join([_summary(doc), "", *text_table(("status", "check", "subject", "detail", "fix"), rows)]) + "\n"
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
-    from mailoauth.tables import markdown_table
+    from mailoauth.base.tables import markdown_table
 
     icons = {PASS: ":white_check_mark: pass", WARN: ":warning: warn", FAIL: ":x: fail"}
     rows = [(icons[c["status"]], f"`{c['check']}`", c["subject"], c["detail"], c["fix"]) for c in doc["checks"]]

@@ -1,7 +1,7 @@
 """Reading and validating `stacks/Pulumi.<env>.yaml` into the desired-state model.
 
 One function, `build_stack`, turns a stack's config into a `Stack` or raises `InvalidInput` with
-every problem at once, core checks and guardrails (`mailoauth.rules`) alike. `mailoauth plan` feeds
+every problem at once, core checks and guardrails (`mailoauth.guardrails.rules`) alike. `mailoauth plan` feeds
 it the parsed file; the Pulumi program feeds it the same keys read through `pulumi.Config`, so both
 fail with the same messages.
 """
@@ -15,10 +15,20 @@ from dataclasses import replace
 from datetime import date, datetime, timezone
 from typing import Any
 
-from mailoauth import rules, yamlio
-from mailoauth.catalogue import ALWAYS_SET, Catalogue
-from mailoauth.clouds import Cloud, clouds
-from mailoauth.model import (
+from mailoauth.base import yamlio
+from mailoauth.base.problems import (
+    CommandError,
+    InvalidInput,
+    KeyPath,
+    Problem,
+    Problems,
+    did_you_mean,
+    raise_if_errors,
+)
+from mailoauth.base.tree import Tree
+from mailoauth.desired.catalogue import ALWAYS_SET, Catalogue
+from mailoauth.desired.clouds import Cloud, clouds
+from mailoauth.desired.model import (
     APP_FIELDS,
     CONFIG_KEYS,
     PERSONAL_AUDIENCES,
@@ -29,8 +39,7 @@ from mailoauth.model import (
     SecretSlot,
     Stack,
 )
-from mailoauth.problems import CommandError, InvalidInput, KeyPath, Problem, Problems, did_you_mean, raise_if_errors
-from mailoauth.tree import Tree
+from mailoauth.guardrails import rules
 
 STACKS_DIR = "stacks"
 STACK_FILE = re.compile(r"^Pulumi\.(?P<name>[^/]+)\.ya?ml$")

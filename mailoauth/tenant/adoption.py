@@ -1,6 +1,6 @@
 """Adopting an app registration made by hand: what the tenant holds, as an entry of a stack file.
 
-Pure: takes the tenant's values (`mailoauth.tenant`, plus the Graph JSON of the settings the program
+Pure: takes the tenant's values (`mailoauth.graph.records`, plus the Graph JSON of the settings the program
 does not manage) and the scope catalogue, and returns the entry `mailoauth adopt` writes, the ids
 Pulumi imports, and what the first `pulumi up` would still change because the project's rules say so
 (the `general` scopes, the deploying principal as owner). Whatever the stack file cannot express
@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from mailoauth.catalogue import ALWAYS_SET, Catalogue
-from mailoauth.drift import Names
-from mailoauth.model import APP_KEY_PATTERN, SIGN_IN_AUDIENCE
-from mailoauth.problems import CommandError
-from mailoauth.style import count
-from mailoauth.tenant import Grant, PermissionKey, Registration, ResourceApi, Secret
+from mailoauth.base.problems import CommandError
+from mailoauth.base.style import count
+from mailoauth.desired.catalogue import ALWAYS_SET, Catalogue
+from mailoauth.desired.model import APP_KEY_PATTERN, SIGN_IN_AUDIENCE
+from mailoauth.graph.records import Grant, PermissionKey, Registration, ResourceApi, Secret
+from mailoauth.tenant.drift import Names
 
 APPLICATION = "azuread:index/application:Application"
 SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"

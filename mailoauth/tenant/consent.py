@@ -1,6 +1,6 @@
 """Who has consented to a stack's apps, and which grants a revocation removes.
 
-Pure: takes the stack (`mailoauth.model`) and what the tenant holds (`mailoauth.tenant`), so the
+Pure: takes the stack (`mailoauth.desired.model`) and what the tenant holds (`mailoauth.graph.records`), so the
 inventory, the consent drift and the refusal to undo the stack's own admin consent follow from the
 same desired state that `plan` shows and `pulumi up` registers.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailoauth.drift import Names
-from mailoauth.model import App, Stack
-from mailoauth.style import count
-from mailoauth.tenant import AppInTenant, Grant
+from mailoauth.base.style import count
+from mailoauth.desired.model import App, Stack
+from mailoauth.graph.records import AppInTenant, Grant
+from mailoauth.tenant.drift import Names
 
 ADMIN = "AllPrincipals"  # oauth2PermissionGrant.consentType of tenant-wide admin consent
 USER = "Principal"  # ... of one user's own consent
@@ -195,7 +195,7 @@ def _rows(app: dict[str, Any]) -> list[tuple[str, ...]]:
 
 
 def render_text(doc: dict[str, Any]) -> str:
-    from mailoauth.tables import text_table
+    from mailoauth.base.tables import text_table
 
     lines = [_summary(doc), ""]
     for key, app in doc["apps"].items():
@@ -206,7 +206,7 @@ def render_text(doc: dict[str, Any]) -> str:
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
-    from mailoauth.tables import markdown_table
+    from mailoauth.base.tables import markdown_table
 
     out = [f"**{_summary(doc)}**", ""]
     for key, app in doc["apps"].items():

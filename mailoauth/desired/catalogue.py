@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from mailoauth import yamlio
-from mailoauth.model import GUID_PATTERN, Key
-from mailoauth.problems import Problems, did_you_mean, raise_if_errors
-from mailoauth.tree import Tree
+from mailoauth.base import yamlio
+from mailoauth.base.problems import Problems, did_you_mean, raise_if_errors
+from mailoauth.base.tree import Tree
+from mailoauth.desired.model import GUID_PATTERN, Key
 
 CATALOGUE_FILE = "scopes/catalogue.yaml"
 SETS_DIR = "scopes/sets"

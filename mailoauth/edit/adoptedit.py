@@ -13,14 +13,15 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from mailoauth import stackfile, yamlio
-from mailoauth.adoption import Adoption
-from mailoauth.catalogue import Catalogue
-from mailoauth.drift import desired_permissions
-from mailoauth.model import App, Stack
-from mailoauth.problems import InvalidInput, Problem
-from mailoauth.rtyaml import RoundTrip
-from mailoauth.rules import Guard
+from mailoauth.base import yamlio
+from mailoauth.base.problems import InvalidInput, Problem
+from mailoauth.desired.catalogue import Catalogue
+from mailoauth.desired.model import App, Stack
+from mailoauth.edit.rtyaml import RoundTrip
+from mailoauth.guardrails.rules import Guard
+from mailoauth.project import stackfile
+from mailoauth.tenant.adoption import Adoption
+from mailoauth.tenant.drift import desired_permissions
 
 FLOW_KEYS = ("redirectUris", "scopeSets", "scopes", "owners", "secret")
 

@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mailoauth import rules
-from mailoauth.catalogue import CATALOGUE_KEYS, SCOPE_SET_KEYS
-from mailoauth.model import CONFIG_KEYS, Key
-from mailoauth.stackfile import PULUMI_FILE_KEYS
+from mailoauth.desired.catalogue import CATALOGUE_KEYS, SCOPE_SET_KEYS
+from mailoauth.desired.model import CONFIG_KEYS, Key
+from mailoauth.guardrails import rules
+from mailoauth.project.stackfile import PULUMI_FILE_KEYS
 
 SCHEMA_DIR = "schema"
 DRAFT = "http://json-schema.org/draft-07/schema#"

@@ -1,4 +1,4 @@
-"""The guardrails of `mailoauth.rules` applied to azuread resource inputs, for the CrossGuard pack in policy/.
+"""The guardrails of `guardrails.rules` applied to azuread resource inputs, for the CrossGuard pack in policy/.
 
 `Project.violations(rule, resource)` takes plain data (type, name, inputs, URN, parent URN) and returns
 the violation messages; `policies(root)` wraps one `ResourceValidationPolicy` per rule around it for
@@ -24,10 +24,13 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from mailoauth import catalogue, rules, schema, stackfile, yamlio
-from mailoauth.model import APP_FIELDS, SIGN_IN_AUDIENCE
-from mailoauth.problems import InvalidInput, Problems
-from mailoauth.tree import WorkTree
+from mailoauth.base import yamlio
+from mailoauth.base.problems import InvalidInput, Problems
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.desired.model import APP_FIELDS, SIGN_IN_AUDIENCE
+from mailoauth.guardrails import rules
+from mailoauth.project import schema, stackfile
 
 APPLICATION = "azuread:index/application:Application"
 PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"

@@ -17,11 +17,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, NamedTuple, TypeVar
 
-from mailoauth import catalogue, diff, stackfile, yamlio
-from mailoauth.catalogue import Catalogue
-from mailoauth.model import Permission, Stack
-from mailoauth.problems import InvalidInput, Problem, Problems, raise_if_errors
-from mailoauth.tree import GitTree, Tree
+from mailoauth.base import yamlio
+from mailoauth.base.problems import InvalidInput, Problem, Problems, raise_if_errors
+from mailoauth.base.tree import GitTree, Tree
+from mailoauth.desired import catalogue
+from mailoauth.desired.catalogue import Catalogue
+from mailoauth.desired.model import Permission, Stack
+from mailoauth.project import stackfile
+from mailoauth.review import diff
 
 T = TypeVar("T")
 
