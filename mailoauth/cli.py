@@ -114,6 +114,12 @@ def command(
     )
 
 
+def command_group(sub: argparse._SubParsersAction, name: str, example: str) -> argparse._SubParsersAction:
+    """A command made of actions (`secrets rotate`, `consent list`): its parser and the ACTION sub-parsers."""
+    parser = command(sub, name, [example], {EXIT_INVALID: "unknown or missing ACTION"})
+    return parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+
 def stack_name(text: str) -> str:
     """argparse type for --stack: a stack name, or its file (stacks/Pulumi.NAME.yaml) for the name NAME."""
     from mailoauth.project.stackfile import STACK_FILE

@@ -41,10 +41,7 @@ LABELS = {
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = cli.command(
-        sub, "consent", ["mailoauth consent list --stack prod"], {cli.EXIT_INVALID: "unknown or missing ACTION"}
-    )
-    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = cli.command_group(sub, "consent", "mailoauth consent list --stack prod")
 
     ls = cli.command(
         actions,

@@ -20,10 +20,7 @@ from mailoauth.tenant import scopesync
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = cli.command(
-        sub, "scopes", ["mailoauth scopes sync --stack prod"], {cli.EXIT_INVALID: "unknown or missing ACTION"}
-    )
-    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = cli.command_group(sub, "scopes", "mailoauth scopes sync --stack prod")
     sync = cli.command(
         actions,
         "sync",

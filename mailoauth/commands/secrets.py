@@ -24,10 +24,7 @@ from mailoauth.review import secretslots
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = cli.command(
-        sub, "secrets", ["mailoauth secrets report --within 0d"], {cli.EXIT_INVALID: "unknown or missing ACTION"}
-    )
-    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = cli.command_group(sub, "secrets", "mailoauth secrets report --within 0d")
 
     edited = {cli.EXIT_OK: "the stack file was edited (or nothing to change)", cli.EXIT_INVALID: EDIT_REFUSED}
     rotate = cli.command(
