@@ -133,6 +133,25 @@ def test_counts_read_as_english() -> None:
     assert "(s)" not in plan + mailoauth("validate", "--all").stdout + mailoauth("secrets", "report").stdout
 
 
+def test_an_expired_slot_warns_with_the_rotate_fix_and_blocks_nothing(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "stacks", project / "stacks")
+    shutil.copytree(ROOT / "scopes", project / "scopes")
+    shutil.copy(ROOT / "Pulumi.yaml", project)
+    dev = project / "stacks" / "Pulumi.dev.yaml"
+    dev.write_text(dev.read_text().replace("expires: 2027-11-15", "expires: 2026-11-01"))
+    plan = mailoauth("-C", str(project), "plan", "--stack", "dev")
+    assert plan.returncode == 0
+    assert plan.stderr == (
+        "warning: stacks/Pulumi.dev.yaml:12: config.mailoauth:apps.jira-mail-in.secret.expires: secret slot expired on "
+        "2026-11-01 (today is 2026-11-27); nothing can sign in with it; run `mailoauth secrets rotate --stack dev "
+        "--app jira-mail-in` (it drops expired slots and adds a new one), then switch the mail handler to the new "
+        "slot\n"
+    )
+    validate = mailoauth("-C", str(project), "validate", "--all")
+    assert validate.returncode == 0 and validate.stdout.rstrip().endswith("3 stacks: 3 valid; 0 errors, 1 warning")
+
+
 # -- explain -------------------------------------------------------------------------------------------------
 
 

@@ -169,6 +169,21 @@ def test_outputs_name_the_slot_the_downstream_app_was_given(ops: Path, capsys, t
     assert "value-of" not in out
 
 
+def test_retire_refuses_to_remove_the_slot_the_downstream_app_still_uses(ops: Path, capsys, tmp_path: Path) -> None:
+    before = ops.read_text()
+    args = ["--stack", "ops", "--app", "desk-graph", "--outputs", outputs_file(tmp_path, "first")]
+    assert secrets_cmd(ops, "retire", *args) == 2
+    assert ops.read_text() == before
+    assert "slot 'first' is the one the downstream app was given" in capsys.readouterr().err
+    assert (
+        secrets_cmd(
+            ops, "retire", "--stack", "ops", "--app", "desk-graph", "--outputs", outputs_file(tmp_path, "second")
+        )
+        == 0
+    )
+    assert slots(ops, "desk-graph") == [("second", "2027-06-10")]
+
+
 def test_drop_oldest_refuses_to_remove_the_slot_the_downstream_app_uses(ops: Path, capsys, tmp_path: Path) -> None:
     before = ops.read_text()
     args = ["--stack", "ops", "--app", "desk-graph", "--drop-oldest", "--outputs", outputs_file(tmp_path, "first")]

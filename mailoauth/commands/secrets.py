@@ -55,12 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="when two valid slots are there, remove the older one in this rotation (default: refuse, "
         "since the mail handler may still use it; `secrets retire` first is the safe order)",
     )
-    rotate.add_argument(
-        "--outputs",
-        metavar="FILE",
-        help="`pulumi stack output --show-secrets --json` as a file, or - for stdin: name the slot the "
-        "downstream app was given (clientSecrets.<app>)",
-    )
+    _outputs(rotate)
     rotate.set_defaults(handler=run_rotate)
 
     retire = cli.command(
@@ -71,6 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "remove every secret slot of an app but the newest, once the mail handler uses it",
     )
     _target(retire)
+    _outputs(retire)
     retire.set_defaults(handler=run_retire)
 
     report = cli.command(
@@ -95,6 +91,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 EDIT_REFUSED = "bad input, or an edit refused for a reason it names; the file was not changed"
 
 
+def _outputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--outputs",
+        metavar="FILE",
+        help="`pulumi stack output --show-secrets --json` as a file, or - for stdin: name the slot the "
+        "downstream app was given (clientSecrets.<app>) and refuse to remove it while it is valid",
+    )
+
+
 def _target(parser: argparse.ArgumentParser) -> None:
     cli.add_stack(parser)
     cli.add_app(parser)
@@ -110,18 +115,9 @@ def run_rotate(args: argparse.Namespace) -> int:
 
     def change(app: App, today: date) -> secretslots.Rotation:
         expires = secretslots.new_expiry(args.lifetime, today)
-        rotation = secretslots.rotate(app, expires, today, args.description, args.drop_oldest)
-        dropped = {app.secrets[i].name for i in rotation.drop}
-        if in_use in dropped and any(s.expires > today for s in app.secrets if s.name == in_use):
-            raise secretslots.RotationError(
-                f"app {app.key}: slot '{in_use}' is the one the downstream app was given (clientSecrets.{app.key} "
-                "in the outputs) and has not expired; switch the downstream app to the newer slot first"
-            )
-        return rotation
+        return _keeping(in_use, app, today, secretslots.rotate(app, expires, today, args.description, args.drop_oldest))
 
     rotation = _edit(args, change)
-    if in_use:
-        print(f"the downstream app was given slot '{in_use}' (clientSecrets.{args.app} in the outputs)")
     if rotation and rotation.add:
         print(
             "next: open a pull request; after pulumi up, switch the downstream app to "
@@ -132,16 +128,32 @@ def run_rotate(args: argparse.Namespace) -> int:
 
 
 def _slot_in_use(args: argparse.Namespace) -> str | None:
+    """With --outputs: the slot whose value the downstream app was given (clientSecrets.<app>), said aloud."""
     if not args.outputs:
         return None
     from mailoauth.verify.credentials import read_outputs, slot_in_use
 
     _label, doc = read_outputs(args.outputs, sys.stdin)
-    return slot_in_use(doc, args.app)
+    found = slot_in_use(doc, args.app)
+    if found:
+        print(f"the downstream app was given slot '{found}' (clientSecrets.{args.app} in the outputs)")
+    return found
+
+
+def _keeping(in_use: str | None, app: App, today: date, rotation: secretslots.Rotation) -> secretslots.Rotation:
+    """`rotation`, unless it removes the valid slot the downstream app was given."""
+    dropped = {app.secrets[i].name for i in rotation.drop}
+    if in_use in dropped and any(s.expires > today for s in app.secrets if s.name == in_use):
+        raise secretslots.RotationError(
+            f"app {app.key}: slot '{in_use}' is the one the downstream app was given (clientSecrets.{app.key} "
+            "in the outputs) and has not expired; switch the downstream app to the newer slot first"
+        )
+    return rotation
 
 
 def run_retire(args: argparse.Namespace) -> int:
-    _edit(args, lambda app, _today: secretslots.retire(app))
+    in_use = _slot_in_use(args)
+    _edit(args, lambda app, today: _keeping(in_use, app, today, secretslots.retire(app)))
     return cli.EXIT_OK
 
 
