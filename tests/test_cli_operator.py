@@ -133,13 +133,20 @@ def test_counts_read_as_english() -> None:
     assert "(s)" not in plan + mailoauth("validate", "--all").stdout + mailoauth("secrets", "report").stdout
 
 
-def test_an_expired_slot_warns_with_the_rotate_fix_and_blocks_nothing(tmp_path: Path) -> None:
+@pytest.fixture
+def expired_dev(tmp_path: Path) -> Path:
+    """A copy of the project whose dev secret expired on 2026-11-01 (today is 2026-11-27)."""
     project = tmp_path / "project"
     shutil.copytree(ROOT / "stacks", project / "stacks")
     shutil.copytree(ROOT / "scopes", project / "scopes")
     shutil.copy(ROOT / "Pulumi.yaml", project)
     dev = project / "stacks" / "Pulumi.dev.yaml"
     dev.write_text(dev.read_text().replace("expires: 2027-11-15", "expires: 2026-11-01"))
+    return project
+
+
+def test_an_expired_slot_warns_with_the_rotate_fix_and_blocks_nothing(expired_dev: Path) -> None:
+    project = expired_dev
     plan = mailoauth("-C", str(project), "plan", "--stack", "dev")
     assert plan.returncode == 0
     assert plan.stderr == (
@@ -216,13 +223,8 @@ def test_high_risk_rows_are_red_on_a_terminal_only(risky_change: GitRepo) -> Non
     assert "+ permission        Mail.Send" in piped.stdout and "\033[" not in piped.stdout
 
 
-def test_expired_secrets_and_failed_stacks_are_red_on_a_terminal(tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    shutil.copytree(ROOT / "stacks", project / "stacks")
-    shutil.copytree(ROOT / "scopes", project / "scopes")
-    shutil.copy(ROOT / "Pulumi.yaml", project)
-    dev = project / "stacks" / "Pulumi.dev.yaml"
-    dev.write_text(dev.read_text().replace("expires: 2027-11-15", "expires: 2026-11-01"))
+def test_expired_secrets_and_failed_stacks_are_red_on_a_terminal(expired_dev: Path) -> None:
+    project = expired_dev
     code, shown = in_terminal(["secrets", "report"], project, {})
     assert code == 1 and f"{RED}expired\033[0m" in shown
     (project / "stacks" / "Pulumi.bad.yaml").write_text("config: {}\n")
