@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     live, resources, deployer = options.run(_read(args, stack, cat))
     key = args.key or adoption.default_key(live.registration.display_name)
     _not_adopted(stack, args.client_id.lower(), key)
-    request = adoption.Request(key, stack.name, today, deployer, args.allow_wide_audience)
+    request = adoption.Request(key, stack.name, today, deployer, args.allow_wide_audience, stack.deployers)
     adopted = adoption.adopt(live, cat, resources, request)
     path = root / stack.file
     try:
