@@ -259,3 +259,18 @@ def test_the_generated_bash_completion_completes_commands_actions_and_options(tm
     assert complete(str(script), "mailoauth", "secrets", "r") == ["report", "retire", "rotate"]
     assert complete(str(script), "mailoauth", "diff", "--fa") == ["--fail-on"]
     assert "completion" in complete(str(script), "mailoauth", "")
+
+
+def test_a_status_column_is_painted_only_when_asked() -> None:
+    from mailoauth.base.tables import text_table
+
+    rows = [("pass", "licence", "ok"), ("warn", "ews", "retiring"), ("fail", "mailbox", "missing")]
+    plain = text_table(("status", "check", "detail"), rows)
+    painted = text_table(("status", "check", "detail"), rows, colour=True)
+    assert plain[1:] == ["pass    licence  ok", "warn    ews      retiring", "fail    mailbox  missing"]
+    assert painted[0] == plain[0] == "STATUS  CHECK    DETAIL"
+    assert painted[1:] == [
+        "\033[32mpass  \033[0m  licence  ok",
+        "\033[33mwarn  \033[0m  ews      retiring",
+        f"{RED}fail  \033[0m  mailbox  missing",
+    ]

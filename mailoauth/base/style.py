@@ -19,6 +19,7 @@ TONES = {
     "failed": "red",
     "expired": "red",
     "medium": "yellow",
+    "warn": "yellow",
     "skip": "yellow",
     "expiring": "yellow",
     "pass": "green",

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from mailoauth import cli
+from mailoauth.base.style import colour_on
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import Stack
@@ -41,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(doc, indent=2))
     else:
-        render = preflight.render_markdown if args.format == "markdown" else preflight.render_text
-        print(render(doc), end="")
+        markdown = args.format == "markdown"
+        print(preflight.render_markdown(doc) if markdown else preflight.render_text(doc, colour_on(sys.stdout)), end="")
     return cli.EXIT_OK if doc["ok"] else cli.EXIT_FINDING
 
 
