@@ -18,10 +18,13 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailoauth import __version__
 from mailoauth.base.problems import CommandError, InvalidInput, Problem
+
+if TYPE_CHECKING:  # the model is imported by the commands that need it, not on every start
+    from mailoauth.desired.model import App, Stack
 
 # The command registry: name -> one-line summary; the code is mailoauth/commands/<name>.py, imported on use.
 COMMANDS = {
@@ -147,8 +150,8 @@ def add_app(parser: argparse.ArgumentParser, required: bool = True, help: str = 
     parser.add_argument("--app", required=required, metavar="KEY", help=help or "app key under mailoauth:apps")
 
 
-def pick_app(stack: Any, key: str | None, note: str = "") -> Any:
-    """The app `--app` names in `stack` (a model.Stack); without --app, the stack's only app."""
+def pick_app(stack: Stack, key: str | None, note: str = "") -> App:
+    """The app `--app` names in `stack`; without --app, the stack's only app."""
     from mailoauth.base.problems import did_you_mean
 
     apps = stack.apps
