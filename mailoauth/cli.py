@@ -133,7 +133,7 @@ def stack_name(text: str) -> str:
     return found["name"]
 
 
-def add_stack(parser: argparse.ArgumentParser, required: bool = True, many: bool = False, help: str = "") -> None:
+def add_stack(parser: argparse._ActionsContainer, required: bool = True, many: bool = False, help: str = "") -> None:
     """--stack NAME (or several with `many`); a stack file path is taken for its name."""
     what = help or ("only these stacks" if many else "the stack")
     parser.add_argument(

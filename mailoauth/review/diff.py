@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from mailoauth.base.problems import Problem
 from mailoauth.desired.catalogue import Catalogue
@@ -40,6 +40,13 @@ PERMISSION_RISK = {
 REPLACES = "replaces the registration: new client id and secret, users consent again"
 HANDLER_SLOT = "the mail handler may still use it"
 APPS_PATH = ("config", "mailoauth:apps")
+
+
+class Outage(TypedDict, total=False):
+    """The availability side of a change, passed to Change as keywords: its level and what may stop."""
+
+    availability: str
+    outage: str
 
 
 @dataclass(frozen=True)
@@ -294,13 +301,16 @@ def diff_stack(old: Stack | None, new: Stack | None, name: str, cats: Catalogues
     return StackDiff(name, status, tuple(changes), tuple(apps))
 
 
-def _replaced(key: str) -> dict[str, str]:
+def _replaced(key: str) -> Outage:
     return {"availability": "high", "outage": f"app {key} is deleted: its client id and secrets stop working"}
 
 
 def _stack_changes(old: Stack, new: Stack) -> list[Change]:
     changes = []
-    outage = {"availability": "high", "outage": "every mail handler needs the new client id, secret and endpoints"}
+    outage: Outage = {
+        "availability": "high",
+        "outage": "every mail handler needs the new client id, secret and endpoints",
+    }
     if old.tenant_id != new.tenant_id:
         why = f"every app is registered in another tenant; {REPLACES}"
         changes.append(setting("tenant", old.tenant_id, new.tenant_id, "high", why, **outage))
@@ -330,17 +340,17 @@ def downstream(old: Stack, was: App, new: Stack, now: App, stack: str) -> tuple[
     """What the mail handler's admin changes after `pulumi up`: scope strings, endpoints, mail hosts, secret slot."""
     before, after = app_endpoints(was, old.cloud, old.tenant_id), app_endpoints(now, new.cloud, new.tenant_id)
     notes = [f"{name} endpoint: {after[name]}" for name in ("authorize", "token") if before[name] != after[name]]
-    for audience, scope in after["scopeRequests"].items():
-        if before["scopeRequests"].get(audience) != scope:
-            notes.append(f"scope for {audience} tokens: {scope}")
+    asked, asks = (cast(dict[str, str], ep["scopeRequests"]) for ep in (before, after))
     notes += [
-        f"no {a} tokens any more: stop requesting {s}"
-        for a, s in before["scopeRequests"].items()
-        if a not in after["scopeRequests"]
+        f"scope for {audience} tokens: {scope}" for audience, scope in asks.items() if asked.get(audience) != scope
     ]
-    for protocol, host in after["mail"].items():
-        if before["mail"].get(protocol) not in (None, host):
-            notes.append(f"{protocol}: " + ", ".join(f"{k} {v}" for k, v in host.items()))
+    notes += [f"no {a} tokens any more: stop requesting {s}" for a, s in asked.items() if a not in asks]
+    hosts, moved = (cast(dict[str, dict[str, object]], ep["mail"]) for ep in (before, after))
+    notes += [
+        f"{protocol}: " + ", ".join(f"{k} {v}" for k, v in host.items())
+        for protocol, host in moved.items()
+        if hosts.get(protocol) not in (None, host)
+    ]
     return (*notes, *_secret_notes(was, now, stack))
 
 
@@ -422,7 +432,7 @@ def _audience(old: App | None, new: App) -> list[Change]:
     gained = " and ".join(sorted(REACH[new.audience] - REACH[before or "single-tenant"] - {"home"}))
     lost = " and ".join(sorted(REACH[before or "single-tenant"] - REACH[new.audience])).replace("home", "this tenant")
     why = f"{gained} can now sign in" if widened else "fewer accounts can sign in"
-    outage = {"availability": "high", "outage": f"accounts of {lost} can no longer sign in"} if lost else {}
+    outage: Outage = {"availability": "high", "outage": f"accounts of {lost} can no longer sign in"} if lost else {}
     return [setting("audience", before, new.audience, "high" if widened else "low", why, **outage)]
 
 
@@ -447,10 +457,18 @@ def _admin_consent(old: App | None, new: App) -> list[Change]:
     ]
 
 
-def setting(kind: str, before: str | None, after: str | None, risk: str, why: str, **availability: str) -> Change:
+def setting(
+    kind: str,
+    before: str | None,
+    after: str | None,
+    risk: str,
+    why: str,
+    availability: str = "low",
+    outage: str | None = None,
+) -> Change:
     """A single value that changed; its subject reads 'before → after' (just the value on a new app)."""
     subject = after or "(none)" if before is None else f"{before} → {after or '(none)'}"
-    return Change(kind, "changed", subject, risk, why, before, after, **availability)
+    return Change(kind, "changed", subject, risk, why, before, after, availability=availability, outage=outage)
 
 
 def by_name(perms: Iterable[Permission]) -> list[Permission]:
@@ -477,7 +495,7 @@ def _permission_change(action: str, p: Permission, app: App, cat: Catalogue, alo
     if action == "added" and app.admin_consent:
         why += "; granted for every user by admin consent"
     lost = alone and action == "removed" and p.access != "identity"
-    outage = {"availability": "high", "outage": f"the mail handler loses {p.protocol} access"} if lost else {}
+    outage: Outage = {"availability": "high", "outage": f"the mail handler loses {p.protocol} access"} if lost else {}
     return Change("permission", action, p.value, risk, why, permission=permission_json(p, app, cat), **outage)
 
 
@@ -527,7 +545,7 @@ def _strings(
     """Set-like lists (order carries no meaning in Entra): what was added at `risk` (security), what was
     removed at `removal` (availability)."""
     old, new = list(dict.fromkeys(before)), list(dict.fromkeys(after))
-    gone = {"availability": removal, "outage": why[1]} if removal != "low" else {}
+    gone: Outage = {"availability": removal, "outage": why[1]} if removal != "low" else {}
     return [Change(kind, "added", v, risk, why[0]) for v in new if v not in old] + [
         Change(kind, "removed", v, "low", "" if gone else why[1], **gone) for v in old if v not in new
     ]
@@ -587,7 +605,7 @@ def _secrets(old: tuple[SecretSlot, ...], new: tuple[SecretSlot, ...], today: da
     return changes
 
 
-def _cut(slot: SecretSlot, today: date) -> dict[str, str]:
+def _cut(slot: SecretSlot, today: date) -> Outage:
     """Availability of deleting `slot`'s value: high while it is valid, nothing lost once it has expired or
     when it was adopted (`pulumi up` leaves an adopted secret in Entra ID)."""
     return {"availability": "high", "outage": HANDLER_SLOT} if slot.expires > today and not slot.adopted else {}
