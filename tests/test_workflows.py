@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.gitrepo import ROOT, GitRepo
+from tests.gitrepo import GitRepo
+from tests.projectcopy import ROOT
 from tests.runner import runner_env
 
 WORKFLOWS = ROOT / ".github" / "workflows"

@@ -16,6 +16,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.catalogue import CATALOGUE_FILE
 from mailoauth.graph import options
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 from mailoauth.tenant import scopesync
 
 
@@ -44,7 +45,7 @@ def run_sync(args: argparse.Namespace) -> int:
     tree = WorkTree(root)
     editor = cli.edit_modules("edit.rtyaml")[0] if args.write else None  # before any request: fail fast
     cat = catalogue.load(tree)
-    stack = stackfile.load_stack(tree, args.stack, cat) if args.stack else None
+    stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat)) if args.stack else None
     resources = options.run(_resources(args, stack, cat))
     found = scopesync.differences(cat, resources)
     written = bool(args.write and any(d.fixable for d in found))
