@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any, TypedDict, cast
 
 from mailoauth.base.problems import Problem
+from mailoauth.base.style import count
 from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.endpoints import app_endpoints
 from mailoauth.desired.exchange import exchange_online
@@ -198,10 +199,10 @@ class Report:
         n = self.counts()
         where = f"{self.base.name} → {self.head.name}"
         if not self.changed:
-            return f"No changes to the desired state of {_count(n['stacks'], 'stack')} ({where})."
+            return f"No changes to the desired state of {count(n['stacks'], 'stack')} ({where})."
         return (
-            f"{_count(n['appsChanged'], 'app')} changed in {n['stacksChanged']} of {_count(n['stacks'], 'stack')} "
-            f"({where}): {_count(sum(n[r] for r in RISKS), 'change')}; security {_levels(n)}; "
+            f"{count(n['appsChanged'], 'app')} changed in {n['stacksChanged']} of {count(n['stacks'], 'stack')} "
+            f"({where}): {count(sum(n[r] for r in RISKS), 'change')}; security {_levels(n)}; "
             f"availability {_levels(n['availability'])}."
         )
 
@@ -215,10 +216,6 @@ class Report:
             "stacks": [s.as_json() for s in self.changed],
             "unchanged": [s.name for s in self.stacks if s.status == "unchanged"],
         }
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _levels(n: dict[str, Any]) -> str:
