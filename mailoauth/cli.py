@@ -40,6 +40,8 @@ COMMANDS = {
     "adopt": "write a portal-made app registration into a stack, for pulumi up to import",
     "verify": "sign a mailbox user in and prove IMAP, SMTP and Graph end to end",
     "explain": "explain an AADSTS code or a mail server reply, with the fix",
+    "handoff": "what to paste where in the mail product's OAuth2 form",
+    "init": "create a stack file for a mail product (prompts on a terminal)",
     "completion": "print a shell completion script (bash, zsh, tcsh)",
 }
 EXIT_OK, EXIT_FINDING, EXIT_INVALID, EXIT_POLICY = 0, 1, 2, 3
@@ -220,7 +222,7 @@ def missing_extra(exc: ModuleNotFoundError) -> UsageError | None:
         return None
     return UsageError(
         f"this command needs {package}, which is not installed: pip install 'mailoauth[{extra}]' "
-        "(the light install covers plan, validate, diff, schema, explain and secrets report)"
+        "(the light install covers plan, validate, diff, schema, explain, handoff, init and secrets report)"
     )
 
 

@@ -31,7 +31,7 @@ class GitRepo:
         self.path = path
         self.project = path / project_at
         copy_project(
-            self.project, "Pulumi.yaml", "scopes", "stacks", "policy/rules.yaml"
+            self.project, "Pulumi.yaml", "scopes", "stacks", "products", "policy/rules.yaml"
         )  # rules: the guardrails' levels
         self.git("init", "--quiet", "--initial-branch=main")
 

@@ -18,7 +18,7 @@ CALLBACK = "https://jira-test.example.com/plugins/servlet/oauth2/callback"  # us
 
 
 def make_project(tmp: Path) -> Path:
-    """A copy of the project's files (not its package): Pulumi.yaml, __main__.py, scopes/, stacks/, policy/."""
+    """A copy of the project's files (not its package): __main__.py and the data (tests/projectcopy.py DATA)."""
     return copy_project(tmp, "__main__.py", *DATA)
 
 

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ("Pulumi.yaml", "scopes", "stacks", "policy")  # the files a project holds besides the package
+DATA = ("Pulumi.yaml", "scopes", "stacks", "policy", "products")  # the files a project holds besides the package
 
 
 def copy_project(folder: Path, *parts: str) -> Path:

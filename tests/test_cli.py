@@ -11,6 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.projectcopy import ROOT, copy_project
+from tests.test_program import DEV_CONNECTIONS
+
+SMTP_AUTH_WARNING = (
+    "SMTP AUTH is off in tenants created after January 2020 and can be turned off per mailbox; sending then fails "
+    "with 535 5.7.139"
+)
 
 
 def mailoauth(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -23,7 +29,7 @@ def mailoauth(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the project's data files, safe to break."""
-    return copy_project(tmp_path, "Pulumi.yaml", "scopes", "stacks")
+    return copy_project(tmp_path, "Pulumi.yaml", "scopes", "stacks", "products")
 
 
 def test_plan_json_has_the_documented_shape() -> None:
@@ -62,7 +68,10 @@ def test_plan_json_has_the_documented_shape() -> None:
     assert app["endpoints"]["adminConsent"].startswith(
         "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0/adminconsent?client_id={clientId}"
     )
-    assert app["warnings"] == []
+    assert app["warnings"] == [SMTP_AUTH_WARNING]
+    assert (app["product"], app["useCases"]) == ("email-this-issue", ["mail-handler-imap", "send-smtp"])
+    assert app["derivedFrom"] == {"scopeSets": "product email-this-issue, use cases mail-handler-imap, send-smtp"}
+    assert app["endpoints"]["connections"] == DEV_CONNECTIONS
 
 
 def test_plan_text_reads_like_a_review() -> None:
@@ -92,7 +101,7 @@ def test_plan_markdown_leads_with_the_summary() -> None:
 def test_validate_all_examples() -> None:
     result = mailoauth("validate", "--all")
     assert result.returncode == 0
-    assert result.stdout.endswith("\n3 stacks: 3 valid; 0 errors, 0 warnings\n")
+    assert result.stdout.endswith("\n3 stacks: 3 valid; 0 errors, 2 warnings\n")  # SMTP AUTH, dev and prod
 
 
 def test_malformed_yaml_names_file_and_line(project: Path) -> None:
@@ -112,17 +121,19 @@ def test_duplicate_key_names_file_and_line(project: Path) -> None:
     (project / "stacks" / "Pulumi.dev.yaml").write_text(text)
     result = mailoauth("plan", "--stack", "dev", cwd=project)
     assert result.returncode == 2
-    assert result.stderr == "error: stacks/Pulumi.dev.yaml:10: (file): duplicate key: duplicate key 'audience'\n"
+    assert result.stderr == "error: stacks/Pulumi.dev.yaml:11: (file): duplicate key: duplicate key 'audience'\n"
 
 
 def test_validation_errors_carry_line_numbers_and_json(project: Path) -> None:
     path = project / "stacks" / "Pulumi.dev.yaml"
-    path.write_text(path.read_text().replace("scopeSets: [imap, smtp]", "scopeSets: [imap, smpt]"))
+    path.write_text(
+        path.read_text().replace("useCases: [mail-handler-imap, send-smtp]", "useCases: [mail-handler-imap, send-smpt]")
+    )
     result = mailoauth("plan", "--stack", "dev", "--format", "json", cwd=project)
     assert result.returncode == 2
     assert result.stderr == (
-        "error: stacks/Pulumi.dev.yaml:11: config.mailoauth:apps.jira-mail-in.scopeSets[1]: "
-        "unknown scope set 'smpt'; did you mean 'smtp'?\n"
+        "error: stacks/Pulumi.dev.yaml:12: config.mailoauth:apps.jira-mail-in.useCases[1]: "
+        "Email This Issue has no use case 'send-smpt'; did you mean 'send-smtp'?\n"
     )
     assert json.loads(result.stdout) == {
         "ok": False,
@@ -130,11 +141,11 @@ def test_validation_errors_carry_line_numbers_and_json(project: Path) -> None:
             {
                 "severity": "error",
                 "file": "stacks/Pulumi.dev.yaml",
-                "line": 11,
-                "path": "config.mailoauth:apps.jira-mail-in.scopeSets[1]",
-                "message": "unknown scope set 'smpt'",
+                "line": 12,
+                "path": "config.mailoauth:apps.jira-mail-in.useCases[1]",
+                "message": "Email This Issue has no use case 'send-smpt'",
                 "value": None,
-                "hint": "did you mean 'smtp'?",
+                "hint": "did you mean 'send-smtp'?",
                 "rule": None,
             }
         ],
@@ -217,11 +228,13 @@ def test_provider_secret_in_the_stack_file_is_never_echoed(project: Path) -> Non
     text = path.read_text().replace(
         "  azuread:environment: global\n", "  azuread:environment: global\n  azuread:clientSecret: Pr0v1der~S3cret\n"
     )
-    path.write_text(text.replace("scopeSets: [imap, smtp]", "scopeSets: [imap, smpt]"))
+    path.write_text(
+        text.replace("useCases: [mail-handler-imap, send-smtp]", "useCases: [mail-handler-imap, send-smpt]")
+    )
     for fmt in ("text", "json", "markdown"):
         result = mailoauth("plan", "--stack", "dev", "--format", fmt, cwd=project)
         assert result.returncode == 2
-        assert "unknown scope set 'smpt'" in result.stderr
+        assert "Email This Issue has no use case 'send-smpt'" in result.stderr
         assert "Pr0v1der~S3cret" not in result.stdout + result.stderr
 
 
@@ -293,7 +306,7 @@ def test_a_date_or_number_yaml_cannot_build_is_a_clear_error(project: Path, valu
     path.write_text(path.read_text().replace("expires: 2027-11-15", f"expires: {value}"))
     result = mailoauth("plan", "--stack", "dev", cwd=project)
     assert result.returncode == 2
-    assert result.stderr.startswith(f"error: stacks/Pulumi.dev.yaml:12: (file): invalid value: {message}")
+    assert result.stderr.startswith(f"error: stacks/Pulumi.dev.yaml:16: (file): invalid value: {message}")
     assert result.stderr.endswith(
         "; fix the value (a date is YYYY-MM-DD with a real day), or quote it if it is meant as text\n"
     )

@@ -16,6 +16,7 @@ import pytest
 
 from mailoauth import cli
 from tests.gitrepo import GitRepo
+from tests.projectcopy import copy_project
 from tests.pulumi_harness import ROOT
 from tests.test_cli import loaded_modules
 
@@ -101,14 +102,14 @@ def test_a_malformed_stack_name_is_a_usage_error(bad: str) -> None:
 def test_validate_takes_several_stacks_as_diff_does() -> None:
     result = mailoauth("validate", "--stack", "dev", "stacks/Pulumi.prod.yaml")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.rstrip().endswith("2 stacks: 2 valid; 0 errors, 0 warnings")
+    assert result.stdout.rstrip().endswith("2 stacks: 2 valid; 0 errors, 2 warnings")  # SMTP AUTH, dev and prod
 
 
 @pytest.mark.parametrize(
     ("args", "first"),
     [
         (["plan", "--stack", "dev"], "**stack dev: 1 app registration, 1 service principal, 1 client secret, 0 admin"),
-        (["validate", "--all"], "**mailoauth validate**: 3 stacks: 3 valid; 0 errors, 0 warnings"),
+        (["validate", "--all"], "**mailoauth validate**: 3 stacks: 3 valid; 0 errors, 2 warnings"),
         (["explain", "AADSTS50011"], "**AADSTS50011**"),
         (["secrets", "report"], "**4 secrets in 3 stacks: 0 expired, 0 expiring by 2026-12-27"),
     ],
@@ -121,8 +122,8 @@ def test_md_is_markdown_wherever_a_report_is_printed(args: list[str], first: str
 
 def test_the_markdown_plan_lists_the_mail_hosts() -> None:
     text = mailoauth("plan", "--stack", "dev", "--format", "md").stdout
-    assert "- imap: `outlook.office365.com:993 (tls)`" in text
-    assert "- smtp: `smtp.office365.com:587 (starttls)`" in text
+    assert "- imap connection: outlook.office365.com:993 (tls), scope " in text
+    assert "- smtp connection: smtp.office365.com:587 (starttls), scope " in text
 
 
 def test_counts_read_as_english() -> None:
@@ -136,10 +137,7 @@ def test_counts_read_as_english() -> None:
 @pytest.fixture
 def expired_dev(tmp_path: Path) -> Path:
     """A copy of the project whose dev secret expired on 2026-11-01 (today is 2026-11-27)."""
-    project = tmp_path / "project"
-    shutil.copytree(ROOT / "stacks", project / "stacks")
-    shutil.copytree(ROOT / "scopes", project / "scopes")
-    shutil.copy(ROOT / "Pulumi.yaml", project)
+    project = copy_project(tmp_path / "project")
     dev = project / "stacks" / "Pulumi.dev.yaml"
     dev.write_text(dev.read_text().replace("expires: 2027-11-15", "expires: 2026-11-01"))
     return project
@@ -149,14 +147,14 @@ def test_an_expired_slot_warns_with_the_rotate_fix_and_blocks_nothing(expired_de
     project = expired_dev
     plan = mailoauth("-C", str(project), "plan", "--stack", "dev")
     assert plan.returncode == 0
-    assert plan.stderr == (
-        "warning: stacks/Pulumi.dev.yaml:12: config.mailoauth:apps.jira-mail-in.secret.expires: secret slot expired on "
+    assert (
+        "warning: stacks/Pulumi.dev.yaml:16: config.mailoauth:apps.jira-mail-in.secret.expires: secret slot expired on "
         "2026-11-01 (today is 2026-11-27); nothing can sign in with it; run `mailoauth secrets rotate --stack dev "
         "--app jira-mail-in` (it drops expired slots and adds a new one), then switch the mail handler to the new "
         "slot\n"
-    )
+    ) in plan.stderr
     validate = mailoauth("-C", str(project), "validate", "--all")
-    assert validate.returncode == 0 and validate.stdout.rstrip().endswith("3 stacks: 3 valid; 0 errors, 1 warning")
+    assert validate.returncode == 0 and validate.stdout.rstrip().endswith("3 stacks: 3 valid; 0 errors, 3 warnings")
 
 
 # -- explain -------------------------------------------------------------------------------------------------
@@ -202,7 +200,11 @@ def in_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, s
 def risky_change(tmp_path: Path) -> GitRepo:
     repo = GitRepo(tmp_path / "project")
     repo.commit("examples")
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap, smtp]\n      scopes: [Mail.Send]")
+    repo.edit(
+        "stacks/Pulumi.dev.yaml",
+        "useCases: [mail-handler-imap, send-smtp]",
+        "useCases: [mail-handler-imap, send-smtp]\n      scopes: [Mail.Send]",
+    )
     return repo
 
 

@@ -90,7 +90,9 @@ def test_reordering_comments_and_layout_are_no_change(repo: GitRepo, diff) -> No
         "      displayName: Example Helpdesk\n"
         "  azuread:tenantId: 33333333-4444-5555-6666-777777777777\n",
     )
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [smtp, imap]")
+    repo.edit(
+        "stacks/Pulumi.dev.yaml", "useCases: [mail-handler-imap, send-smtp]", "useCases: [send-smtp, mail-handler-imap]"
+    )
     repo.edit(
         "scopes/sets/general.yaml",
         "[offline_access, openid, email, profile]",
@@ -101,7 +103,11 @@ def test_reordering_comments_and_layout_are_no_change(repo: GitRepo, diff) -> No
 
 
 def test_scope_added_directly_is_high_risk_with_guid(repo: GitRepo, diff) -> None:
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap, smtp]\n      scopes: [Mail.Send]")
+    repo.edit(
+        "stacks/Pulumi.dev.yaml",
+        "useCases: [mail-handler-imap, send-smtp]",
+        "useCases: [mail-handler-imap, send-smtp]\n      scopes: [Mail.Send]",
+    )
     doc = diff("--format", "json").json()
     assert doc["summary"] == (
         "1 app changed in 1 of 3 stacks (main → working tree): 1 change; security 1 high-risk; availability 1 low."
@@ -276,7 +282,9 @@ def test_audience_widened_to_personal_accounts_is_high_risk(repo: GitRepo, diff)
     refused = diff()  # IMAP and SMTP on a wide audience must be acknowledged (the wide-audience-write rule)
     assert refused.code == 2 and "(rule wide-audience-write)" in refused.err
     repo.edit(
-        "stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap, smtp]\n      allowWideAudience: true"
+        "stacks/Pulumi.dev.yaml",
+        "useCases: [mail-handler-imap, send-smtp]",
+        "useCases: [mail-handler-imap, send-smtp]\n      allowWideAudience: true",
     )
     doc = diff("--format", "json").json()
     change, ack = app_changes(doc, "dev", "jira-mail-in")
@@ -400,7 +408,11 @@ def test_removing_a_valid_slot_is_a_high_availability_risk_an_expired_one_is_not
 
 
 def test_admin_consent_switched_on_is_high_risk(repo: GitRepo, diff) -> None:
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap, smtp]\n      adminConsent: true")
+    repo.edit(
+        "stacks/Pulumi.dev.yaml",
+        "useCases: [mail-handler-imap, send-smtp]",
+        "useCases: [mail-handler-imap, send-smtp]\n      adminConsent: true",
+    )
     doc = diff("--format", "json").json()
     (change,) = app_changes(doc, "dev", "jira-mail-in")
     assert (change["kind"], change["subject"], change["risk"]) == ("adminConsent", "no → yes", "high")
@@ -427,11 +439,13 @@ def test_stack_added_and_removed(repo: GitRepo, diff) -> None:
 
 
 def test_head_revision_and_stack_filter(repo: GitRepo, diff) -> None:
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap]")
+    repo.edit("stacks/Pulumi.dev.yaml", "useCases: [mail-handler-imap, send-smtp]", "useCases: [mail-handler-imap]")
     repo.edit("stacks/Pulumi.saas.yaml", "      scopes: [Mail.Send]\n", "")
     repo.git("checkout", "--quiet", "-b", "feature")
     repo.commit("drop send from dev and saas")
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap]", "scopeSets: [imap, smtp]")  # not committed
+    repo.edit(
+        "stacks/Pulumi.dev.yaml", "useCases: [mail-handler-imap]", "useCases: [mail-handler-imap, send-smtp]"
+    )  # not committed
     doc = diff("--head", "feature", "--stack", "dev", "prod", "--format", "json").json()
     assert doc["head"]["ref"] == "feature"
     assert [s["stack"] for s in doc["stacks"]] == ["dev"]
@@ -469,31 +483,39 @@ def test_not_a_git_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_invalid_yaml_at_the_base_names_the_revision(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     repo.git("checkout", "--quiet", "-b", "broken")
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap, smtp")
+    repo.edit(
+        "stacks/Pulumi.dev.yaml", "useCases: [mail-handler-imap, send-smtp]", "useCases: [mail-handler-imap, send-smtp"
+    )
     repo.commit("broken yaml")
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp", "scopeSets: [imap, smtp]")  # fixed in the PR
+    repo.edit(
+        "stacks/Pulumi.dev.yaml", "useCases: [mail-handler-imap, send-smtp", "useCases: [mail-handler-imap, send-smtp]"
+    )  # fixed in the PR
     code = cli.main(["-C", str(repo.path), "diff", "--base", "broken", "--format", "markdown"])
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
     assert err == (
-        "error: stacks/Pulumi.dev.yaml (base broken):12: (file): malformed YAML: did not find expected ',' or ']'; "
+        "error: stacks/Pulumi.dev.yaml (base broken):15: (file): malformed YAML: did not find expected ',' or ']'; "
         "check indentation, quoting and ':' after each key\n"
     )
 
 
 def test_problems_at_both_revisions_are_reported_together(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     repo.git("checkout", "--quiet", "-b", "broken")
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap, smtp")
+    repo.edit(
+        "stacks/Pulumi.dev.yaml", "useCases: [mail-handler-imap, send-smtp]", "useCases: [mail-handler-imap, send-smtp"
+    )
     repo.commit("broken yaml")
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp", "scopeSets: [imap, smpt]")
+    repo.edit(
+        "stacks/Pulumi.dev.yaml", "useCases: [mail-handler-imap, send-smtp", "useCases: [mail-handler-imap, send-smpt]"
+    )
     code = cli.main(["-C", str(repo.path), "diff", "--base", "broken", "--format", "json"])
     out, err = capsys.readouterr()
     assert code == 2
     assert err.splitlines() == [
-        "error: stacks/Pulumi.dev.yaml (base broken):12: (file): malformed YAML: did not find expected ',' or ']'; "
+        "error: stacks/Pulumi.dev.yaml (base broken):15: (file): malformed YAML: did not find expected ',' or ']'; "
         "check indentation, quoting and ':' after each key",
-        "error: stacks/Pulumi.dev.yaml (working tree):11: config.mailoauth:apps.jira-mail-in.scopeSets[1]: "
-        "unknown scope set 'smpt'; did you mean 'smtp'?",
+        "error: stacks/Pulumi.dev.yaml (working tree):12: config.mailoauth:apps.jira-mail-in.useCases[1]: "
+        "Email This Issue has no use case 'send-smpt'; did you mean 'send-smtp'?",
     ]
     doc = json.loads(out)
     assert doc["ok"] is False
@@ -540,7 +562,11 @@ def test_encrypted_config_never_reaches_the_report(repo: GitRepo, diff) -> None:
     )
     repo.commit("provider secret")
     repo.edit("stacks/Pulumi.dev.yaml", ciphertext, "v1:bmV3:bmV3LWNpcGhlcnRleHQ=")
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap, smtp]\n      scopes: [Mail.Send]")
+    repo.edit(
+        "stacks/Pulumi.dev.yaml",
+        "useCases: [mail-handler-imap, send-smtp]",
+        "useCases: [mail-handler-imap, send-smtp]\n      scopes: [Mail.Send]",
+    )
     outputs = [diff("--format", fmt) for fmt in ("text", "markdown", "json")]
     assert all(r.code == 0 for r in outputs)
     for r in outputs:
@@ -550,7 +576,11 @@ def test_encrypted_config_never_reaches_the_report(repo: GitRepo, diff) -> None:
 
 
 def test_markdown_leads_with_summary_and_high_risk(repo: GitRepo, diff) -> None:
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap, smtp]\n      scopes: [Mail.Send]")
+    repo.edit(
+        "stacks/Pulumi.dev.yaml",
+        "useCases: [mail-handler-imap, send-smtp]",
+        "useCases: [mail-handler-imap, send-smtp]\n      scopes: [Mail.Send]",
+    )
     repo.edit(
         "stacks/Pulumi.prod.yaml",
         "expires: 2027-10-31}\n      adminConsent: true\n      mailboxes: [support@example.com]\n    jira-mail-out",
@@ -611,7 +641,11 @@ def test_markdown_stays_within_a_comment_limit(repo: GitRepo, diff) -> None:
 
 def test_diff_path_imports_neither_pulumi_nor_msgraph(repo: GitRepo) -> None:
     """`python -X importtime` lists every module the real entry point imports, for each format."""
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap, smtp]\n      scopes: [Mail.Send]")
+    repo.edit(
+        "stacks/Pulumi.dev.yaml",
+        "useCases: [mail-handler-imap, send-smtp]",
+        "useCases: [mail-handler-imap, send-smtp]\n      scopes: [Mail.Send]",
+    )
     env = {**os.environ, "MAILOAUTH_TODAY": "2026-11-27", "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-X", "importtime", "-m", "mailoauth", "-C", str(repo.path), "diff", "--base", "main"]
     for fmt in ("text", "markdown", "json"):
@@ -640,11 +674,15 @@ def test_scope_set_removed_breaks_unchanged_stacks_at_the_head(repo: GitRepo, di
     (repo.path / "scopes" / "sets" / "smtp.yaml").unlink()
     result = diff()
     assert result.code == 2
-    assert result.err.splitlines() == [
-        "error: stacks/Pulumi.dev.yaml (working tree):11: config.mailoauth:apps.jira-mail-in.scopeSets[1]: "
-        f"unknown scope set 'smtp'; sets: {SETS_LEFT}",
-        "error: stacks/Pulumi.prod.yaml (working tree):19: config.mailoauth:apps.jira-mail-out.scopeSets[0]: "
-        f"unknown scope set 'smtp'; sets: {SETS_LEFT}",
+    assert result.err.splitlines() == [  # the product profiles that name the set break every stack that uses them
+        "error: products/email-this-issue.yaml (working tree):14: useCases.send-smtp.scopeSets[0]: "
+        f"unknown scope set 'smtp'; known: {SETS_LEFT}",
+        "error: products/odoo.yaml (working tree):13: useCases.outgoing-smtp.scopeSets[0]: "
+        f"unknown scope set 'smtp'; known: {SETS_LEFT}",
+        "error: products/osticket.yaml (working tree):17: useCases.send-smtp.scopeSets[0]: "
+        f"unknown scope set 'smtp'; known: {SETS_LEFT}",
+        "error: products/zammad.yaml (working tree):9: useCases.channel-imap-smtp.scopeSets[1]: "
+        f"unknown scope set 'smtp'; known: {SETS_LEFT}",
     ]
 
 
@@ -669,13 +707,17 @@ def test_catalogue_entry_change_shows_as_a_changed_permission(repo: GitRepo, dif
 
 def test_same_file_that_did_not_fit_the_base_catalogue(repo: GitRepo, diff) -> None:
     """The base named a scope set its own scopes/ lacked: that was invalid at the base, and is named so."""
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap, smtp, mail-min]")
+    repo.edit(
+        "stacks/Pulumi.dev.yaml",
+        "useCases: [mail-handler-imap, send-smtp]",
+        "useCases: [mail-handler-imap, send-smtp]\n      scopeSets: [imap, smtp, mail-min]",
+    )
     repo.commit("uses a set that is not there yet")
     repo.write("scopes/sets/mail-min.yaml", "description: Read only.\nscopes: [Mail.ReadBasic]\n")
     result = diff()
     assert result.code == 2
     assert result.err == (
-        "error: stacks/Pulumi.dev.yaml (base main):11: config.mailoauth:apps.jira-mail-in.scopeSets[2]: "
+        "error: stacks/Pulumi.dev.yaml (base main):13: config.mailoauth:apps.jira-mail-in.scopeSets[2]: "
         "unknown scope set 'mail-min'; sets: ews-send, general, graph-read, graph-read-only, graph-read-shared, "
         "graph-send, graph-send-shared, imap, pop, smtp\n"
     )
@@ -699,8 +741,8 @@ def test_same_malformed_file_is_reported_once_after_a_scopes_change(repo: GitRep
 def test_public_client_flows_client_id_and_import(repo: GitRepo, diff) -> None:
     repo.edit(
         "stacks/Pulumi.dev.yaml",
-        "scopeSets: [imap, smtp]",
-        "scopeSets: [imap, smtp]\n      allowPublicClientFlows: true\n"
+        "useCases: [mail-handler-imap, send-smtp]",
+        "useCases: [mail-handler-imap, send-smtp]\n      allowPublicClientFlows: true\n"
         "      clientId: 0a1b2c3d-0000-4000-8000-00000000abcd\n"
         "      import: {application: /applications/5e6f7a8b-0000-4000-8000-00000000abcd}",
     )

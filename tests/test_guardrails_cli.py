@@ -33,6 +33,20 @@ def project(tmp_path: Path) -> Path:
     return make_project(tmp_path)
 
 
+def smtp_auth(where: str) -> str:
+    """The warning an app whose product use case sends over SMTP gets (examples: dev and prod's outbound app)."""
+    return (
+        f"warning: {where}.useCases: SMTP AUTH is off in tenants created after January 2020 and can be turned off "
+        "per mailbox; sending then fails with 535 5.7.139; check with mailoauth preflight, and enable it for the "
+        "mailbox (Set-CASMailbox -SmtpClientAuthenticationDisabled $false) or send through Graph (mailoauth explain "
+        "5.7.139) (rule smtp-auth)"
+    )
+
+
+DEV_SMTP = smtp_auth("stacks/Pulumi.dev.yaml:12: config.mailoauth:apps.jira-mail-in")
+PROD_SMTP = smtp_auth("stacks/Pulumi.prod.yaml:21: config.mailoauth:apps.jira-mail-out")
+
+
 def validate(capsys: pytest.CaptureFixture[str], root: Path, **settings: object) -> tuple[int, str, str]:
     write_stack(root, "test", {"jira-test": app(**settings)})
     return run_cli(capsys, root, "validate", "--stack", "test")
@@ -45,8 +59,8 @@ def problem_lines(out: str) -> list[str]:
 def test_examples_pass_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run_cli(capsys, ROOT, "validate", "--all")
     assert status == 0
-    assert problem_lines(out) == []
-    assert out.rstrip().endswith("3 stacks: 3 valid; 0 errors, 0 warnings")
+    assert problem_lines(out) == [DEV_SMTP, PROD_SMTP]
+    assert out.rstrip().endswith("3 stacks: 3 valid; 0 errors, 2 warnings")
 
 
 def test_user_read_asked_for_by_name_passes(capsys: pytest.CaptureFixture[str], project: Path) -> None:
@@ -71,7 +85,7 @@ def test_user_read_added_to_the_always_added_set_fails_every_app(
     ]
     status, out, _ = run_cli(capsys, project, "validate", "--all")
     assert status == 2
-    assert "4 stacks: 0 valid; 5 errors, 0 warnings" in out  # dev, prod (two apps), saas, test
+    assert "4 stacks: 0 valid; 5 errors, 2 warnings" in out  # dev, prod (two apps), saas, test
     assert sum("(rule user-read)" in line for line in problem_lines(out)) == 5
 
 
@@ -164,7 +178,7 @@ def test_ews_is_an_advisory_with_the_dates(capsys: pytest.CaptureFixture[str], p
     assert problem_lines(out) == [
         f"warning: stacks/Pulumi.test.yaml:10: {APP}.scopeSets: EWS.AccessAsUser.All (EWS): Exchange Online has "
         "blocked EWS since 2026-10-01 unless the tenant allow-lists the app, and shuts it down on 2027-04-01; send "
-        "MIME through Graph sendMail instead (scopeSets: [graph-send], Mail.Send alone) (rule ews-retirement)"
+        "MIME through Graph sendMail instead (scopeSets: [graph-send], Mail.Send alone) (rule ews-retirement)",
     ]
 
 
@@ -174,15 +188,17 @@ def test_callback_of_another_stack_fails_in_both(capsys: pytest.CaptureFixture[s
     status, out, _ = run_cli(capsys, project, "validate", "--all")
     assert status == 2
     assert problem_lines(out) == [
-        "error: stacks/Pulumi.prod.yaml:10: config.mailoauth:apps.jira-mail-in.redirectUris[0]: redirect URI "
+        "error: stacks/Pulumi.prod.yaml:13: config.mailoauth:apps.jira-mail-in.redirectUris[0]: redirect URI "
         f"'{prod_callback}' is also registered by stack test: an instance's callback must belong to one stack; give "
         "each stack its own instance's callback URL (rule unique-callback)",
-        "error: stacks/Pulumi.prod.yaml:18: config.mailoauth:apps.jira-mail-out.redirectUris[0]: redirect URI "
+        PROD_SMTP,
+        "error: stacks/Pulumi.prod.yaml:22: config.mailoauth:apps.jira-mail-out.redirectUris[0]: redirect URI "
         f"'{prod_callback}' is also registered by stack test: an instance's callback must belong to one stack; give "
         "each stack its own instance's callback URL (rule unique-callback)",
         f"error: stacks/Pulumi.test.yaml:8: {APP}.redirectUris[0]: redirect URI '{prod_callback}' is also registered "
         "by stack prod: an instance's callback must belong to one stack; give each stack its own instance's callback "
         "URL (rule unique-callback)",
+        DEV_SMTP,
     ]
 
 
@@ -207,7 +223,7 @@ def test_shared_callback_within_one_stack_and_loopback_across_stacks_pass(
     write_stack(project, "other", {"tool": app(redirectUris=[loopback, "https://tool.example.com/cb"])})
     write_stack(project, "test", {"a": app(redirectUris=[CALLBACK, loopback]), "b": app(redirectUris=[CALLBACK])})
     status, out, _ = run_cli(capsys, project, "validate", "--all")
-    assert (status, problem_lines(out)) == (0, [])
+    assert (status, problem_lines(out)) == (0, [DEV_SMTP, PROD_SMTP])
 
 
 def test_plan_prints_advisories_and_keeps_them_in_json(capsys: pytest.CaptureFixture[str], project: Path) -> None:
@@ -219,7 +235,7 @@ def test_plan_prints_advisories_and_keeps_them_in_json(capsys: pytest.CaptureFix
     status, out, _ = run_cli(capsys, project, "plan", "--stack", "test", "--format", "json")
     assert json.loads(out)["apps"]["jira-test"]["warnings"] == [
         "EWS.AccessAsUser.All (EWS): Exchange Online has blocked EWS since 2026-10-01 unless the tenant allow-lists "
-        "the app, and shuts it down on 2027-04-01"
+        "the app, and shuts it down on 2027-04-01",
     ]
 
 
@@ -251,7 +267,7 @@ def test_validate_all_as_a_process_with_json(project: Path) -> None:
     report = json.loads(done.stdout)
     assert report["ok"] is False
     assert report["stacks"]["test"] == {"file": "stacks/Pulumi.test.yaml", "ok": False, "errors": 1, "warnings": 0}
-    assert report["stacks"]["dev"] == {"file": "stacks/Pulumi.dev.yaml", "ok": True, "errors": 0, "warnings": 0}
+    assert report["stacks"]["dev"] == {"file": "stacks/Pulumi.dev.yaml", "ok": True, "errors": 0, "warnings": 1}
     https = next(r for r in report["rules"] if r["id"] == "redirect-https")
     assert (https["level"], https["errors"], https["warnings"]) == ("mandatory", 1, 0)
     assert [r["id"] for r in report["rules"]] == [
@@ -270,7 +286,7 @@ def test_validate_all_as_a_process_with_json(project: Path) -> None:
         "unique-callback",
         "(core checks)",
     ]
-    assert report["problems"] == [
+    assert [p for p in report["problems"] if p["rule"] != "smtp-auth"] == [
         {
             "severity": "error",
             "file": "stacks/Pulumi.test.yaml",

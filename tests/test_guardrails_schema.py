@@ -65,7 +65,7 @@ def test_schema_command_reports_and_rewrites_stale_files(capsys: pytest.CaptureF
     assert run_cli(capsys, ROOT, "schema")[:2] == (
         0,
         "schemas up to date: schema/stack.schema.json, schema/catalogue.schema.json, schema/scope-set.schema.json, "
-        "schema/policy.schema.json\n",
+        "schema/product.schema.json, schema/policy.schema.json\n",
     )
     project = make_project(tmp_path)
     shutil.copytree(ROOT / "schema", project / "schema")
@@ -103,6 +103,23 @@ def dev_with(path: tuple[str, ...], value: Any) -> dict[str, Any]:
     return doc
 
 
+def dev_without(*paths: tuple[str, ...]) -> dict[str, Any]:
+    """The dev stack with several keys removed."""
+    doc = DEV
+    for path in paths:
+        doc = dev_with(path, None) if doc is DEV else _removed(doc, path)
+    return doc
+
+
+def _removed(doc: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    *parents, last = path
+    target = doc
+    for key in parents:
+        target = target[key]
+    del target[last]
+    return doc
+
+
 APP = ("config", "mailoauth:apps", "jira-mail-in")
 BAD_STACKS = {
     "tenant is not a GUID": (
@@ -120,7 +137,11 @@ BAD_STACKS = {
     ),
     "misspelt app key": (dev_with((*APP, "scopeSet"), ["imap"]), "additionalProperties", list(APP)),
     "unknown audience": (dev_with((*APP, "audience"), "tenant"), "enum", [*APP, "audience"]),
-    "missing redirect URIs": (dev_with((*APP, "redirectUris"), None), "required", list(APP)),
+    "missing redirect URIs and no product": (
+        dev_without((*APP, "redirectUris"), (*APP, "product"), (*APP, "useCases")),
+        "anyOf",
+        list(APP),
+    ),
     "redirect URIs as one string": (
         dev_with((*APP, "redirectUris"), "https://x.example.com/cb"),
         "type",

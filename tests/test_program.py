@@ -25,6 +25,20 @@ GENERAL = {  # offline_access, openid, email, profile
     "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0",
     "14dad69e-099b-42c9-810b-d002981feec1",
 }
+DEV_CONNECTIONS = {  # apps.jira-mail-in.connections of the dev example: one labelled scope per connection
+    "imap": {
+        "scope": "offline_access https://outlook.office.com/IMAP.AccessAsUser.All",
+        "host": "outlook.office365.com",
+        "port": 993,
+        "security": "tls",
+    },
+    "smtp": {
+        "scope": "offline_access https://outlook.office.com/SMTP.Send",
+        "host": "smtp.office365.com",
+        "port": 587,
+        "security": "starttls",
+    },
+}
 IMAP, SMTP = "652390e4-393a-48de-9484-05f9b1212954", "258f6531-6087-4cc4-bb90-092c5fb3ed3f"
 
 
@@ -97,6 +111,7 @@ def test_dev_outputs_are_exact_and_the_secret_is_a_pulumi_secret() -> None:
                 "imap": {"host": "outlook.office365.com", "port": 993, "security": "tls"},
                 "smtp": {"host": "smtp.office365.com", "port": 587, "security": "starttls"},
             },
+            "connections": DEV_CONNECTIONS,
             "redirectUris": ["https://jira-dev.example.com/plugins/servlet/oauth2/callback"],
             "secretExpires": "2027-11-15",
             "secrets": [{"name": "secret", "expires": "2027-11-15"}],

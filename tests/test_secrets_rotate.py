@@ -360,7 +360,7 @@ def test_light_install_reports_and_plans_but_rotate_asks_for_the_edit_extra(ops:
     assert (rotate.returncode, rotate.stderr) == (
         2,
         "error: this command needs ruamel, which is not installed: pip install 'mailoauth[edit]' (the light install "
-        "covers plan, validate, diff, schema, explain and secrets report)\n",
+        "covers plan, validate, diff, schema, explain, handoff, init and secrets report)\n",
     )
     assert ops.read_text() == OPS
 

@@ -286,7 +286,9 @@ def test_ews_needs_allow_ews_and_warns_with_the_retirement_dates() -> None:
         "shuts it down on 2027-04-01; send MIME through Graph sendMail (scopeSets: "
         "[graph-send]); if the product cannot, set allowEws: true (rule ews-opt-in)"
     ]
-    found = problems(mutate(lambda d: app_of(d).update(scopeSets=["imap", "ews-send"], allowEws=True)))
+    found = problems(
+        mutate(lambda d: app_of(d).update(scopeSets=["imap", "ews-send"], allowEws=True, adminConsent=True))
+    )
     assert len(found) == 1
     assert found[0].startswith("warning:")
     assert "EWS.AccessAsUser.All (EWS): Exchange Online has blocked EWS since 2026-10-01" in found[0]

@@ -107,7 +107,11 @@ def run_diff_step(repo: GitRepo, env: dict[str, str]) -> dict[str, str]:
 def test_diff_step_flags_high_risk_and_lists_changed_stacks(tmp_path: Path, step_env: dict[str, str]) -> None:
     repo = GitRepo(tmp_path / "repo")
     repo.commit("examples")
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap, smtp]\n      scopes: [Mail.Send]")
+    repo.edit(
+        "stacks/Pulumi.dev.yaml",
+        "useCases: [mail-handler-imap, send-smtp]",
+        "useCases: [mail-handler-imap, send-smtp]\n      scopes: [Mail.Send]",
+    )
     assert run_diff_step(repo, step_env) == {"status": "3", "high-risk": "true", "stacks": '["dev"]'}
     comment = (repo.path / "diff.md").read_text()
     assert comment.startswith("**mailoauth diff**: 1 app changed in 1 of 3 stacks")
@@ -117,10 +121,12 @@ def test_diff_step_flags_high_risk_and_lists_changed_stacks(tmp_path: Path, step
 def test_diff_step_reports_invalid_input_in_the_comment(tmp_path: Path, step_env: dict[str, str]) -> None:
     repo = GitRepo(tmp_path / "repo")
     repo.commit("examples")
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap, smpt]")
+    repo.edit(
+        "stacks/Pulumi.dev.yaml", "useCases: [mail-handler-imap, send-smtp]", "useCases: [mail-handler-imap, send-smpt]"
+    )
     assert run_diff_step(repo, step_env) == {"status": "2", "high-risk": "false", "stacks": "[]"}
     assert (repo.path / "diff.md").read_text() == (
         "**mailoauth diff** could not compare this PR:\n\n```\n"
-        "error: stacks/Pulumi.dev.yaml (working tree):11: config.mailoauth:apps.jira-mail-in.scopeSets[1]: "
-        "unknown scope set 'smpt'; did you mean 'smtp'?\n```\n"
+        "error: stacks/Pulumi.dev.yaml (working tree):12: config.mailoauth:apps.jira-mail-in.useCases[1]: "
+        "Email This Issue has no use case 'send-smpt'; did you mean 'send-smtp'?\n```\n"
     )

@@ -32,6 +32,7 @@ class Key:
     choices: tuple[str, ...] = ()
     fields: tuple[Key, ...] = ()
     pattern: str | None = None
+    required_unless: str | None = None  # required when this other key is absent
 
 
 def check_fields(
@@ -56,7 +57,7 @@ def check_fields(
     values: dict[str, Any] = {}
     for spec in keys:
         if spec.name not in mapping:
-            if spec.required:
+            if spec.required or (spec.required_unless and spec.required_unless not in mapping):
                 found.error((*path, spec.name), "required key is missing", hint=spec.doc)
             values[spec.name] = spec.default
             continue
@@ -194,4 +195,7 @@ def object_schema(keys: tuple[Key, ...]) -> dict[str, Any]:
     required = [k.name for k in keys if k.required]
     if required:
         out["required"] = required
+    either = [[{"required": [k.name]}, {"required": [k.required_unless]}] for k in keys if k.required_unless]
+    if either:
+        out["allOf"] = [{"anyOf": pair} for pair in either]
     return out

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             comment(adopted, request),
             cat,
             today,
-            stackfile.project_guard(tree),
+            stackfile.project_guard(tree, cat.products),
         )
     except InvalidInput as exc:
         print(f"{stack.file}: the entry for {key} would not be valid, so the file was not changed:", file=sys.stderr)

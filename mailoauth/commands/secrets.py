@@ -176,7 +176,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
     secretedit, rtyaml = cli.edit_modules("edit.secretedit", "edit.rtyaml")
     path = Path(root) / stack.file
     try:
-        guard = stackfile.project_guard(tree)
+        guard = stackfile.project_guard(tree, cat.products)
         text, exact = secretedit.edited_text(rtyaml.read_source(path), stack, rotation, cat, today, guard)
     except secretslots.RotationError as exc:
         raise cli.UsageError(f"{stack.file}: {exc}; the file was not changed") from None

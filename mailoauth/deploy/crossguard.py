@@ -25,11 +25,11 @@ from pulumi_policy import (
 )
 
 from mailoauth.base import yamlio
-from mailoauth.base.keyspec import check_fields, key_schema
+from mailoauth.base.keyspec import key_schema
 from mailoauth.base.problems import InvalidInput, Problems
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
-from mailoauth.desired.model import APP_FIELDS, AUDIENCE_OF_SIGN_IN
+from mailoauth.desired.model import AUDIENCE_OF_SIGN_IN
 from mailoauth.guardrails import rules
 from mailoauth.project import stackfile
 
@@ -76,7 +76,7 @@ class Project:
     def __init__(self, root: Path, today: date | None = None):
         self.tree = WorkTree(root)
         self.catalogue = catalogue.load(self.tree)
-        self.guard = stackfile.project_guard(self.tree)
+        self.guard = stackfile.project_guard(self.tree, self.catalogue.products)
         self.today = today or stackfile.utc_today()
         self.name = _project_name(self.tree)
         self._declarations: dict[tuple[str, str], rules.Declaration | None] = {}
@@ -152,7 +152,7 @@ class Project:
         if not isinstance(raw, dict):
             return None
         problems = Problems(stackfile.stack_file(stack))  # the file's own problems are validate's to report
-        return rules.declaration(self.catalogue, check_fields(problems, (), raw, APP_FIELDS))
+        return rules.declaration(self.catalogue, stackfile.app_values(problems, (), raw, self.catalogue).values)
 
     def _required_accesses(self, props: Mapping[str, Any]) -> list[tuple[str, rules.Access]]:
         out = []

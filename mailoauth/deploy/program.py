@@ -122,6 +122,7 @@ def app_output(stack: Stack, app: App, client_id: str) -> dict[str, Any]:
         "scope": endpoints["scopeRequest"],
         "scopeRequests": endpoints["scopeRequests"],
         "mail": endpoints["mail"],
+        "connections": endpoints["connections"],
         "redirectUris": list(app.redirect_uris),
         "secretExpires": app.newest_secret.expires.isoformat(),
         "secrets": [_slot_output(s) for s in app.secrets],
@@ -156,11 +157,12 @@ def desired_stack() -> Stack:
     name = pulumi.get_stack()
     tree = WorkTree(find_project_root())
     try:
+        cat = catalogue.load(tree)
         stack = stackfile.build_stack(
             name,
             config_document(),
             stackfile.stack_file(name),
-            ProjectContext(catalogue.load(tree), guard=stackfile.project_guard(tree)),
+            ProjectContext(cat, guard=stackfile.project_guard(tree, cat.products)),
         )
     except (InvalidInput, CommandError) as exc:
         raise pulumi.RunError(str(exc)) from None

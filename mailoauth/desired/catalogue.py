@@ -6,7 +6,7 @@ name scopes by their value (`SMTP.Send`), and everything else looks the GUID up 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -15,6 +15,7 @@ from mailoauth.base.keyspec import Key, check_fields
 from mailoauth.base.problems import Problems, did_you_mean, raise_if_errors
 from mailoauth.base.tree import Tree
 from mailoauth.desired.model import GUID_PATTERN
+from mailoauth.desired.products import Product, load_products
 
 CATALOGUE_FILE = "scopes/catalogue.yaml"
 SETS_DIR = "scopes/sets"
@@ -80,6 +81,7 @@ class ScopeSet:
 class Catalogue:
     scopes: dict[str, Scope]
     sets: dict[str, ScopeSet]
+    products: dict[str, Product] = field(default_factory=dict)  # products/*.yaml by file name
 
     @cached_property
     def by_id(self) -> dict[tuple[str, str], Scope]:
@@ -117,7 +119,9 @@ def load(tree: Tree) -> Catalogue:
     raise_if_errors(problems)  # sets are checked against a sound catalogue only, so errors do not cascade
     sets, set_problems = _load_sets(tree, scopes)
     raise_if_errors(set_problems)
-    return Catalogue(scopes, sets)
+    profiles, product_problems = load_products(tree, sets, scopes)
+    raise_if_errors(product_problems)
+    return Catalogue(scopes, sets, profiles)
 
 
 def _load_scopes(tree: Tree) -> tuple[dict[str, Scope], list]:

@@ -85,6 +85,25 @@ def mail_endpoints(app: App, cloud: Cloud) -> dict[str, dict[str, object]]:
     return out
 
 
+def connections(app: App, cloud: Cloud) -> dict[str, dict[str, object]]:
+    """Per mail protocol of the app, the scope string its connection requests and where it connects.
+
+    A connection asks only for its own protocol's scopes (and the audience's protocol-less ones, such
+    as User.Read for Graph), so a product's IMAP and SMTP forms each get the string that works for them.
+    """
+    offline = [p.value for p in app.permissions if p.value == "offline_access"]
+    out: dict[str, dict[str, object]] = {}
+    for protocol, target in mail_endpoints(app, cloud).items():
+        audience = next(p.audience for p in app.permissions if p.protocol == protocol)
+        scopes = [
+            scope_string(p, cloud)
+            for p in _ordered(app.permissions)
+            if p.protocol == protocol or (p.protocol is None and p.audience == audience)
+        ]
+        out[protocol] = {"scope": " ".join(offline + scopes), **target}
+    return out
+
+
 def app_endpoints(app: App, cloud: Cloud, tenant_id: str, client_id: str = CLIENT_ID_PLACEHOLDER) -> dict[str, object]:
     """Everything about an app's endpoints, as `plan` shows it and the stack exports it."""
     requests = scope_requests(app, cloud)
@@ -95,4 +114,5 @@ def app_endpoints(app: App, cloud: Cloud, tenant_id: str, client_id: str = CLIEN
         "scopeRequest": next(iter(requests.values()), "offline_access"),
         "scopeRequests": requests,
         "mail": mail_endpoints(app, cloud),
+        "connections": connections(app, cloud),
     }

@@ -62,3 +62,15 @@ def role_template(name: str) -> str:
 def graph_permissions(kind: str) -> tuple[GraphPermission, ...]:
     """The `read` (GET) or `write` table: the least-privileged permission per request path, first match wins."""
     return tuple(GraphPermission(re.compile(e["path"]), e["permission"]) for e in _document()["graphPermissions"][kind])
+
+
+@dataclass(frozen=True)
+class TenantLookup:
+    openid_configuration: str  # URL template with {login} and {domain}
+    where_to_find_it: str  # where a person reads the tenant GUID
+
+
+@cache
+def tenant_lookup() -> TenantLookup:
+    raw = _document()["tenantLookup"]
+    return TenantLookup(raw["openidConfiguration"], raw["whereToFindIt"])

@@ -17,6 +17,8 @@ class ExchangeOnline:
     ews_shutdown: date
     smtp_basic_auth_notice: str  # the Message Center id
     smtp_basic_auth_off: str  # when basic auth for SMTP AUTH is off by default, as Microsoft words it
+    smtp_auth_off_since: str  # SMTP AUTH is off by default in organisations created after this
+    smtp_auth_refusal: str  # what Exchange answers when SMTP AUTH is off
 
 
 @cache
@@ -30,4 +32,6 @@ def exchange_online() -> ExchangeOnline:
         ews_shutdown=raw["ews"]["shutdown"],
         smtp_basic_auth_notice=raw["smtpBasicAuth"]["notice"],
         smtp_basic_auth_off=raw["smtpBasicAuth"]["offByDefault"],
+        smtp_auth_off_since=raw["smtpAuth"]["offSince"],
+        smtp_auth_refusal=raw["smtpAuth"]["refusal"],
     )

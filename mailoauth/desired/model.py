@@ -104,13 +104,34 @@ APP_FIELDS = (
     Key("displayName", "string", "Name in the portal and on the consent screen.", required=True),
     Key("audience", "enum", "Who may sign in.", default="single-tenant", choices=tuple(SIGN_IN_AUDIENCE)),
     Key(
+        "product",
+        "string",
+        "The mail product using this app: a profile in products/ (email-this-issue, osticket, zammad, odoo).",
+    ),
+    Key(
+        "useCases",
+        "strings",
+        "The product's use cases this app serves; they give `scopeSets` and `scopes` unless those are set.",
+    ),
+    Key(
+        "instanceUrl",
+        "string",
+        "The product instance's base URL; gives `redirectUris` where the product's callback follows a pattern.",
+        pattern=r"^https?://\S+$",
+    ),
+    Key(
         "redirectUris",
         "strings",
-        "The instance's OAuth callback URL(s), registered as Web redirect URIs.",
-        required=True,
+        "The instance's OAuth callback URL(s), registered as Web redirect URIs; required unless `product` and "
+        "`instanceUrl` derive it.",
+        required_unless="product",
     ),
-    Key("scopeSets", "strings", "Scope sets from scopes/sets/; `general` is always added.", default=[]),
-    Key("scopes", "strings", "Extra single scopes by name, from scopes/catalogue.yaml.", default=[]),
+    Key(
+        "scopeSets",
+        "strings",
+        "Scope sets from scopes/sets/; `general` is always added. Default: the use cases' sets, else none.",
+    ),
+    Key("scopes", "strings", "Extra single scopes by name, from scopes/catalogue.yaml. Default: the use cases'."),
     Key(
         "omitScopes",
         "strings",
@@ -265,6 +286,9 @@ class App:
     client_id: str | None = None
     imports: Imports | None = None
     omitted_scopes: tuple[str, ...] = ()  # members of the general set left out (omitScopes)
+    product: str | None = None
+    use_cases: tuple[str, ...] = ()
+    origins: tuple[tuple[str, str], ...] = ()  # derived key -> where its value came from (product, use cases)
 
     @property
     def sign_in_audience(self) -> str:

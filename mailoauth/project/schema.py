@@ -16,6 +16,7 @@ from typing import Any
 from mailoauth.base.keyspec import object_schema
 from mailoauth.desired.catalogue import CATALOGUE_KEYS, SCOPE_SET_KEYS
 from mailoauth.desired.model import CONFIG_KEYS
+from mailoauth.desired.products import PRODUCT_KEYS
 from mailoauth.guardrails import rules
 from mailoauth.project.stackfile import PULUMI_FILE_KEYS
 
@@ -43,6 +44,7 @@ def documents() -> dict[str, dict[str, Any]]:
         "stack.schema.json": ("mailoauth stack file (stacks/Pulumi.<env>.yaml)", _stack()),
         "catalogue.schema.json": ("mailoauth scope catalogue (scopes/catalogue.yaml)", object_schema(CATALOGUE_KEYS)),
         "scope-set.schema.json": ("mailoauth scope set (scopes/sets/<name>.yaml)", object_schema(SCOPE_SET_KEYS)),
+        "product.schema.json": ("mailoauth product profile (products/<name>.yaml)", object_schema(PRODUCT_KEYS)),
         "policy.schema.json": (f"mailoauth guardrail policy ({rules.POLICY_FILE})", object_schema(rules.POLICY_KEYS)),
     }
     return {name: {"$schema": DRAFT, "title": title, **body} for name, (title, body) in titled.items()}

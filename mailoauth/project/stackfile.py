@@ -30,6 +30,7 @@ from mailoauth.base.tree import Tree
 from mailoauth.desired import entra
 from mailoauth.desired.catalogue import ALWAYS_SET, Catalogue
 from mailoauth.desired.clouds import Cloud, clouds
+from mailoauth.desired.exchange import exchange_online
 from mailoauth.desired.model import (
     APP_FIELDS,
     CONFIG_KEYS,
@@ -41,6 +42,7 @@ from mailoauth.desired.model import (
     SecretSlot,
     Stack,
 )
+from mailoauth.desired.products import Derived, Product, derive, lenient_callbacks
 from mailoauth.guardrails import rules
 
 STACKS_DIR = "stacks"
@@ -178,22 +180,30 @@ def _apps(
             )
             continue
         before = len(found.errors)
-        values = check_fields(found, path, settings, APP_FIELDS)
-        app = _app(found, path, str(key), values, ctx, cloud, check_expiry)
+        app = _app(found, path, str(key), app_values(found, path, settings, ctx.catalogue), ctx, cloud, check_expiry)
         if app is not None and len(found.errors) == before:
             apps[str(key)] = app
     return apps
+
+
+def app_values(found: Problems, path: KeyPath, settings: Any, catalogue: Catalogue) -> Derived:
+    """An app's checked values, with what its product and use cases derive filled in (explicit keys win)."""
+    values = check_fields(found, path, settings, APP_FIELDS)
+    given = settings if isinstance(settings, dict) else {}
+    return derive(found, path, given, values, catalogue.products)
 
 
 def _app(
     found: Problems,
     path: KeyPath,
     key: str,
-    v: dict[str, Any],
+    derived: Derived,
     ctx: rules.Context,
     cloud: Cloud | None,
     check_expiry: bool,
 ) -> App | None:
+    v = derived.values
+    start = len(found.items)
     audience = v.get("audience")
     personal = audience in PERSONAL_AUDIENCES
     permissions, sets = app_permissions(found, path, v, ctx.catalogue)
@@ -202,8 +212,10 @@ def _app(
     _check_redirect_uris(found, path, v.get("redirectUris"), personal)
     _check_audience(found, path, v, cloud, permissions)
     _check_permission_limits(found, path, permissions, personal)
+    _check_runtime(found, path, v, permissions)
     imports = _imports(found, path, v, permissions)
     rules.check_app(found, path, v, permissions, secrets if check_expiry else None, ctx)  # None: no lifetime rules
+    _point_at_sources(found, path, start, derived.origins)
     if None in (audience, v.get("displayName"), v.get("redirectUris")) or secrets is None:
         return None
     return App(
@@ -223,7 +235,21 @@ def _app(
         client_id=(v.get("clientId") or "").lower() or None,
         imports=imports,
         omitted_scopes=tuple(v.get("omitScopes") or ()),
+        product=v.get("product"),
+        use_cases=tuple(v.get("useCases") or ()),
+        origins=tuple(derived.origins.items()),
     )
+
+
+# A derived key is not in the file: its problems point at the key it was derived from.
+DERIVED_FROM = {"scopeSets": "useCases", "scopes": "useCases", "redirectUris": "instanceUrl"}
+
+
+def _point_at_sources(found: Problems, path: KeyPath, start: int, origins: Mapping[str, str]) -> None:
+    for i, problem in enumerate(found.items[start:], start):
+        key = problem.path[len(path) : len(path) + 1]
+        if key and key[0] in origins:
+            found.items[i] = replace(problem, path=(*path, DERIVED_FROM[str(key[0])]))
 
 
 def _imports(found: Problems, path: KeyPath, v: dict[str, Any], permissions: list[Permission]) -> Imports | None:
@@ -462,6 +488,30 @@ def _check_audience(
         )
 
 
+def _check_runtime(found: Problems, path: KeyPath, v: dict[str, Any], permissions: list[Permission]) -> None:
+    """Warnings for registrations that validate but fail once a mailbox signs in."""
+    audiences = sorted({p.audience for p in permissions if p.protocol})  # User.Read alone asks for no token
+    if len(audiences) > 1 and not v.get("adminConsent") and v.get("audience") != "personal":
+        found.warn(
+            (*path, "adminConsent"),
+            f"tokens for {len(audiences)} audiences ({', '.join(audiences)}) without admin consent: a user consents "
+            f"at sign-in to the first one only, and the token request for the next fails with AADSTS65001",
+            False,
+            hint="set adminConsent: true, or split the app into one app per audience (mailoauth explain AADSTS65001)",
+            rule="consent-per-audience",
+        )
+    if v.get("product") and any(p.protocol == "smtp" for p in permissions):
+        exo = exchange_online()
+        found.warn(
+            (*path, "useCases"),
+            f"SMTP AUTH is off in tenants created after {exo.smtp_auth_off_since} and can be turned off per mailbox; "
+            f"sending then fails with {exo.smtp_auth_refusal}",
+            hint="check with mailoauth preflight, and enable it for the mailbox (Set-CASMailbox "
+            "-SmtpClientAuthenticationDisabled $false) or send through Graph (mailoauth explain 5.7.139)",
+            rule="smtp-auth",
+        )
+
+
 def _check_permission_limits(found: Problems, path: KeyPath, permissions: list[Permission], personal: bool) -> None:
     limits = entra.limits()
     total = limits.of(limits.permissions, personal)
@@ -499,7 +549,8 @@ def check_stacks(
     """
     parsed, only_apps = reading.parsed, reading.only_apps
     read = _read_stacks(tree, names or [], parsed)
-    project = replace(project, guard=_guard(tree, read, project.guard.policy if project.guard else None))
+    policy = project.guard.policy if project.guard else None
+    project = replace(project, guard=_guard(tree, read, policy, project.catalogue.products))
     stacks: dict[str, Stack] = {}
     problems: list[Problem] = []
     for name in names if names is not None else stack_names(tree):
@@ -561,24 +612,29 @@ def load_policy(tree: Tree) -> rules.Policy:
     return rules.policy_from_values(values)
 
 
-def project_guard(tree: Tree) -> rules.Guard:
+def project_guard(tree: Tree, products: Mapping[str, Product]) -> rules.Guard:
     """What the rules need from the rest of the project: the policy file and every stack's callback URIs."""
-    return _guard(tree, _read_stacks(tree, []), None)
+    return _guard(tree, _read_stacks(tree, []), None, products)
 
 
-def _guard(tree: Tree, read: dict[str, tuple[str, Any] | InvalidInput], policy: rules.Policy | None) -> rules.Guard:
+def _guard(
+    tree: Tree,
+    read: dict[str, tuple[str, Any] | InvalidInput],
+    policy: rules.Policy | None,
+    products: Mapping[str, Product],
+) -> rules.Guard:
     docs = {name: entry[1] for name, entry in read.items() if isinstance(entry, tuple)}  # unreadable ones are skipped
-    return rules.Guard(load_policy(tree) if policy is None else policy, _callback_index(docs))
+    return rules.Guard(load_policy(tree) if policy is None else policy, _callback_index(docs, products))
 
 
-def _callback_index(docs: dict[str, Any]) -> dict[str, frozenset[str]]:
-    """Instance callback URI -> the stacks whose files register it, read leniently (loopback URIs left out)."""
+def _callback_index(docs: dict[str, Any], products: Mapping[str, Product]) -> dict[str, frozenset[str]]:
+    """Instance callback URI -> the stacks whose files register it (derived ones too), read leniently
+    (loopback URIs left out)."""
     index: dict[str, set[str]] = {}
     for name, doc in docs.items():
         for app in raw_apps(doc).values():
-            uris = app.get("redirectUris") if isinstance(app, dict) else None
-            for uri in uris if isinstance(uris, list) else ():
-                if isinstance(uri, str) and not rules.is_loopback(uri):
+            for uri in lenient_callbacks(app, products) if isinstance(app, dict) else ():
+                if not rules.is_loopback(uri):
                     index.setdefault(uri, set()).add(name)
     return {uri: frozenset(names) for uri, names in index.items()}
 

@@ -32,6 +32,9 @@ def app_document(stack: Stack, app: App) -> dict[str, Any]:
         "audience": app.audience,
         "signInAudience": app.sign_in_audience,
         "accessTokenVersion": app.access_token_version,
+        "product": app.product,
+        "useCases": list(app.use_cases),
+        "derivedFrom": dict(app.origins),
         "redirectUris": list(app.redirect_uris),
         "scopeSets": list(app.scope_sets),
         "omitScopes": list(app.omitted_scopes),
@@ -115,12 +118,18 @@ def render_text(doc: dict[str, Any]) -> str:
     lines = [summary_line(doc), ""]
     for key, app in doc["apps"].items():
         ep = app["endpoints"]
+        origin = app["derivedFrom"]
         lines += [
             f"+ {key}: {app['displayName']}",
+            *(
+                [f"    product        {app['product']}, use cases {', '.join(app['useCases'])}"]
+                if app["product"]
+                else []
+            ),
             f"    audience       {app['audience']} ({app['signInAudience']})",
             *_token_version_lines(app, "    token version  {}"),
-            *(f"    redirect URI   {u}" for u in app["redirectUris"]),
-            f"    scope sets     {', '.join(app['scopeSets'])}",
+            *(f"    redirect URI   {u}{_origin(origin, 'redirectUris')}" for u in app["redirectUris"]),
+            f"    scope sets     {', '.join(app['scopeSets'])}{_origin(origin, 'scopeSets')}",
             *([f"    left out       {', '.join(app['omitScopes'])} (of the general set)"] if app["omitScopes"] else []),
         ]
         for p in by_name(app["permissions"]):
@@ -138,11 +147,16 @@ def render_text(doc: dict[str, Any]) -> str:
             f"    authorize      {ep['authorize']}",
             f"    token          {ep['token']}",
         ]
-        lines += [f"    scope request  {req}" for req in ep["scopeRequests"].values()]
-        lines += [f"    {proto:<14} {_mail(target)}" for proto, target in ep["mail"].items()]
+        lines += [f"    scope request  {aud}: {req}" for aud, req in ep["scopeRequests"].items()]
+        for proto, conn in ep["connections"].items():
+            lines += [f"    {proto:<14} {_mail(conn)}", f"    {proto + ' scope':<14} {conn['scope']}"]
         lines += [f"    warning        {w}" for w in app["warnings"]]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _origin(origins: dict[str, str], key: str) -> str:
+    return f"  (from {origins[key]})" if key in origins else ""
 
 
 def _token_version_lines(app: dict[str, Any], template: str) -> list[str]:
@@ -187,7 +201,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
         out += [
             f"### `{key}`: {app['displayName']}",
             "",
-            f"{app['audience']} (`{app['signInAudience']}`)"
+            (f"product `{app['product']}` ({', '.join(app['useCases'])}); " if app["product"] else "")
+            + f"{app['audience']} (`{app['signInAudience']}`)"
             + "".join(_token_version_lines(app, ", access tokens {}"))
             + f", scope sets: {', '.join(app['scopeSets'])}"
             + (f" without {', '.join(app['omitScopes'])}" if app["omitScopes"] else "")
@@ -209,7 +224,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         ]
         out += [f"- import {what}: `{ident}`" for what, ident in _import_lines(app["import"])]
         out += [f"- authorize: `{ep['authorize']}`", f"- token: `{ep['token']}`"]
-        out += [f"- scope request: `{req}`" for req in ep["scopeRequests"].values()]
-        out += [f"- {proto}: `{_mail(target)}`" for proto, target in ep["mail"].items()]
+        out += [f"- {proto} connection: {_mail(c)}, scope `{c['scope']}`" for proto, c in ep["connections"].items()]
+        out += [f"- derived {key}: from {origin}" for key, origin in app["derivedFrom"].items()]
         out += ["", "</details>", ""]
     return "\n".join(out).rstrip() + "\n"

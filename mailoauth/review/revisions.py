@@ -2,7 +2,7 @@
 
 - A stack file that differs between the revisions is validated in full at both (core checks and the
   project's guardrails, including the cross-stack ones, against that revision's other files).
-- A stack file that reads the same is skipped when scopes/ reads the same too. When scopes/ has
+- A stack file that reads the same is skipped when scopes/ and products/ read the same too. When they have
   changed, it is parsed once, and only the apps whose permissions come out differently with the
   two catalogues are built: validated at the head, with the base's permissions for the base.
 
@@ -23,6 +23,7 @@ from mailoauth.base.tree import GitTree, Tree
 from mailoauth.desired import catalogue
 from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.model import Permission, Stack
+from mailoauth.desired.products import lenient_permission_names
 from mailoauth.project import stackfile
 from mailoauth.review import diff
 
@@ -30,7 +31,7 @@ T = TypeVar("T")
 
 
 class Grants(NamedTuple):
-    """What an app's scopeSets and scopes expand to with one catalogue, as the model keeps them."""
+    """What an app's scopeSets and scopes (or its use cases) expand to with one catalogue, as the model keeps them."""
 
     permissions: tuple[Permission, ...]
     scope_sets: tuple[str, ...]
@@ -118,7 +119,7 @@ def _revision(tree: Tree) -> diff.Revision:
 
 def catalogue_changes(cat: Catalogue, other: Catalogue) -> bool:
     """Whether any scope set or scope reads differently (or exists only) in one of the catalogues."""
-    return cat.sets != other.sets or cat.scopes != other.scopes
+    return cat.sets != other.sets or cat.scopes != other.scopes or cat.products != other.products
 
 
 def _reached_apps(
@@ -190,7 +191,7 @@ def _then(
 def _names_ok(settings: dict[str, Any]) -> bool:
     return all(
         isinstance(settings.get(key, []), list) and all(isinstance(n, str) for n in settings.get(key) or ())
-        for key in ("scopeSets", "scopes")
+        for key in ("scopeSets", "scopes", "useCases")
     )
 
 
@@ -198,11 +199,12 @@ def grants(
     file: str, key: str, settings: dict[str, Any], cat: Catalogue, memo: dict[tuple[Any, ...], Grants]
 ) -> Grants:
     """Memoised by catalogue and names: apps mostly share a few combinations of sets and scopes."""
-    names = (id(cat), tuple(settings.get("scopeSets") or ()), tuple(settings.get("scopes") or ()))
+    asked = {**settings, **lenient_permission_names(settings, cat.products)}
+    names = (id(cat), *(tuple(asked.get(k) or ()) for k in ("scopeSets", "scopes", "omitScopes")))
     if names in memo:
         return memo[names]
     found = Problems(file)
-    permissions, sets = stackfile.app_permissions(found, (*stackfile.APPS, key), settings, cat)
+    permissions, sets = stackfile.app_permissions(found, (*stackfile.APPS, key), asked, cat)
     result = Grants(tuple(sorted(permissions, key=lambda p: p.sort_key)), tuple(sets), tuple(found.items))
     if not result.problems:  # problems name the app, so only problem-free results are shared
         memo[names] = result
