@@ -13,7 +13,7 @@ DOC = yaml.safe_load(resources.files("mailoauth.desired").joinpath("entra.yaml")
 
 
 def test_every_group_names_its_source_and_every_permission_its_page() -> None:
-    assert sorted(DOC) == ["graphPermissions", "limits", "roleTemplates"]
+    assert sorted(DOC) == ["graphPermissions", "limits", "roleTemplates", "tenantLookup"]
     assert all(str(group.get("source", "")).strip() for group in DOC.values())
     rows = DOC["graphPermissions"]["read"] + DOC["graphPermissions"]["write"]
     assert all(str(row.get("page", "")).strip() for row in rows)
