@@ -115,6 +115,9 @@ class _Values:
     def _clientSecret(self, label: str) -> dict[str, Any]:
         where = f"clientSecrets.{self.app.key}"
         secret = self.outputs.dig("clientSecrets", self.app.key) if self.outputs else None
+        if self.app.newest_managed_secret is None:
+            kept = ", ".join(s.key_id or s.name for s in self.app.secrets)
+            return _placeholder(label, where, f"the secret the product has now (made outside mailoauth, keyId {kept})")
         if not self.show_secret:
             how = (
                 "add --show-secret"
