@@ -16,8 +16,6 @@ import argparse
 import shutil
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench_core import best  # noqa: E402 (this folder: the other benchmarks' timing helper)
 
 from mailoauth.base.tree import WorkTree  # noqa: E402
 from mailoauth.desired import catalogue  # noqa: E402
@@ -54,15 +54,6 @@ def write_project(folder: Path, stacks: int, apps: int, product: bool) -> None:
             "mailoauth:apps": {f"app-{a}": app(s, a, product) for a in range(apps)},
         }
         (folder / "stacks" / f"Pulumi.s{s:04d}.yaml").write_text(yaml.safe_dump({"config": config}), encoding="utf-8")
-
-
-def best(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
