@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -25,6 +26,7 @@ from mailoauth.project import newstack, stackfile
 from mailoauth.review.secretslots import RotationError, new_expiry
 
 DEFAULT_LIFETIME = "12m"
+STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 CLOUDS = next(k.choices for k in CONFIG_KEYS if k.name == "azuread:environment")
 
 
@@ -166,8 +168,8 @@ def _check_cases(product: Product, cases: list[str]) -> None:
 
 def _check(tree: WorkTree, cat: catalogue.Catalogue, env: str, text: str, file: str, today: date) -> None:
     """The new file validates as `plan` reads it, against the project's other stacks; nothing is written otherwise."""
-    if not stackfile.STACK_FILE.match(Path(file).name) or "/" in env:
-        raise cli.UsageError(f"--env {env!r} cannot name a stack file")
+    if not STACK_NAME.match(env):
+        raise cli.UsageError(f"--env {env!r}: a stack name is letters, digits, '-', '_' and '.' (Pulumi's rule)")
     if tree.read_text(file) is not None:
         raise cli.UsageError(f"{file} exists; init never overwrites a stack file (edit it, or pick another --env)")
     guard = stackfile.project_guard(tree, cat.products)
@@ -175,7 +177,8 @@ def _check(tree: WorkTree, cat: catalogue.Catalogue, env: str, text: str, file: 
 
 
 def _create(path: Path, text: str) -> None:
-    """Create the file; if another process made it meanwhile, leave theirs alone."""
+    """Create the file (and stacks/ for a new project); if another process made it meanwhile, leave theirs alone."""
+    path.parent.mkdir(exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
