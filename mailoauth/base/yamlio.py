@@ -108,18 +108,25 @@ class _Lines:
 
     def _composed_line(self, path: KeyPath) -> int | None:
         if self._root is False:
-            try:
-                self._root = yaml.compose(self.text, Loader=_BaseLoader)
-            except yaml.YAMLError:
-                self._root = None
-        node = self._root if isinstance(self._root, yaml.Node) else None
-        line = node.start_mark.line + 1 if node else None
-        for part in path:
-            child = _child(node, part)
-            if child is None:
-                break
-            node, line = child, child.start_mark.line + 1
-        return line
+            self._root = _compose(self.text)
+        return _line_in(self._root if isinstance(self._root, yaml.Node) else None, path)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_BaseLoader)
+    except yaml.YAMLError:
+        return None
+
+
+def _line_in(node: yaml.Node | None, path: KeyPath) -> int | None:
+    line = node.start_mark.line + 1 if node else None
+    for part in path:
+        child = _child(node, part)
+        if child is None:
+            break
+        node, line = child, child.start_mark.line + 1
+    return line
 
 
 BLOCK_KEY = re.compile(  # a mapping key that starts a line: "quoted", 'quoted' or plain, then ':'
@@ -185,7 +192,8 @@ def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
 
 
 def with_lines(problems: list[Problem], text: str) -> list[Problem]:
-    """Fill in line numbers for problems that lack one."""
+    """Fill in line numbers for problems that lack one (by indentation where the text allows, else from
+    the text composed once, not once per problem)."""
     from dataclasses import replace
 
     if all(p.line for p in problems):

@@ -24,31 +24,51 @@ from mailoauth.review import fleet
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("fleet", help="job lists, sign-in targets and the nightly report for many stacks")
-    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = cli.command_group(sub, "fleet", "mailoauth fleet jobs --all")
+    bad = {cli.EXIT_INVALID: "bad input: an unknown stack, an unreadable or misshapen file"}
 
-    jobs = actions.add_parser("jobs", help="split the stacks to run into chunks under GitHub's matrix limit")
+    jobs = cli.command(
+        actions,
+        "jobs",
+        [
+            "mailoauth diff --base HEAD~1 --format affected > affected.json",
+            'mailoauth fleet jobs --affected affected.json --format github >> "$GITHUB_OUTPUT"',
+            "mailoauth fleet jobs --all",
+        ],
+        {cli.EXIT_OK: "the job list was printed", **bad},
+        "split the stacks to run into chunks under GitHub's matrix limit",
+    )
     which = jobs.add_mutually_exclusive_group(required=True)
     which.add_argument("--affected", metavar="FILE", help="`mailoauth diff --format affected` output ('-': stdin)")
-    which.add_argument("--stack", nargs="+", action="extend", metavar="NAME", help="these stacks")
+    cli.add_stack(which, required=False, many=True, help="these stacks")
     which.add_argument("--all", action="store_true", help="every stack in stacks/")
     jobs.add_argument("--chunk-size", type=int, metavar="N", help="stacks per chunk (default: GitHub's matrix limit)")
     jobs.add_argument("--summary", type=Path, metavar="FILE", help="append a Markdown list of the stacks and reasons")
-    cli.add_format(jobs, ("json", "github"))
+    cli.add_format(jobs, ("text", "json", "github"))
     jobs.set_defaults(handler=run_jobs)
 
-    signin = actions.add_parser("signin", help="the tenant and deployer client id a stack signs in with")
-    signin.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
+    signin = cli.command(
+        actions,
+        "signin",
+        ['mailoauth fleet signin --stack prod --client-id "$ENVIRONMENT_CLIENT_ID" --format github'],
+        {cli.EXIT_OK: "the sign-in target was printed", cli.EXIT_INVALID: "an invalid stack, or no client id known"},
+        "the tenant and deployer client id a stack signs in with",
+    )
+    cli.add_stack(signin)
     signin.add_argument(
         "--client-id",
         metavar="ID",
         help="the client id the stack's GitHub environment holds (used when deployers.yaml has no entry)",
     )
-    cli.add_format(signin, ("github", "json"))
+    cli.add_format(signin, ("text", "json", "github"))
     signin.set_defaults(handler=run_signin)
 
-    summary = actions.add_parser(
-        "summary", help="merge per-stack audit and secrets reports; exit 1 if any needs a person"
+    summary = cli.command(
+        actions,
+        "summary",
+        ["mailoauth fleet summary --reports reports --jobs jobs.json --json fleet-report.json > fleet-report.md"],
+        {cli.EXIT_OK: "every stack is clean", cli.EXIT_FINDING: "a stack needs a person", **bad},
+        "merge per-stack audit and secrets reports; exit 1 if any needs a person",
     )
     summary.add_argument("--reports", required=True, type=Path, metavar="DIR", help="one folder per stack")
     summary.add_argument("--jobs", required=True, metavar="FILE", help="the `fleet jobs --format json` the run used")
@@ -79,9 +99,11 @@ def run_jobs(args: argparse.Namespace) -> int:
             out.write(fleet.render_jobs(names, chunks, affected))
     if args.format == "json":
         print(json.dumps(doc, separators=(",", ":")))
-    else:  # lines for $GITHUB_OUTPUT: each value on one line
+    elif args.format == "github":  # lines for $GITHUB_OUTPUT: each value on one line
         for key in ("count", "chunks", "removed"):
             print(f"{key}={json.dumps(doc[key], separators=(',', ':'))}")
+    else:
+        print(fleet.render_jobs_text(chunks, removed), end="")
     return cli.EXIT_OK
 
 
@@ -155,8 +177,10 @@ def run_signin(args: argparse.Namespace) -> int:
     target = {"stack": stack.name, "tenant-id": stack.tenant_id, "client-id": client, "cloud": stack.cloud.name}
     if args.format == "json":
         print(json.dumps(target))
-    else:
+    elif args.format == "github":
         print("".join(f"{k}={v}\n" for k, v in target.items()), end="")
+    else:
+        print(f"stack {stack.name}: tenant {stack.tenant_id} ({stack.cloud.name}), deployer client id {client}")
     return cli.EXIT_OK
 
 

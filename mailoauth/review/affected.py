@@ -15,6 +15,7 @@ from typing import Any
 from mailoauth.base.tree import Tree
 from mailoauth.desired.catalogue import CATALOGUE_FILE, SETS_DIR, Catalogue
 from mailoauth.desired.model import Stack
+from mailoauth.desired.products import PRODUCTS_DIR
 from mailoauth.guardrails import rules
 from mailoauth.project import stackfile
 from mailoauth.review import diff
@@ -44,7 +45,7 @@ class Shared:
         return cls(
             frozenset(_changed_sets(base.catalogue, head.catalogue)),
             frozenset(_changed_scopes(base.catalogue, head.catalogue)),
-            _changed_products(base.catalogue, head.catalogue),
+            _changed_products(base.catalogue, head.catalogue, trees),
             trees[0].read_text(rules.POLICY_FILE) != trees[1].read_text(rules.POLICY_FILE),
         )
 
@@ -63,11 +64,12 @@ def _changed_scopes(base: Catalogue, head: Catalogue) -> set[str]:
     return {n for n in names if _grant(base, n) != _grant(head, n)}
 
 
-def _changed_products(base: Catalogue, head: Catalogue) -> dict[str, str]:
+def _changed_products(base: Catalogue, head: Catalogue, trees: tuple[Tree, Tree]) -> dict[str, str]:
     """Product profiles that read differently (or exist at one side only), with their files."""
     names = base.products.keys() | head.products.keys()
-    changed = [n for n in names if base.products.get(n) != head.products.get(n)]
-    return {n: (head.products.get(n) or base.products[n]).file for n in changed}
+    changed = {n for n in names if base.products.get(n) != head.products.get(n)}
+    files = {f.rsplit(".", 1)[0]: f"{PRODUCTS_DIR}/{f}" for t in trees for f in t.list_dir(PRODUCTS_DIR)}
+    return {n: files.get(n, f"{PRODUCTS_DIR}/{n}.yaml") for n in changed}
 
 
 def _grant(cat: Catalogue, name: str) -> tuple[Any, ...] | None:

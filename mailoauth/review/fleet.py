@@ -132,6 +132,15 @@ def render_jobs(stacks: list[str], chunks: list[dict[str, Any]], affected: dict[
     return "\n".join(lines) + "\n"
 
 
+def render_jobs_text(chunks: list[dict[str, Any]], removed: list[dict[str, Any]]) -> str:
+    """The job list for a person: one line per chunk, then the removed stacks."""
+    total = sum(len(c["stacks"]) for c in chunks)
+    lines = [f"{total} stack(s) in {len(chunks)} chunk(s)"]
+    lines += [f"  {c['name']}: {', '.join(c['stacks'])}" for c in chunks]
+    lines += [f"removed (not destroyed): {e['stack']}" for e in removed]
+    return "\n".join(lines) + "\n"
+
+
 def _reason(r: dict[str, Any]) -> str:
     kind = {"stack": "its stack file", "policy": "the policy file"}.get(r.get("kind", ""))
     if kind:
