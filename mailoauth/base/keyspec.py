@@ -50,10 +50,10 @@ def check_fields(
     if not isinstance(mapping, dict):
         found.error(path, "expected a mapping", mapping)
         return {}
-    names = [k.name for k in keys]
+    names = _names(keys)
     for key in mapping:
         if key not in names and not (unknown_ok and unknown_ok(str(key))):
-            found.error((*path, key), "unknown key", hint=did_you_mean(str(key), names))
+            found.error((*path, key), "unknown key", hint=did_you_mean(str(key), list(names)))
     values: dict[str, Any] = {}
     for spec in keys:
         if spec.name not in mapping:
@@ -69,6 +69,17 @@ def check_fields(
         if ok:
             values[spec.name] = checked
     return values
+
+
+_NAMES: dict[int, tuple[tuple[Key, ...], dict[str, None]]] = {}
+
+
+def _names(keys: tuple[Key, ...]) -> dict[str, None]:
+    """The key names of a spec tuple, in order, worked out once per tuple (held with it, so its id stays its own)."""
+    held = _NAMES.get(id(keys))
+    if held is None or held[0] is not keys:
+        held = _NAMES[id(keys)] = (keys, dict.fromkeys(k.name for k in keys))
+    return held[1]
 
 
 def _check_value(found: Problems, path: KeyPath, value: Any, spec: Key) -> tuple[bool, Any]:
@@ -107,7 +118,7 @@ _SCALARS: dict[str, Callable[[Any, Key], tuple[bool, str]]] = {
         isinstance(v, int) and not isinstance(v, bool) and v >= 1,
         "expected a whole number of at least 1",
     ),
-    "enum": lambda v, spec: (v in spec.choices, f"must be one of {', '.join(spec.choices)}"),
+    "enum": lambda v, spec: (True, "") if v in spec.choices else (False, f"must be one of {', '.join(spec.choices)}"),
     "strings": lambda v, _: (
         isinstance(v, list) and all(isinstance(s, str) and s for s in v),
         "expected a list of strings",

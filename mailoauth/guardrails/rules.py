@@ -156,6 +156,17 @@ class Policy:
         """(rule, level, parameters) of every rule not disabled, worked out once per policy."""
         return tuple((r, self.level(r), self.params(r)) for r in RULES if self.level(r) != "disabled")
 
+    def enabled_for(self, kind: type) -> tuple[tuple[Rule, str, dict[str, Any]], ...]:
+        """The enabled rules that judge subjects of this type, in rule order, worked out once per type."""
+        chosen = self._by_kind.get(kind)
+        if chosen is None:
+            chosen = self._by_kind[kind] = tuple(e for e in self.enabled if issubclass(kind, e[0].subjects))
+        return chosen
+
+    @cached_property
+    def _by_kind(self) -> dict[type, tuple[tuple[Rule, str, dict[str, Any]], ...]]:
+        return {}
+
 
 @dataclass(frozen=True)
 class Guard:
@@ -492,10 +503,9 @@ def policy_from_values(values: Mapping[str, Any]) -> Policy:
 
 def evaluate(subject: Subject, ctx: Context) -> Iterator[tuple[Rule, str, Violation]]:
     """Every enabled rule's findings on one subject, with the level it is enforced at."""
-    for rule, level, params in ctx.guard.policy.enabled:
-        if isinstance(subject, rule.subjects):
-            for finding in rule.check(subject, ctx, params):
-                yield rule, level, finding
+    for rule, level, params in ctx.guard.policy.enabled_for(type(subject)):
+        for finding in rule.check(subject, ctx, params):
+            yield rule, level, finding
 
 
 def hint_of(rule: Rule, finding: Violation) -> str:
