@@ -7,6 +7,7 @@ along the key path), so the fast path pays nothing for them.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -46,6 +47,12 @@ class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                 seen.add(key)
         return mapping
 
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        """The tag of a node; a plain scalar's depends only on its text and is worked out once per text."""
+        if kind is yaml.ScalarNode and not self.yaml_path_resolvers:
+            return _scalar_tag(value, tuple(implicit))
+        return str(super().resolve(kind, value, implicit))
+
     def get_single_data(self) -> Any:
         """The document, built by `_plain` when it is plain (see there), else by PyYAML's constructor."""
         node = self.get_single_node()
@@ -59,11 +66,19 @@ class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
             return self.construct_document(node)
 
 
+_RESOLVER = yaml.resolver.Resolver()  # the implicit resolvers of the safe loaders, without a path
+
+
+@lru_cache(maxsize=4096)  # keys, enum values and booleans repeat in every stack file
+def _scalar_tag(value: str, implicit: tuple[bool, bool]) -> str:
+    return str(_RESOLVER.resolve(yaml.ScalarNode, value, implicit))
+
+
 class _NotPlain(Exception):
     """The document needs PyYAML's own constructor: an alias, a merge key, a duplicate, another tag."""
 
 
-SEQ, MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+SEQ, MAP, STR = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map", "tag:yaml.org,2002:str"
 
 
 def _plain(loader: StrictLoader, node: yaml.Node, seen: set[int]) -> Any:
@@ -76,6 +91,8 @@ def _plain(loader: StrictLoader, node: yaml.Node, seen: set[int]) -> Any:
     seen.add(id(node))
     tag = node.tag
     if isinstance(node, yaml.ScalarNode):
+        if tag == STR:
+            return node.value  # what construct_yaml_str gives a scalar node
         construct = loader.yaml_constructors.get(tag)
         if construct is None or tag == MERGE:
             raise _NotPlain

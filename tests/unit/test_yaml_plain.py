@@ -39,6 +39,7 @@ DOCUMENTS = [
     "n: 1" + "0" * 5000 + "\n",  # not buildable as a number
     "x: !!str 12\ny: !!binary aGk=\n",
     "[[[[[[[[[[1]]]]]]]]]]\n",
+    "a: [yes, 'yes', ~, .inf, 1_000, 0o17, '', Null, \"true\", 2027-01-28T10:00:00Z]\n",  # the same text, tags differ
 ]
 
 
