@@ -13,6 +13,7 @@ that file, and its JSON Schema is generated from it.
 from __future__ import annotations
 
 import calendar
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -547,7 +548,7 @@ def check_app(
         str(path[-1]),
         values.get("audience"),
         tuple(values.get("redirectUris") or ()),
-        tuple(Access(p.value, p.type, p.resource_app_id, ctx.catalogue.scopes.get(p.value)) for p in permissions),
+        _accesses(ctx.catalogue, permissions),
         (DEPLOYER, *(values.get("owners") or ())),
         declaration(ctx.catalogue, values),
         access_token_version(values.get("audience")),
@@ -561,6 +562,17 @@ def check_app(
             report = found.error if level == "mandatory" else found.warn
             where = own_path or _yaml_path(finding, registration, values)
             report((*path, *where), finding.message, finding.value, hint_of(rule, finding), rule.id)
+
+
+def _accesses(catalogue: Catalogue, permissions: Sequence[Permission]) -> tuple[Access, ...]:
+    """The permissions as rule subjects; apps with the same scope combination share the same Permission
+    objects (the catalogue's expansion memo), so each combination is converted once per catalogue."""
+    key = ("accesses", *map(id, permissions))
+    held = catalogue.memo.get(key)
+    if held is None or not all(map(operator.is_, held[0], permissions)):  # the same objects, not reused ids
+        accesses = tuple(Access(p.value, p.type, p.resource_app_id, catalogue.scopes.get(p.value)) for p in permissions)
+        held = catalogue.memo[key] = (tuple(permissions), accesses)
+    return held[1]
 
 
 def _yaml_path(finding: Violation, registration: ApplicationSubject, values: Mapping[str, Any]) -> KeyPath:
