@@ -45,8 +45,10 @@ def test_actionlint_finds_nothing() -> None:
 def test_actionlint_would_catch_a_mistake(tmp_path: Path) -> None:
     """The linter really reads the files: a typo in an expression fails it."""
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
-    broken = (WORKFLOWS / "deploy.yml").read_text().replace("pulumi-${{ matrix.stack }}", "pulumi-${{ matrix.stak }}")
-    (tmp_path / ".github" / "workflows" / "deploy.yml").write_text(broken)
+    text = (WORKFLOWS / "deploy-stacks.yml").read_text()
+    assert "pulumi-${{ matrix.stack }}" in text
+    broken = text.replace("pulumi-${{ matrix.stack }}", "pulumi-${{ matrix.stak }}")
+    (tmp_path / ".github" / "workflows" / "deploy-stacks.yml").write_text(broken)
     result = actionlint(tmp_path)
     assert result.returncode == 1
     assert 'property "stak" is not defined' in result.stdout
@@ -80,14 +82,23 @@ def test_preview_runs_per_changed_stack_with_oidc() -> None:
 def test_deploy_is_a_per_stack_matrix_with_environments_oidc_and_a_lock() -> None:
     deploy = workflow("deploy.yml")
     assert deploy[True]["push"]["branches"] == ["main"]  # PyYAML reads the key `on` as True
-    up = deploy["jobs"]["up"]
-    assert up["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
-    assert up["environment"] == "${{ matrix.stack }}"
+    chunks = deploy["jobs"]["deploy"]
+    assert chunks["strategy"]["matrix"] == {"include": "${{ fromJSON(needs.plan.outputs.chunks) }}"}
+    assert chunks["strategy"]["max-parallel"] == 1
+    assert chunks["uses"] == "./.github/workflows/deploy-stacks.yml"
+    up = workflow("deploy-stacks.yml")["jobs"]["up"]
+    assert up["strategy"]["matrix"]["stack"] == "${{ fromJSON(inputs.stacks) }}"
+    assert up["strategy"]["max-parallel"] == "${{ inputs.max-parallel }}"
+    assert up["environment"] == "${{ vars.MAILOAUTH_DEPLOY_ENVIRONMENT || matrix.stack }}"
     assert up["concurrency"] == {"group": "pulumi-${{ matrix.stack }}", "cancel-in-progress": False}
     assert up["permissions"] == {"contents": "read", "id-token": "write"}
-    assert (up["env"]["ARM_USE_OIDC"], up["env"]["ARM_CLIENT_ID"]) == ("true", "${{ vars.AZURE_CLIENT_ID }}")
     (pulumi,) = steps_using(up, "pulumi/actions")
     assert pulumi["with"]["command"] == "up"
+    assert pulumi["env"] == {
+        "ARM_USE_OIDC": "true",
+        "ARM_TENANT_ID": "${{ steps.signin.outputs.tenant-id }}",
+        "ARM_CLIENT_ID": "${{ steps.signin.outputs.client-id }}",
+    }
 
 
 @pytest.fixture
