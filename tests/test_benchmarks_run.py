@@ -5,7 +5,7 @@ instead of on the day someone wants its figures. Speed targets stay in the bench
 
 The scripts that start the fake cloud (audit, consent, verify) take 3-5 s each even at one app, most of it
 msgraph's imports and the fake servers' start: together they would push this file past its 10 s budget, so they
-run only when MAILOAUTH_BENCH_SMOKE=all is set (the other six always run, about 6 s).
+run only when MAILOAUTH_BENCH_SMOKE=all is set (the other seven always run, about 7 s).
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ TINY = {
     "bench_consent.py": (["1"], "revoke --all"),
     "bench_core.py": (["--apps", "2", "--repeat", "1"], "apps: 2 (7 resources under mocks), best of 1"),
     "bench_diff.py": (["--stacks", "2", "--apps", "5", "--repeat", "1"], "repository: 2 stacks x 5 apps; best of 1"),
+    "bench_fleet.py": (
+        ["--stacks", "4", "--apps", "5", "--repeat", "1", "--memory-stacks", "2"],
+        "4 stacks x 5 apps; best of 1",
+    ),
     "bench_guardrails.py": (["--stacks", "2", "--apps", "1", "--repeat", "1"], "synthetic project: 2 stacks x 1 apps"),
     "bench_products.py": (["--stacks", "2", "--apps", "1", "--repeat", "1"], "over 2 apps"),
     "bench_secrets.py": (
