@@ -161,7 +161,7 @@ def _block_line(lines: list[str], path: KeyPath) -> int | None:
             if next(v for v in key.group("dq", "sq", "plain") if v is not None) == part:
                 hit, rest = i, stripped[key.end() :].lstrip()
                 break
-        if hit is None:
+        if hit is None or own is None:
             return None
         start, indent, found = hit + 1, own, hit
     return None if found is None else _value_line(lines, found, rest)

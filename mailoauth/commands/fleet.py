@@ -125,8 +125,9 @@ def _affected(doc: Any, source: str) -> dict[str, Any]:
     """A `diff --format affected` document, checked for shape."""
     entries = doc.get("stacks") if isinstance(doc, dict) else None
     removed = doc.get("removed") if isinstance(doc, dict) else None
-    shaped = isinstance(entries, list) and isinstance(removed, list)
-    if not shaped or not all(_entry_shaped(e) for e in [*entries, *removed]):
+    if not (isinstance(entries, list) and isinstance(removed, list)) or not all(
+        _entry_shaped(e) for e in [*entries, *removed]
+    ):
         raise cli.UsageError(
             f"--affected {source}: not a {AFFECTED} document (needs 'stacks' and 'removed' lists of entries "
             "with a 'stack' name and a list of 'reasons')"
