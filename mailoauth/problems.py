@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -49,9 +50,11 @@ class Problem:
     @property
     def shown_value(self) -> str | None:
         """The offending value, when it is a short scalar the message does not already quote."""
-        if self.value is None or isinstance(self.value, (dict, list)):
+        if not isinstance(self.value, (str, int, float, date)):  # a mapping or list may be huge: never stringified
             return None
-        text = self.value.isoformat() if hasattr(self.value, "isoformat") else str(self.value)
+        if isinstance(self.value, str) and len(self.value) > 80:
+            return None
+        text = self.value.isoformat() if isinstance(self.value, date) else str(self.value)
         if len(text) > 80 or f"'{text}'" in self.message or (len(text) > 3 and text in self.message):
             return None
         return repr(text) if isinstance(self.value, str) else text
@@ -119,10 +122,13 @@ def raise_if_errors(problems: Iterable[Problem]) -> None:
         raise InvalidInput(problems)
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """A suggestion for a misspelt name, case-insensitive first ('SMTP.send' -> 'SMTP.Send')."""
+def did_you_mean(word: object, choices: Iterable[str]) -> str | None:
+    """A suggestion for a misspelt name, case-insensitive first ('SMTP.send' -> 'SMTP.Send'); none for a
+    value that is not a short string (comparing a huge one would take long)."""
     import difflib
 
+    if not isinstance(word, str) or len(word) > 100:
+        return None
     choices = list(choices)
     folded = {c.casefold(): c for c in choices}
     if word.casefold() in folded:

@@ -33,18 +33,54 @@ from mailoauth.problems import CommandError, InvalidInput, KeyPath, Problem, Pro
 from mailoauth.tree import Tree
 
 STACKS_DIR = "stacks"
-STACK_FILE = re.compile(r"^Pulumi\.(?P<name>[^/]+)\.ya?ml$")
+STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")  # Pulumi's rule for a stack name (docs/sources.md)
+STACK_PREFIX, STACK_SUFFIX = "Pulumi.", ".yaml"
 PULUMI_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
 REDIRECT_FORBIDDEN = set("!$'(),;")
 APPS = ("config", "mailoauth:apps")
 
 
 def stack_file(name: str) -> str:
-    return f"{STACKS_DIR}/Pulumi.{name}.yaml"
+    """The one place a stack name becomes a path: `stacks/Pulumi.<name>.yaml`, once the name is one Pulumi
+    accepts (letters, digits, '-', '_' and '.', at most 100), so it can never lead out of stacks/."""
+    if not isinstance(name, str) or not STACK_NAME.fullmatch(name):
+        shown = repr(name) if len(str(name)) <= 60 else f"{str(name)[:60]!r}..."
+        raise InvalidInput(
+            [
+                Problem(
+                    STACKS_DIR,
+                    (),
+                    f"{shown} is not a stack name",
+                    hint="a stack name has 1 to 100 letters, digits, '-', '_' or '.' (stacks/Pulumi.<name>.yaml)",
+                )
+            ]
+        )
+    return f"{STACKS_DIR}/{STACK_PREFIX}{name}{STACK_SUFFIX}"
 
 
 def stack_names(tree: Tree) -> list[str]:
-    return sorted(m["name"] for f in tree.list_dir(STACKS_DIR) if (m := STACK_FILE.match(f)))
+    """The stacks of the project: every `stacks/Pulumi.<name>.yaml`. A file there that looks like a stack
+    file but is one Pulumi would not read as one (a `.yml` ending, a name with a space) is refused, so that
+    no stack is silently left out of a check or a review."""
+    names: list[str] = []
+    problems: list[Problem] = []
+    for fname in tree.list_dir(STACKS_DIR):
+        if not fname.startswith(STACK_PREFIX) or not fname.endswith((STACK_SUFFIX, ".yml")):
+            continue
+        name = fname[len(STACK_PREFIX) :].rsplit(".", 1)[0]
+        if fname.endswith(".yml"):
+            problems.append(_misnamed(fname, "Pulumi reads a stack's settings only from Pulumi.<stack>.yaml"))
+        elif not STACK_NAME.fullmatch(name):
+            problems.append(_misnamed(fname, "a stack name has 1 to 100 letters, digits, '-', '_' or '.'"))
+        else:
+            names.append(name)
+    raise_if_errors(problems)
+    return sorted(names)
+
+
+def _misnamed(fname: str, why: str) -> Problem:
+    shown = repr(fname) if len(fname) <= 80 else f"{fname[:80]!r}..."
+    return Problem(STACKS_DIR, (), f"the file {shown} is not named as a stack file: {why}", hint="rename it")
 
 
 def utc_today() -> date:
@@ -110,7 +146,7 @@ def _config(found: Problems, doc: Any) -> dict[str, Any]:
         return {}
     for key in doc:
         if key not in PULUMI_FILE_KEYS:
-            found.error((key,), "unknown top-level key", hint=did_you_mean(str(key), PULUMI_FILE_KEYS))
+            found.error((key,), "unknown top-level key", hint=did_you_mean(key, PULUMI_FILE_KEYS))
     return doc["config"]
 
 
@@ -129,7 +165,7 @@ def check_fields(
     names = [k.name for k in keys]
     for key in mapping:
         if key not in names and not (unknown_ok and unknown_ok(str(key))):
-            found.error((*path, key), "unknown key", hint=did_you_mean(str(key), names))
+            found.error((*path, key), "unknown key", hint=did_you_mean(key, names))
     values: dict[str, Any] = {}
     for spec in keys:
         if spec.name not in mapping:
@@ -148,7 +184,7 @@ def _check_value(found: Problems, path: KeyPath, value: Any, spec: Key) -> tuple
         if not isinstance(value, str) or not value.strip():
             found.error(path, "expected a non-empty string", value)
             return False, None
-        if spec.pattern and not re.match(spec.pattern, value):
+        if spec.pattern and not re.fullmatch(spec.pattern, value):
             found.error(path, _pattern_message(spec), value)
             return False, None
         return True, value
@@ -160,9 +196,7 @@ def _check_value(found: Problems, path: KeyPath, value: Any, spec: Key) -> tuple
     if spec.kind == "enum":
         if value in spec.choices:
             return True, value
-        found.error(
-            path, f"must be one of {', '.join(spec.choices)}", value, hint=did_you_mean(str(value), spec.choices)
-        )
+        found.error(path, f"must be one of {', '.join(spec.choices)}", value, hint=did_you_mean(value, spec.choices))
         return False, None
     if spec.kind == "date":
         return _check_date(found, path, value)
@@ -217,7 +251,7 @@ def _apps(
     app_key = next(k for k in CONFIG_KEYS if k.name == "mailoauth:apps")
     for key, settings in raw.items():
         path = (*APPS, key)
-        if not re.match(app_key.pattern or "", str(key)):
+        if not re.fullmatch(app_key.pattern or "", str(key)):  # the loader refuses keys that are not text
             found.error(
                 path,
                 "app key must be lowercase letters, digits and '-', at most 63 characters "
@@ -412,11 +446,13 @@ def _check_redirect_uris(found: Problems, path: KeyPath, uris: list[str] | None,
         )
     if len(uris) > limit:
         found.error((*path, "redirectUris"), f"{len(uris)} redirect URIs; Entra allows {limit}", len(uris))
+    seen: set[str] = set()
     for i, uri in enumerate(uris):
         for message, hint in redirect_uri_problems(uri, personal):
             found.error((*path, "redirectUris", i), message, uri, hint)
-        if uri in uris[:i]:
+        if uri in seen:
             found.error((*path, "redirectUris", i), "duplicate redirect URI", uri)
+        seen.add(uri)
 
 
 def redirect_uri_problems(uri: str, personal: bool) -> list[tuple[str, str | None]]:

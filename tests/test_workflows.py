@@ -241,3 +241,15 @@ def test_diff_step_previews_only_stacks_the_base_branch_has(tmp_path: Path, step
     repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap]")
     repo.write("stacks/Pulumi.new.yaml", repo.read("stacks/Pulumi.dev.yaml").replace("jira-dev.", "jira-new."))
     assert run_diff_step(repo, step_env)["stacks"] == '["dev"]'
+
+
+def test_deploy_lists_stacks_with_dots_in_their_names(tmp_path: Path) -> None:
+    """Pulumi allows '.' in a stack name: stacks/Pulumi.eu.prod.yaml is the stack eu.prod."""
+    (tmp_path / "stacks").mkdir()
+    for name in ("dev", "eu.prod"):
+        (tmp_path / "stacks" / f"Pulumi.{name}.yaml").write_text("config: {}\n")
+    (step,) = [s for s in workflow("deploy.yml")["jobs"]["stacks"]["steps"] if s.get("id") == "list"]
+    env = {**os.environ, "GITHUB_OUTPUT": str(tmp_path / "output"), "ONLY": ""}
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "output").read_text() == 'stacks=["dev", "eu.prod"]\n'

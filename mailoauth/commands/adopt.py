@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not re.match(GUID_PATTERN, args.client_id):
+    if not re.fullmatch(GUID_PATTERN, args.client_id):
         raise cli.UsageError(f"--client-id: '{args.client_id}' is not a GUID; copy the Application (client) ID")
     root = cli.project_root(args)
     tree = WorkTree(root)
