@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailoauth import rules
 from mailoauth.endpoints import app_endpoints
 from mailoauth.model import App, Permission, Stack
 
@@ -114,7 +115,7 @@ def render_text(doc: dict[str, Any]) -> str:
         lines += [
             f"+ {key}: {app['displayName']}",
             f"    audience       {app['audience']} ({app['signInAudience']})",
-            *(f"    redirect URI   {u}" for u in app["redirectUris"]),
+            *(f"    redirect URI   {rules.shown_uri(u)}" for u in app["redirectUris"]),
             f"    scope sets     {', '.join(app['scopeSets'])}",
         ]
         for p in by_name(app["permissions"]):
@@ -175,7 +176,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
             for p in by_name(app["permissions"])
         ]
         out += ["", "<details><summary>Redirect URIs, secrets and endpoints</summary>", ""]
-        out += [f"- redirect URI: `{u}`" for u in app["redirectUris"]]
+        out += [f"- redirect URI: `{rules.shown_uri(u)}`" for u in app["redirectUris"]]
         out += [
             f"- secret `{s['name']}`: {s['description']}, expires {s['expires']}{_adopted(s)}" for s in app["secrets"]
         ]

@@ -450,6 +450,12 @@ def _check_redirect_uris(found: Problems, path: KeyPath, uris: list[str] | None,
     for i, uri in enumerate(uris):
         for message, hint in redirect_uri_problems(uri, personal):
             found.error((*path, "redirectUris", i), message, uri, hint)
+        if ascii_host := rules.idn_host(uri):
+            found.warn(
+                (*path, "redirectUris", i),
+                f"the host of {uri!r} is internationalised; browsers and Entra use {ascii_host}: make sure it is "
+                "the host you mean (look-alike letters from other scripts read as a different host)",
+            )
         if uri in seen:
             found.error((*path, "redirectUris", i), "duplicate redirect URI", uri)
         seen.add(uri)
@@ -466,11 +472,36 @@ def redirect_uri_problems(uri: str, personal: bool) -> list[tuple[str, str | Non
         out.append((f"redirect URI is {len(uri)} characters; Entra allows 256", None))
     if parts is None or not parts.netloc:
         out.append(("redirect URI must be an absolute URL with a host", None))
+    out += _deceptive_uri_problems(uri, parts)
     bad = sorted(REDIRECT_FORBIDDEN & set(uri))
     if bad:
         out.append((f"redirect URI contains characters Entra rejects: {' '.join(bad)}", None))
     if personal and parts is not None and parts.query:
         out.append(("query parameters are not allowed in redirect URIs of apps that allow personal accounts", None))
+    return out
+
+
+def _deceptive_uri_problems(uri: str, parts: Any) -> list[tuple[str, str | None]]:
+    """What makes a redirect URI read as one place and send the code to another."""
+    out: list[tuple[str, str | None]] = []
+    if any(c.isspace() or not c.isprintable() for c in uri):  # urlsplit drops tabs and newlines silently
+        out.append(("redirect URI contains whitespace or control characters", "remove them"))
+    if "#" in uri:
+        out.append(("redirect URI has a fragment ('#...'); RFC 6749 section 3.1.2 forbids it", "remove the '#' part"))
+    if parts is not None and "@" in parts.netloc:
+        out.append(
+            (
+                f"redirect URI has user info before '@': codes would go to {parts.hostname}, not to what precedes '@'",
+                "write only the host",
+            )
+        )
+    if parts is not None and parts.netloc:
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0:
+            out.append(("redirect URI has a port outside 1-65535", "fix or remove the port"))
     return out
 
 

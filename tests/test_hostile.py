@@ -195,3 +195,39 @@ def test_a_commit_with_a_malformed_timestamp(tmp_path: Path) -> None:
     oid = repo.git("hash-object", "-t", "commit", "-w", "--literally", str(tmp_path / "commit"))
     result = run_limited("diff", "--base", "main", "--head", oid, cwd=repo.path)
     assert_refused(result, "the commit's committer timestamp '99999999999999999999' is not a date")
+
+
+CALLBACK = "https://jira-dev.example.com/plugins/servlet/oauth2/callback"
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        (f"{CALLBACK}#frag", "redirect URI has a fragment ('#...'); RFC 6749 section 3.1.2 forbids it"),
+        (f"{CALLBACK}#", "redirect URI has a fragment"),
+        (
+            "https://jira-dev.example.com@evil.example/cb",
+            "redirect URI has user info before '@': codes would go to evil.example, not to what precedes '@'",
+        ),
+        ('"https://jira-dev.example.com/cb\\tx"', "redirect URI contains whitespace or control characters"),
+        ('"https://jira-dev.exa\\nmple.com/cb"', "redirect URI contains whitespace or control characters"),
+        ("https://jira-dev.example.com:0/cb", "redirect URI has a port outside 1-65535"),
+        ("https://jira-dev.example.com:65536/cb", "redirect URI has a port outside 1-65535"),
+        ("https://jira-dev.example.com:http/cb", "redirect URI has a port outside 1-65535"),
+    ],
+)
+def test_a_redirect_uri_that_reads_as_one_host_and_goes_to_another(project: Path, uri: str, message: str) -> None:
+    edit(project, DEV, f"[{CALLBACK}]", f"[{uri}]")
+    assert_refused(
+        run_limited("plan", "--stack", "dev", cwd=project),
+        "error: stacks/Pulumi.dev.yaml:10: config.mailoauth:apps.jira-mail-in.redirectUris[0]: ",
+        message,
+    )
+
+
+def test_an_internationalised_redirect_host_is_shown_with_its_punycode_and_a_warning(project: Path) -> None:
+    edit(project, DEV, f"[{CALLBACK}]", "[https://jira-d\u0435v.example.com/cb]")  # a Cyrillic e
+    result = run_limited("plan", "--stack", "dev", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "redirect URI   https://jira-d\u0435v.example.com/cb (host xn--jira-dv-dhg.example.com)" in result.stdout
+    assert "browsers and Entra use xn--jira-dv-dhg.example.com: make sure it is the host you mean" in result.stdout
