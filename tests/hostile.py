@@ -8,6 +8,7 @@ import os
 import resource
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.gitrepo import ROOT
@@ -16,13 +17,37 @@ MEMORY_BYTES = 1024 * 1024 * 1024  # address space: the interpreter and PyYAML n
 CPU_SECONDS = 20
 
 
-def _limits() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
+def _limits(file_bytes: int | None) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+        resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
+        if file_bytes is not None:  # a write past it fails with EFBIG, as on a full disk (Python ignores SIGXFSZ)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
+
+    return apply
 
 
-def run_limited(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "MAILOAUTH_TODAY": "2026-11-27", "PYTHONPATH": str(ROOT), **(env or {})}
+def start_limited(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """The same, started in the background (for concurrent runs)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "mailoauth", *args],
+        cwd=cwd,
+        env=_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_limits(None),
+    )
+
+
+def _env(extra: dict[str, str] | None) -> dict[str, str]:
+    return {**os.environ, "MAILOAUTH_TODAY": "2026-11-27", "PYTHONPATH": str(ROOT), **(extra or {})}
+
+
+def run_limited(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, file_bytes: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = _env(env)
     return subprocess.run(
         [sys.executable, "-m", "mailoauth", *args],
         cwd=cwd,
@@ -30,7 +55,7 @@ def run_limited(*args: str, cwd: Path, env: dict[str, str] | None = None) -> sub
         capture_output=True,
         text=True,
         timeout=CPU_SECONDS * 3,  # wall clock: a hang (a FIFO read) ends the test too
-        preexec_fn=_limits,
+        preexec_fn=_limits(file_bytes),
     )
 
 

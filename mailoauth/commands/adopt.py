@@ -22,6 +22,7 @@ from mailoauth.clouds import clouds
 from mailoauth.graph import options
 from mailoauth.model import GUID_PATTERN, Stack
 from mailoauth.problems import CommandError, InvalidInput
+from mailoauth.transaction import Transaction
 from mailoauth.tree import WorkTree
 
 
@@ -49,29 +50,27 @@ def run(args: argparse.Namespace) -> int:
     today = stackfile.utc_today()
     stack = _stack(tree, args.stack, cat)
     _not_adopted(stack, args.client_id.lower(), args.key)
-    adoptedit, rtyaml = cli.edit_modules("adoptedit", "rtyaml")  # before signing in: fail early on a light install
+    (adoptedit,) = cli.edit_modules("adoptedit")  # before signing in: fail early on a light install
     live, resources, deployer = options.run(_read(args, stack, cat))
     key = args.key or adoption.default_key(live.registration.display_name)
     _not_adopted(stack, args.client_id.lower(), key)
     request = adoption.Request(key, stack.name, today, deployer, args.allow_wide_audience)
     adopted = adoption.adopt(live, cat, resources, request)
-    path = root / stack.file
-    try:
-        text, after, exact = adoptedit.added_text(
-            rtyaml.read_source(path),
-            stack,
-            adopted,
-            comment(adopted, request),
-            cat,
-            today,
-            stackfile.project_guard(tree),
-        )
-    except InvalidInput as exc:
-        print(f"{stack.file}: the entry for {key} would not be valid, so the file was not changed:", file=sys.stderr)
-        if any(p.rule == "wide-audience-write" for p in exc.errors):
-            print("(to accept the wide audience, adopt again with --allow-wide-audience)", file=sys.stderr)
-        raise
-    rtyaml.write_atomic(path, text)
+    with Transaction(root, stack.file) as tx:
+        stack = _stack(tree, args.stack, cat)  # again, under the lock: another run may have changed the file
+        _not_adopted(stack, args.client_id.lower(), key)
+        try:
+            text, after, exact = adoptedit.added_text(
+                tx.read(), stack, adopted, comment(adopted, request), cat, today, stackfile.project_guard(tree)
+            )
+        except InvalidInput as exc:
+            print(
+                f"{stack.file}: the entry for {key} would not be valid, so the file was not changed:", file=sys.stderr
+            )
+            if any(p.rule == "wide-audience-write" for p in exc.errors):
+                print("(to accept the wide audience, adopt again with --allow-wide-audience)", file=sys.stderr)
+            raise
+        tx.replace(text)
     if args.import_file:
         args.import_file.write_text(json.dumps(adopted.import_file(), indent=2) + "\n", encoding="utf-8")
     for warning in after.app_warnings(key):
