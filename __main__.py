@@ -1,5 +1,5 @@
 """Pulumi entry point: reads the stack's config, registers the mail apps, exports their endpoints."""
 
-from mailoauth.program import run
+from mailoauth.deploy.program import run
 
 run()

@@ -19,9 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mailoauth import catalogue, stackfile
+from mailoauth.base.tree import WorkTree
 from mailoauth.cli import main
-from mailoauth.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.project import stackfile
 from tests.fakes.cloud import FakeCloud
 from tests.fakes.project import write_project
 

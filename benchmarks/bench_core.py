@@ -22,8 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MAILOAUTH_TODAY", "2026-11-27")
 
-from mailoauth import catalogue, plan, stackfile  # noqa: E402
-from mailoauth.tree import WorkTree  # noqa: E402
+from mailoauth.base.tree import WorkTree  # noqa: E402
+from mailoauth.desired import catalogue  # noqa: E402
+from mailoauth.project import stackfile  # noqa: E402
+from mailoauth.review import plan  # noqa: E402
 from tests.pulumi_harness import run_program, stack_config  # noqa: E402
 
 SETS = (["imap", "smtp"], ["graph-read"], ["smtp"], ["imap"], ["graph-read-only", "smtp"])

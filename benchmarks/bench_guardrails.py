@@ -26,8 +26,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mailoauth import catalogue, crossguard, rules, stackfile  # noqa: E402
-from mailoauth.tree import WorkTree  # noqa: E402
+from mailoauth.base.tree import WorkTree  # noqa: E402
+from mailoauth.deploy import crossguard  # noqa: E402
+from mailoauth.desired import catalogue  # noqa: E402
+from mailoauth.guardrails import rules  # noqa: E402
+from mailoauth.project import stackfile  # noqa: E402
 
 SETS = (["imap", "smtp"], ["graph-read"], ["imap"], ["smtp"], ["graph-read-only", "smtp"])
 

@@ -24,9 +24,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_core import best, synthetic_stack  # noqa: E402
 
-from mailoauth import catalogue, secretedit, secretslots, stackfile  # noqa: E402
-from mailoauth.rtyaml import RoundTrip  # noqa: E402
-from mailoauth.tree import WorkTree  # noqa: E402
+from mailoauth.base.tree import WorkTree  # noqa: E402
+from mailoauth.desired import catalogue  # noqa: E402
+from mailoauth.edit import secretedit  # noqa: E402
+from mailoauth.edit.rtyaml import RoundTrip  # noqa: E402
+from mailoauth.project import stackfile  # noqa: E402
+from mailoauth.review import secretslots  # noqa: E402
 
 TODAY = date(2026, 11, 27)
 

@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from mailoauth import __version__
-from mailoauth.problems import CommandError, InvalidInput, Problem
+from mailoauth.base.problems import CommandError, InvalidInput, Problem
 
 COMMANDS = (
     "plan",
@@ -60,7 +60,7 @@ def add_format(parser: argparse.ArgumentParser, choices: Sequence[str] = ("text"
 
 
 def project_root(args: argparse.Namespace) -> Path:
-    from mailoauth.tree import find_project_root
+    from mailoauth.base.tree import find_project_root
 
     root = args.project_dir.resolve() if args.project_dir else find_project_root()
     if not (root / "Pulumi.yaml").is_file():
@@ -106,7 +106,7 @@ def edit_modules(*names: str) -> list[ModuleType]:
 
 def span(text: str) -> Any:
     """argparse type for a span like 90d, 6w, 6m, 1y (secretslots.Duration)."""
-    from mailoauth.secretslots import Duration
+    from mailoauth.review.secretslots import Duration
 
     try:
         return Duration.parse(text)

@@ -12,6 +12,6 @@ sys.path.insert(0, str(ROOT))
 
 from pulumi_policy import PolicyPack  # noqa: E402
 
-from mailoauth.crossguard import policies  # noqa: E402
+from mailoauth.deploy.crossguard import policies  # noqa: E402
 
 PolicyPack(name="mailoauth-guardrails", policies=policies(ROOT))

@@ -568,8 +568,9 @@ def test_audit_finds_no_drift_right_after_adoption(live_env: FakeCloud, project:
 
 def deployed_desk(cloud: FakeCloud, project: Path) -> str:
     """Register the stack's other app as pulumi up would have, so that the audit is about the adopted one."""
-    from mailoauth import catalogue, stackfile
-    from mailoauth.tree import WorkTree
+    from mailoauth.base.tree import WorkTree
+    from mailoauth.desired import catalogue
+    from mailoauth.project import stackfile
 
     tree = WorkTree(project)
     stack = stackfile.load_stack(tree, "prod", catalogue.load(tree), date.fromisoformat(TODAY))

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from mailoauth import plan, stackfile
-from mailoauth.model import Imports
+from mailoauth.desired.model import Imports
+from mailoauth.project import stackfile
+from mailoauth.review import plan
 from tests.pulumi_harness import run_program, stack_config
 from tests.test_validation import CATALOGUE, TODAY, app_of, mutate, problems
 

@@ -6,8 +6,9 @@ from datetime import date
 
 import pytest
 
-from mailoauth import catalogue, endpoints, stackfile
-from mailoauth.tree import WorkTree
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue, endpoints
+from mailoauth.project import stackfile
 from tests.pulumi_harness import ROOT
 
 CATALOGUE = catalogue.load(WorkTree(ROOT))

@@ -55,8 +55,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def tenant(live_env: FakeCloud, project: Path) -> Tenant:
-    from mailoauth import catalogue, stackfile
-    from mailoauth.tree import WorkTree
+    from mailoauth.base.tree import WorkTree
+    from mailoauth.desired import catalogue
+    from mailoauth.project import stackfile
 
     tree = WorkTree(project)
     stack = stackfile.load_stack(tree, "test", catalogue.load(tree), date.fromisoformat(TODAY))

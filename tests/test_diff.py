@@ -514,10 +514,10 @@ def test_markdown_escapes_user_text(repo: GitRepo, diff) -> None:
 
 
 def test_markdown_stays_within_a_comment_limit(repo: GitRepo, diff) -> None:
-    from mailoauth import diffrender
-    from mailoauth.diff import compare
-    from mailoauth.revisions import load_sides
-    from mailoauth.tree import GitTree, WorkTree
+    from mailoauth.base.tree import GitTree, WorkTree
+    from mailoauth.review import diffrender
+    from mailoauth.review.diff import compare
+    from mailoauth.review.revisions import load_sides
 
     repo.edit(
         "scopes/sets/general.yaml",
@@ -552,7 +552,7 @@ def test_diff_path_imports_neither_pulumi_nor_msgraph(repo: GitRepo) -> None:
         imported = {
             line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
         }
-        assert "mailoauth.diff" in imported and "yaml" in imported
+        assert "mailoauth.review.diff" in imported and "yaml" in imported
         heavy = ("pulumi", "pulumi_azuread", "msgraph", "azure", "kiota_abstractions", "grpc")
         assert sorted(m for m in imported if m.split(".")[0] in heavy) == []
 

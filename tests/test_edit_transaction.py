@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mailoauth.problems import InvalidInput
-from mailoauth.transaction import Transaction
+from mailoauth.base.problems import InvalidInput
+from mailoauth.edit.transaction import Transaction
 from tests.gitrepo import ROOT
 from tests.hostile import assert_refused, run_limited, start_limited
 

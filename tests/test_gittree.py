@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from mailoauth import catalogue, stackfile
-from mailoauth.problems import InvalidInput
-from mailoauth.tree import GitTree, RevisionError
+from mailoauth.base.problems import InvalidInput
+from mailoauth.base.tree import GitTree, RevisionError
+from mailoauth.desired import catalogue
+from mailoauth.project import stackfile
 from tests.gitrepo import GitRepo
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mailoauth.clouds import clouds
+from mailoauth.base.problems import CommandError
+from mailoauth.desired.clouds import clouds
 from mailoauth.graph.errors import GraphError, permission_for
 from mailoauth.graph.target import resolve
-from mailoauth.problems import CommandError
 from tests.fakes.cloud import CLIENT_SECRET, FakeCloud
 from tests.fakes.project import CALLBACK, mail_app, write_project
 

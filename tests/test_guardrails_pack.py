@@ -26,7 +26,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel, PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from mailoauth import crossguard
+from mailoauth.deploy import crossguard
 from tests.guardrails_support import ROOT, TODAY, make_project, write_yaml
 from tests.pulumi_harness import Run, run_stack_file, secret_value
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mailoauth import catalogue, rules
-from mailoauth.tree import WorkTree
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.guardrails import rules
 from tests.guardrails_support import ROOT, TODAY, app, make_project, run_cli, write_stack, write_yaml
 
 CAT = catalogue.load(WorkTree(ROOT))

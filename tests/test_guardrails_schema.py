@@ -16,9 +16,10 @@ import jsonschema
 import pytest
 import yaml
 
-from mailoauth import catalogue, schema, stackfile
-from mailoauth.problems import InvalidInput
-from mailoauth.tree import WorkTree
+from mailoauth.base.problems import InvalidInput
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.project import schema, stackfile
 from tests.guardrails_support import ROOT, make_project, run_cli
 
 SCHEMA_COMMENT = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.MULTILINE)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mailoauth import tree
+from mailoauth.base import tree
 from tests.gitrepo import ROOT, GitRepo
 from tests.hostile import alias_bomb, assert_refused, run_limited, snapshot
 

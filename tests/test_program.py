@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from mailoauth import catalogue, plan, stackfile
-from mailoauth.tree import WorkTree
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.project import stackfile
+from mailoauth.review import plan
 from tests.pulumi_harness import DEPLOYER, ROOT, fake_id, run_stack_file, secret_value
 
 APP = "azuread:index/application:Application"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from mailoauth.model import APP_FIELDS, CONFIG_KEYS, GRANT_IMPORT_FIELDS, IMPORT_FIELDS, SECRET_FIELDS, Key
+from mailoauth.desired.model import APP_FIELDS, CONFIG_KEYS, GRANT_IMPORT_FIELDS, IMPORT_FIELDS, SECRET_FIELDS, Key
 from tests.pulumi_harness import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -55,8 +55,8 @@ def test_config_table_is_generated_from_the_model() -> None:
 
 
 def test_every_output_is_documented() -> None:
-    from mailoauth.program import app_output
-    from mailoauth.stackfile import build_stack
+    from mailoauth.deploy.program import app_output
+    from mailoauth.project.stackfile import build_stack
     from tests.test_validation import CATALOGUE, base
 
     stack = build_stack("dev", base(), CATALOGUE, "f", date(2026, 11, 27))

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from mailoauth import catalogue, stackfile
+from mailoauth.base.problems import InvalidInput
+from mailoauth.base.tree import WorkTree
 from mailoauth.cli import main
-from mailoauth.problems import InvalidInput
-from mailoauth.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.project import stackfile
 from tests.pulumi_harness import ROOT
 from tests.test_cli import MERGED, project  # noqa: F401 (fixture)
 

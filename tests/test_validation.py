@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from mailoauth import catalogue, stackfile
-from mailoauth.problems import InvalidInput
-from mailoauth.tree import WorkTree
+from mailoauth.base.problems import InvalidInput
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.project import stackfile
 from tests.pulumi_harness import ROOT
 
 TODAY = date(2026, 11, 27)

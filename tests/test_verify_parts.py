@@ -13,8 +13,8 @@ from datetime import date
 
 import pytest
 
-from mailoauth import plan
-from mailoauth.stackfile import build_stack
+from mailoauth.project.stackfile import build_stack
+from mailoauth.review import plan
 from mailoauth.verify.explain import _data, explain, explanations
 from mailoauth.verify.loopback import Listener, loopback_redirect
 from mailoauth.verify.oauth import DEVICE_GRANT, OAuthError, TokenClient

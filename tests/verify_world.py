@@ -20,8 +20,10 @@ from typing import Any
 
 import pytest
 
-from mailoauth import catalogue, cli, stackfile
-from mailoauth.tree import WorkTree
+from mailoauth import cli
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.project import stackfile
 from tests.fakes.browser import UserBrowser
 from tests.fakes.cloud import TENANT_ID, FakeCloud
 from tests.fakes.signin import Account
@@ -116,7 +118,7 @@ class Deployment:
 
     def outputs(self, **secrets: str) -> dict[str, Any]:
         """What `pulumi stack output --show-secrets --json` prints for the deployed stack."""
-        from mailoauth.program import app_output
+        from mailoauth.deploy.program import app_output
 
         stack = self.stack
         apps = {k: app_output(stack, stack.apps[k], d.application["appId"]) for k, d in self.deployed.items()}

@@ -16,14 +16,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mailoauth import adoption, catalogue, cli, stackfile
-from mailoauth.catalogue import Catalogue
-from mailoauth.clouds import clouds
+from mailoauth import cli
+from mailoauth.base.problems import CommandError, InvalidInput
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.desired.catalogue import Catalogue
+from mailoauth.desired.clouds import clouds
+from mailoauth.desired.model import GUID_PATTERN, Stack
+from mailoauth.edit.transaction import Transaction
 from mailoauth.graph import options
-from mailoauth.model import GUID_PATTERN, Stack
-from mailoauth.problems import CommandError, InvalidInput
-from mailoauth.transaction import Transaction
-from mailoauth.tree import WorkTree
+from mailoauth.project import stackfile
+from mailoauth.tenant import adoption
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     today = stackfile.utc_today()
     stack = _stack(tree, args.stack, cat)
     _not_adopted(stack, args.client_id.lower(), args.key)
-    (adoptedit,) = cli.edit_modules("adoptedit")  # before signing in: fail early on a light install
+    (adoptedit,) = cli.edit_modules("edit.adoptedit")  # before signing in: fail early on a light install
     live, resources, deployer = options.run(_read(args, stack, cat))
     key = args.key or adoption.default_key(live.registration.display_name)
     _not_adopted(stack, args.client_id.lower(), key)

@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from mailoauth import catalogue, cli, drift, stackfile
+from mailoauth import cli
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
 from mailoauth.graph import options
-from mailoauth.tree import WorkTree
+from mailoauth.project import stackfile
+from mailoauth.tenant import drift
 
 
 def register(sub: argparse._SubParsersAction) -> None:

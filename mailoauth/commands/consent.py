@@ -15,12 +15,15 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from mailoauth import catalogue, cli, consent, drift, stackfile
-from mailoauth.catalogue import Catalogue
+from mailoauth import cli
+from mailoauth.base.problems import CommandError, did_you_mean
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.desired.catalogue import Catalogue
+from mailoauth.desired.model import Stack
 from mailoauth.graph import options
-from mailoauth.model import Stack
-from mailoauth.problems import CommandError, did_you_mean
-from mailoauth.tree import WorkTree
+from mailoauth.project import stackfile
+from mailoauth.tenant import consent, drift
 
 if TYPE_CHECKING:
     from mailoauth.graph.auth import Principal
@@ -196,7 +199,7 @@ def _nothing(app: consent.AppConsent, upn: str | None, covered: str | None) -> N
 
 
 def _show_plan(app: consent.AppConsent, remove: list[consent.ConsentGrant], sign_out: str | None) -> None:
-    from mailoauth.tables import text_table
+    from mailoauth.base.tables import text_table
 
     print(app.label())
     if remove:

@@ -1,7 +1,7 @@
 """`mailoauth diff --base REF [--head REF]`: what a change does to every stack's permissions, for review.
 
 Both sides are read through git (the head defaults to the working tree); what changed is validated
-with the same code as `validate` (mailoauth/revisions.py says what is read and built). A git
+with the same code as `validate` (mailoauth/review/revisions.py says what is read and built). A git
 revision is validated as of its commit date, so a secret that has expired since the base was
 committed does not make the base invalid; the working tree as of today.
 """
@@ -13,9 +13,11 @@ import json
 from contextlib import ExitStack
 from pathlib import Path
 
-from mailoauth import cli, diff, diffrender, revisions, stackfile
-from mailoauth.problems import did_you_mean
-from mailoauth.tree import GitTree, RevisionError, Tree, WorkTree
+from mailoauth import cli
+from mailoauth.base.problems import did_you_mean
+from mailoauth.base.tree import GitTree, RevisionError, Tree, WorkTree
+from mailoauth.project import stackfile
+from mailoauth.review import diff, diffrender, revisions
 
 FAIL_ON = ("high", "medium", "low")
 

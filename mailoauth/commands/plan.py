@@ -6,8 +6,11 @@ import argparse
 import json
 import sys
 
-from mailoauth import catalogue, cli, plan, stackfile
-from mailoauth.tree import WorkTree
+from mailoauth import cli
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.project import stackfile
+from mailoauth.review import plan
 
 
 def register(sub: argparse._SubParsersAction) -> None:

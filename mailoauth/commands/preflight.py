@@ -11,10 +11,13 @@ import argparse
 import json
 from typing import Any
 
-from mailoauth import catalogue, cli, preflight, stackfile
+from mailoauth import cli
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.desired.model import Stack
 from mailoauth.graph import options
-from mailoauth.model import Stack
-from mailoauth.tree import WorkTree
+from mailoauth.project import stackfile
+from mailoauth.tenant import preflight
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from mailoauth import cli, schema
+from mailoauth import cli
+from mailoauth.project import schema
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from mailoauth import catalogue, cli, scopesync, stackfile
-from mailoauth.catalogue import CATALOGUE_FILE
+from mailoauth import cli
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.desired.catalogue import CATALOGUE_FILE
+from mailoauth.edit.transaction import Transaction
 from mailoauth.graph import options
-from mailoauth.transaction import Transaction
-from mailoauth.tree import WorkTree
+from mailoauth.project import stackfile
+from mailoauth.tenant import scopesync
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +38,7 @@ def run_sync(args: argparse.Namespace) -> int:
     root = cli.project_root(args)
     tree = WorkTree(root)
     if args.write:
-        cli.edit_modules("rtyaml")  # before any request: fail fast without ruamel.yaml (the `edit` extra)
+        cli.edit_modules("edit.rtyaml")  # before any request: fail fast without ruamel.yaml (the `edit` extra)
     cat = catalogue.load(tree)
     stack = stackfile.load_stack(tree, args.stack, cat) if args.stack else None
     resources = options.run(_resources(args, stack, cat))

@@ -12,11 +12,14 @@ import sys
 from collections.abc import Callable
 from datetime import date
 
-from mailoauth import catalogue, cli, secretslots, stackfile
-from mailoauth.model import App, Stack
-from mailoauth.problems import InvalidInput, did_you_mean
-from mailoauth.transaction import Transaction
-from mailoauth.tree import WorkTree
+from mailoauth import cli
+from mailoauth.base.problems import InvalidInput, did_you_mean
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.desired.model import App, Stack
+from mailoauth.edit.transaction import Transaction
+from mailoauth.project import stackfile
+from mailoauth.review import secretslots
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -84,7 +87,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
     check it, write it atomically."""
     root = cli.project_root(args)
     file = stackfile.stack_file(args.stack)
-    (secretedit,) = cli.edit_modules("secretedit")
+    (secretedit,) = cli.edit_modules("edit.secretedit")
     with Transaction(root, file) as tx:
         tree = WorkTree(root)
         cat = catalogue.load(tree)

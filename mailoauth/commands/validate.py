@@ -11,9 +11,12 @@ import argparse
 import json
 from typing import Any
 
-from mailoauth import catalogue, cli, rules, stackfile
-from mailoauth.problems import Problem
-from mailoauth.tree import WorkTree
+from mailoauth import cli
+from mailoauth.base.problems import Problem
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.guardrails import rules
+from mailoauth.project import stackfile
 
 CORE = "(core checks)"
 

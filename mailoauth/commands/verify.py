@@ -14,10 +14,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailoauth import catalogue, cli, stackfile
-from mailoauth.model import App, Stack
-from mailoauth.problems import InvalidInput, Problem, did_you_mean
-from mailoauth.tree import WorkTree
+from mailoauth import cli
+from mailoauth.base.problems import InvalidInput, Problem, did_you_mean
+from mailoauth.base.tree import WorkTree
+from mailoauth.desired import catalogue
+from mailoauth.desired.model import App, Stack
+from mailoauth.project import stackfile
 
 if TYPE_CHECKING:
     from mailoauth.verify.credentials import AppCredentials
@@ -138,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
 
 def deployed_scope_requests(creds: AppCredentials, app: App, stack: Stack) -> tuple[dict[str, str], str | None]:
     """The scope strings the stack outputs (what the downstream app uses), noting when the file now says otherwise."""
-    from mailoauth.endpoints import scope_requests
+    from mailoauth.desired.endpoints import scope_requests
 
     planned = scope_requests(app, stack.cloud)
     deployed = creds.deployed or {}

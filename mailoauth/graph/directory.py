@@ -1,4 +1,4 @@
-"""Directory reads the live commands share, as batched steps, converted to `mailoauth.tenant` values.
+"""Directory reads the live commands share, as batched steps, converted to `mailoauth.graph.records` values.
 
 Lookups by a list of values are split into `in (...)` filters of at most 15 values (Graph's limit)
 and sent in JSON batches, so finding N apps costs about N/300 HTTP requests, not N. Bodies are read
@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from mailoauth.graph.batch import Step, StepResult, run_batch
+from mailoauth.graph.records import AppInTenant, Grant, Registration, ResourceApi, Secret
 from mailoauth.graph.session import GraphSession
-from mailoauth.tenant import AppInTenant, Grant, Registration, ResourceApi, Secret
 
 MAX_IN = 15
 APP_SELECT = [

@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Iterable
 
-from mailoauth.problems import CommandError
+from mailoauth.base.problems import CommandError
 
 # Least-privileged Microsoft Graph permission per request, first match wins (GET vs. writes).
 READ_PERMISSIONS = (

@@ -23,8 +23,8 @@ from mailoauth.graph.directory import (
     text,
 )
 from mailoauth.graph.errors import GraphError
+from mailoauth.graph.records import AppInTenant, ResourceApi
 from mailoauth.graph.session import GraphSession
-from mailoauth.tenant import AppInTenant, ResourceApi
 
 USER_SELECT = ["id", "userPrincipalName"]
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)

@@ -11,7 +11,7 @@ from collections.abc import Coroutine
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
-from mailoauth.model import Stack
+from mailoauth.desired.model import Stack
 
 T = TypeVar("T")
 CREDENTIALS = ("auto", "environment", "workload-identity", "azure-cli", "managed-identity")
@@ -42,7 +42,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 def session(args: argparse.Namespace, stack: Stack | None) -> AbstractAsyncContextManager[Any]:
     """A signed-in GraphSession for the stack's tenant and cloud (checked against the token's tenant);
     without a stack, the tenant of AZURE_TENANT_ID / ARM_TENANT_ID (or the credential's own) in the global cloud."""
-    from mailoauth.clouds import clouds
+    from mailoauth.desired.clouds import clouds
     from mailoauth.graph.session import open_session
     from mailoauth.graph.target import resolve
 

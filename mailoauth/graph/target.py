@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from mailoauth.clouds import Cloud, clouds
-from mailoauth.problems import CommandError
+from mailoauth.base.problems import CommandError
+from mailoauth.desired.clouds import Cloud, clouds
 
 # Aliases of the clouds.yaml login hosts that Microsoft also answers on.
 LOGIN_ALIASES = ("login.microsoft.com", "login.windows.net", "login.chinacloudapi.cn")

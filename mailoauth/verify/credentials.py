@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from mailoauth.model import App
-from mailoauth.problems import CommandError, InvalidInput, Problem, did_you_mean
+from mailoauth.base.problems import CommandError, InvalidInput, Problem, did_you_mean
+from mailoauth.desired.model import App
 
 ENV_CLIENT_ID, ENV_SECRET = "MAILOAUTH_CLIENT_ID", "MAILOAUTH_CLIENT_SECRET"
 HIDDEN = "[secret]"  # what `pulumi stack output --json` prints without --show-secrets

@@ -12,10 +12,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from mailoauth.desired.model import Stack
 from mailoauth.graph.errors import GraphError
 from mailoauth.graph.session import GraphSession, Retry, open_session, query_config
 from mailoauth.graph.target import Target
-from mailoauth.model import Stack
 from mailoauth.verify.mail import TEST_BODY, TEST_SUBJECT, Outcome
 from mailoauth.verify.oauth import Tokens
 

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailoauth.endpoints import REQUEST_GROUPS, authority_segment
+from mailoauth.desired.endpoints import REQUEST_GROUPS, authority_segment
+from mailoauth.desired.model import App, Stack
 from mailoauth.graph.errors import first_line
 from mailoauth.graph.target import Target
-from mailoauth.model import App, Stack
 from mailoauth.verify import graphcheck
 from mailoauth.verify.credentials import AppCredentials
 from mailoauth.verify.explain import explain

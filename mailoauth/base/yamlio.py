@@ -1,0 +1,184 @@
+"""Strict YAML reading: the C loader when available, duplicate keys rejected, errors as Problems.
+
+Line numbers are looked up only when a problem is reported (by walking the composed node tree
+along the key path), so the fast path pays nothing for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from mailoauth.base.problems import InvalidInput, KeyPath, Problem
+
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+MERGE = "tag:yaml.org,2002:merge"
+STR = "tag:yaml.org,2002:str"
+KINDS = {"int": "a number", "float": "a number", "bool": "true/false", "timestamp": "a date", "null": "null"}
+# Aliases (`*name`) share one node, so a small file can stand for an enormous document ("billion
+# laughs"). A document may use aliases as long as, written out in full, it stays under this many
+# nodes; nesting deeper than MAX_DEPTH is refused too (the constructor recurses once per level).
+MAX_EXPANDED_NODES = 100_000
+MAX_DEPTH = 64
+
+
+class DuplicateKey(yaml.MarkedYAMLError):
+    pass
+
+
+class BadScalar(yaml.MarkedYAMLError):
+    """A plain scalar YAML resolves to a date or number it cannot build (2027-02-30, a 5000-digit integer)."""
+
+
+class BadKey(yaml.MarkedYAMLError):
+    """A mapping key that YAML reads as something other than text (`123:`, `2026-01-01:`, `yes:`)."""
+
+
+def _key_message(node: yaml.Node) -> str:
+    if not isinstance(node, yaml.ScalarNode):
+        return "a key must be text, not a list or mapping"
+    shown = node.value if len(node.value) <= 40 else f"{node.value[:40]}..."
+    return f"the key '{shown}' is read by YAML as {KINDS.get(node.tag.rsplit(':', 1)[-1], 'a value')}, not as text"
+
+
+class TooLarge(yaml.MarkedYAMLError):
+    """Aliases that expand the document past MAX_EXPANDED_NODES, or nesting deeper than MAX_DEPTH."""
+
+
+class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loading that refuses duplicate mapping keys (PyYAML silently keeps the last one).
+
+    A key that overrides one brought in by a merge key (`<<: *base`) is not a duplicate.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        own = [key for key, _ in node.value if key.tag != MERGE]  # before merging rewrites node.value
+        for key_node in own:
+            if key_node.tag != STR:
+                raise BadKey(None, None, _key_message(key_node), key_node.start_mark)
+        merges = len(own) != len(node.value)
+        mapping = super().construct_mapping(node, deep=deep)
+        if merges or len(mapping) != len(own):
+            seen: set[object] = set()
+            for key_node in own:
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise DuplicateKey(None, None, f"duplicate key '{key}'", key_node.start_mark)
+                seen.add(key)
+        return mapping
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        check_expansion(node)
+        return self.construct_document(node)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def check_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph whose aliases expand past the budget, or that nests too deep; linear in its
+    distinct nodes (each node's expanded size is computed once, without recursion)."""
+    size: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        if done:
+            size[id(node)] = min(1 + sum(size[id(c)] for c in _children(node)), MAX_EXPANDED_NODES + 1)
+            if size[id(node)] > MAX_EXPANDED_NODES:
+                raise TooLarge(
+                    None,
+                    None,
+                    f"the aliases (*name) here expand to more than {MAX_EXPANDED_NODES:,} values",
+                    node.start_mark,
+                )
+            continue
+        if id(node) in size:
+            continue
+        if depth > MAX_DEPTH:
+            raise TooLarge(None, None, f"values nested more than {MAX_DEPTH} levels deep", node.start_mark)
+        stack.append((node, depth, True))
+        stack += [(c, depth + 1, False) for c in _children(node) if id(c) not in size]
+
+
+def _checked(kind: str, construct: Any) -> Any:
+    """A scalar constructor whose ValueError becomes a YAML error with the value's line."""
+
+    def checked(loader: StrictLoader, node: yaml.ScalarNode) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, OverflowError) as exc:
+            shown = node.value if len(node.value) <= 40 else f"{node.value[:40]}..."
+            reason = str(exc).split(":")[0]
+            raise BadScalar(None, None, f"'{shown}' is not a valid {kind} ({reason})", node.start_mark) from None
+
+    return checked
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _checked("date", _BaseLoader.construct_yaml_timestamp))
+StrictLoader.add_constructor("tag:yaml.org,2002:int", _checked("number", _BaseLoader.construct_yaml_int))
+
+
+HINTS: dict[type, tuple[str | None, str]] = {
+    DuplicateKey: (None, "duplicate key"),
+    BadScalar: (
+        "fix the value (a date is YYYY-MM-DD with a real day), or quote it if it is meant as text",
+        "invalid value",
+    ),
+    BadKey: ("quote the key, or start it with a letter", "invalid key"),
+    TooLarge: ("write the values out, or share fewer of them through anchors and aliases", "document too large"),
+}
+
+
+def load(text: str, file: str) -> Any:
+    """Parse one document; a syntax error or duplicate key becomes an InvalidInput naming file and line."""
+    try:
+        return yaml.load(text, Loader=StrictLoader)  # StrictLoader derives from a safe loader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        message = str(exc.problem or exc.context or "malformed YAML")
+        hint, kind = HINTS.get(type(exc), ("check indentation, quoting and ':' after each key", "malformed YAML"))
+        raise InvalidInput([Problem(file, (), f"{kind}: {message}", hint=hint, line=line)]) from None
+    except yaml.YAMLError as exc:
+        raise InvalidInput([Problem(file, (), f"malformed YAML: {exc}")]) from None
+
+
+def line_of(text: str, path: KeyPath) -> int | None:
+    """1-based line of the node at `path` (or of its nearest existing parent)."""
+    try:
+        node = yaml.compose(text, Loader=_BaseLoader)
+    except yaml.YAMLError:
+        return None
+    line = node.start_mark.line + 1 if node else None
+    for part in path:
+        child = _child(node, part)
+        if child is None:
+            break
+        node, line = child, child.start_mark.line + 1
+    return line
+
+
+def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == part or str(key.value) == str(part):
+                return value
+    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return node.value[part]
+    return None
+
+
+def with_lines(problems: list[Problem], text: str) -> list[Problem]:
+    """Fill in line numbers for problems that lack one."""
+    from dataclasses import replace
+
+    return [p if p.line else replace(p, line=line_of(text, p.path)) for p in problems]

@@ -1,0 +1,1 @@
+"""Deploy: the Pulumi program and the CrossGuard adapter, the only modules that import Pulumi."""

@@ -1,0 +1,259 @@
+"""The scope catalogue (`scopes/catalogue.yaml`) and the scope sets (`scopes/sets/*.yaml`).
+
+The catalogue is the only place a permission GUID is written down; scope sets and stack files
+name scopes by their value (`SMTP.Send`), and everything else looks the GUID up here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from mailoauth.base import yamlio
+from mailoauth.base.problems import Problems, did_you_mean, raise_if_errors
+from mailoauth.base.tree import Tree
+from mailoauth.desired.model import GUID_PATTERN, Key
+
+CATALOGUE_FILE = "scopes/catalogue.yaml"
+SETS_DIR = "scopes/sets"
+ALWAYS_SET = "general"
+GUID = re.compile(GUID_PATTERN)
+ACCESS = ("identity", "read", "write", "send")
+AUDIENCES = ("oidc", "graph", "outlook", "ews")
+PROTOCOLS = ("imap", "pop", "smtp", "graph", "ews")
+
+# The shape of the two kinds of file, for the JSON Schemas in schema/ (`mailoauth schema`).
+SCOPE_FIELDS = (
+    Key("id", "string", "Permission GUID, as Entra stores it in requiredResourceAccess.", True, pattern=GUID_PATTERN),
+    Key("adminConsent", "bool", "Whether Microsoft requires an admin to consent to it.", True),
+    Key("access", "enum", "What it lets the app do with mail.", True, choices=ACCESS),
+    Key("audience", "enum", "Token audience a mail client requests it under.", True, choices=AUDIENCES),
+    Key("protocol", "enum", "The mail protocol it serves.", choices=PROTOCOLS),
+    Key("source", "string", "Where the GUID and the consent flag were confirmed."),
+)
+RESOURCE_FIELDS = (
+    Key("name", "string", "Display name of the resource application (default: its key)."),
+    Key("appId", "string", "The resource application's appId.", True, pattern=GUID_PATTERN),
+    Key("scopes", "map", "Delegated scopes by value; names are unique across resources.", True, fields=SCOPE_FIELDS),
+)
+CATALOGUE_KEYS = (
+    Key(
+        "resources",
+        "map",
+        "Resource applications (Microsoft Graph, Exchange Online) by key.",
+        True,
+        fields=RESOURCE_FIELDS,
+    ),
+)
+SCOPE_SET_KEYS = (
+    Key("description", "string", "What the set is for; shown to reviewers."),
+    Key("includes", "strings", "Other scope sets whose scopes this set adds.", default=[]),
+    Key("scopes", "strings", "Scope names from scopes/catalogue.yaml.", default=[]),
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    value: str
+    id: str
+    resource_key: str
+    resource_name: str
+    resource_app_id: str
+    admin_consent: bool
+    access: str
+    audience: str
+    protocol: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class ScopeSet:
+    name: str
+    description: str
+    includes: tuple[str, ...]
+    scopes: tuple[str, ...]
+    file: str
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    scopes: dict[str, Scope]
+    sets: dict[str, ScopeSet]
+
+    def expand(self, set_name: str) -> list[str]:
+        """The set's scope names with its includes, depth first, each once (cycles are rejected at load)."""
+        seen: dict[str, None] = {}
+        for name in self._set_closure(set_name):
+            seen.update(dict.fromkeys(self.sets[name].scopes))
+        return list(seen)
+
+    def _set_closure(self, set_name: str) -> list[str]:
+        """The set and every set it includes, depth first, each once; iterative, so any chain length is fine."""
+        names: dict[str, None] = {}
+        todo = [set_name]
+        while todo:
+            name = todo.pop()
+            if name not in names:
+                names[name] = None
+                todo += reversed(self.sets[name].includes)
+        return list(names)
+
+    def closure(self, set_names: list[str]) -> list[str]:
+        """Every set reached from `set_names` through includes, in first-seen order."""
+        out: dict[str, None] = {}
+        for name in set_names:
+            out.update(dict.fromkeys(self._set_closure(name)))
+        return list(out)
+
+
+def load(tree: Tree) -> Catalogue:
+    """Read and check the catalogue and every scope set; InvalidInput lists all problems found."""
+    scopes, problems = _load_scopes(tree)
+    raise_if_errors(problems)  # sets are checked against a sound catalogue only, so errors do not cascade
+    sets, set_problems = _load_sets(tree, scopes)
+    raise_if_errors(set_problems)
+    return Catalogue(scopes, sets)
+
+
+def _load_scopes(tree: Tree) -> tuple[dict[str, Scope], list]:
+    text = tree.read_text(CATALOGUE_FILE)
+    found = Problems(CATALOGUE_FILE)
+    if text is None:
+        found.error((), "the scope catalogue is missing", hint="restore scopes/catalogue.yaml from the repository")
+        return {}, found.items
+    doc = yamlio.load(text, CATALOGUE_FILE)
+    resources = doc.get("resources") if isinstance(doc, dict) else None
+    if not isinstance(resources, dict):
+        found.error(("resources",), "expected a mapping of resource applications", resources)
+        return {}, yamlio.with_lines(found.items, text)
+    scopes: dict[str, Scope] = {}
+    ids: dict[str, str] = {}
+    for rkey, res in resources.items():
+        _check_resource(found, rkey, res, scopes, ids)
+    return scopes, yamlio.with_lines(found.items, text)
+
+
+def _check_resource(found: Problems, rkey: str, res: Any, scopes: dict[str, Scope], ids: dict[str, str]) -> None:
+    path = ("resources", rkey)
+    if not isinstance(res, dict) or not isinstance(res.get("scopes"), dict):
+        found.error(path, "expected name, appId and a mapping of scopes", res)
+        return
+    app_id = str(res.get("appId", ""))
+    if not GUID.fullmatch(app_id):
+        found.error((*path, "appId"), "not a GUID", app_id)
+    for value, entry in res["scopes"].items():
+        spath = (*path, "scopes", value)
+        scope = _scope(found, spath, str(value), entry, rkey, str(res.get("name", rkey)), app_id)
+        if scope is None:
+            continue
+        if scope.value in scopes:
+            found.error(spath, "scope name is already defined", value, hint="scope names must be unique")
+        elif scope.id.lower() in ids:
+            found.error((*spath, "id"), f"GUID is already used by '{ids[scope.id.lower()]}'", scope.id)
+        else:
+            scopes[scope.value] = scope
+            ids[scope.id.lower()] = scope.value
+
+
+def _scope(found: Problems, path: tuple, value: str, entry: Any, rkey: str, rname: str, app_id: str) -> Scope | None:
+    if not isinstance(entry, dict):
+        found.error(path, "expected a mapping with id, adminConsent, access and audience", entry)
+        return None
+    before = len(found.items)
+    sid = str(entry.get("id", ""))
+    if not GUID.fullmatch(sid):
+        found.error((*path, "id"), "not a GUID", entry.get("id"))
+    for key, allowed in (("access", ACCESS), ("audience", AUDIENCES)):
+        if entry.get(key) not in allowed:
+            found.error((*path, key), f"must be one of {', '.join(allowed)}", entry.get(key))
+    if entry.get("protocol") not in (None, *PROTOCOLS):
+        found.error((*path, "protocol"), f"must be one of {', '.join(PROTOCOLS)}", entry.get("protocol"))
+    if not isinstance(entry.get("adminConsent"), bool):
+        found.error((*path, "adminConsent"), "must be true or false", entry.get("adminConsent"))
+    if len(found.items) > before:
+        return None
+    return Scope(
+        value,
+        sid.lower(),
+        rkey,
+        rname,
+        app_id,
+        entry["adminConsent"],
+        entry["access"],
+        entry["audience"],
+        entry.get("protocol"),
+        str(entry.get("source", "")),
+    )
+
+
+def _load_sets(tree: Tree, scopes: dict[str, Scope]) -> tuple[dict[str, ScopeSet], list]:
+    sets: dict[str, ScopeSet] = {}
+    problems: list = []
+    for fname in tree.list_dir(SETS_DIR):
+        if not fname.endswith((".yaml", ".yml")):
+            continue
+        file = f"{SETS_DIR}/{fname}"
+        text = tree.read_text(file) or ""
+        found = Problems(file)
+        doc = yamlio.load(text, file)
+        name = fname.rsplit(".", 1)[0]
+        sets[name] = _scope_set(found, name, doc, scopes)
+        problems += yamlio.with_lines(found.items, text)
+    problems += _check_includes(sets)
+    return sets, problems
+
+
+def _scope_set(found: Problems, name: str, doc: Any, scopes: dict[str, Scope]) -> ScopeSet:
+    if not isinstance(doc, dict):
+        found.error((), "expected a mapping with description, scopes and optional includes", doc)
+        doc = {}
+    keys = [k.name for k in SCOPE_SET_KEYS]
+    for key in doc:
+        if key not in keys:
+            found.error((key,), "unknown key", hint=did_you_mean(key, keys))
+    names = _str_list(found, ("scopes",), doc.get("scopes", []))
+    for i, value in enumerate(names):
+        if value not in scopes:
+            found.error(
+                ("scopes", i),
+                f"unknown scope '{value}'",
+                value,
+                hint=did_you_mean(value, scopes) or f"add it to {CATALOGUE_FILE} first",
+            )
+    includes = _str_list(found, ("includes",), doc.get("includes", []))
+    return ScopeSet(name, str(doc.get("description", "")), tuple(includes), tuple(names), found.file)
+
+
+def _str_list(found: Problems, path: tuple, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        found.error(path, "expected a list of names", value)
+        return []
+    return value
+
+
+def _check_includes(sets: dict[str, ScopeSet]) -> list:
+    problems: list = []
+    for s in sets.values():
+        found = Problems(s.file)
+        for i, inc in enumerate(s.includes):
+            if inc not in sets:
+                found.error(("includes", i), f"unknown scope set '{inc}'", inc, hint=did_you_mean(inc, sets))
+            elif _reaches(sets, inc, s.name):
+                found.error(("includes", i), f"including '{inc}' makes a cycle back to '{s.name}'", inc)
+        problems += found.items
+    return problems
+
+
+def _reaches(sets: dict[str, ScopeSet], start: str, target: str) -> bool:
+    """Whether `target` is `start` or is included from it, through any number of sets (no recursion)."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name == target:
+            return True
+        if name not in seen and name in sets:
+            seen.add(name)
+            todo += sets[name].includes
+    return False

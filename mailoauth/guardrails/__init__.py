@@ -1,0 +1,1 @@
+"""Guardrails: the rules every desired app must pass, their levels and the policy file."""

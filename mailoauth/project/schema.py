@@ -1,0 +1,111 @@
+"""JSON Schemas for the project's YAML files, generated from the Key specs that validation itself uses.
+
+Editors read them through the YAML language server (`# yaml-language-server: $schema=...` at the top
+of a file) for completion and inline errors. The schemas check shape only; meaning (does the scope
+exist, is the secret's expiry ahead, the guardrails) stays with `mailoauth validate`.
+`mailoauth schema` reports copies in schema/ that no longer match the specs; `--write` refreshes them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mailoauth.desired.catalogue import CATALOGUE_KEYS, SCOPE_SET_KEYS
+from mailoauth.desired.model import CONFIG_KEYS, Key
+from mailoauth.guardrails import rules
+from mailoauth.project.stackfile import PULUMI_FILE_KEYS
+
+SCHEMA_DIR = "schema"
+DRAFT = "http://json-schema.org/draft-07/schema#"
+# A date, or the midnight timestamp some YAML/JSON round trips turn it into (what stackfile accepts).
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}(T00:00(:00(\.0+)?)?(Z|[+-]00:00)?)?$"
+FOREIGN_KEY = "^(?!mailoauth:)"
+
+
+def key_schema(key: Key) -> dict[str, Any]:
+    """One key's schema; `kind` has the meaning stackfile.check_fields gives it."""
+    out: dict[str, Any] = {"description": key.doc}
+    if key.kind == "string":
+        out.update(type="string", pattern=key.pattern or r"\S")
+    elif key.kind == "bool":
+        out.update(type="boolean")
+    elif key.kind == "int":
+        out.update(type="integer", minimum=1)
+    elif key.kind == "date":
+        out.update(type="string", pattern=DATE_PATTERN)
+    elif key.kind == "enum":
+        out.update(enum=list(key.choices))
+    elif key.kind == "strings":
+        out.update(type="array", items={"type": "string", "minLength": 1})
+    elif key.kind == "object":
+        out.update(object_schema(key.fields))
+    elif key.kind == "objects":
+        out.update(type="array", minItems=1, items=object_schema(key.fields))
+    elif key.kind == "map":
+        out.update(type="object", minProperties=1, additionalProperties=object_schema(key.fields))
+        if key.pattern:
+            out["propertyNames"] = {"pattern": key.pattern}
+    else:
+        raise ValueError(f"no schema for key kind {key.kind!r}")
+    if key.default is not None:
+        out["default"] = key.default
+    return out
+
+
+def object_schema(keys: tuple[Key, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": "object",
+        "properties": {k.name: key_schema(k) for k in keys},
+        "additionalProperties": False,
+    }
+    required = [k.name for k in keys if k.required]
+    if required:
+        out["required"] = required
+    return out
+
+
+def _stack() -> dict[str, Any]:
+    config = object_schema(CONFIG_KEYS)
+    config["description"] = "The stack's configuration: mailoauth's keys and the azuread provider's."
+    config["patternProperties"] = {FOREIGN_KEY: {"description": "Another namespace's key; not checked here."}}
+    pulumi_keys = {k: {"description": "Pulumi's own stack file key."} for k in PULUMI_FILE_KEYS if k != "config"}
+    return {
+        "type": "object",
+        "properties": {"config": config, **pulumi_keys},
+        "required": ["config"],
+        "additionalProperties": False,
+    }
+
+
+def documents() -> dict[str, dict[str, Any]]:
+    """File name in schema/ -> schema document."""
+    titled = {
+        "stack.schema.json": ("mailoauth stack file (stacks/Pulumi.<env>.yaml)", _stack()),
+        "catalogue.schema.json": ("mailoauth scope catalogue (scopes/catalogue.yaml)", object_schema(CATALOGUE_KEYS)),
+        "scope-set.schema.json": ("mailoauth scope set (scopes/sets/<name>.yaml)", object_schema(SCOPE_SET_KEYS)),
+        "policy.schema.json": (f"mailoauth guardrail policy ({rules.POLICY_FILE})", object_schema(rules.POLICY_KEYS)),
+    }
+    return {name: {"$schema": DRAFT, "title": title, **body} for name, (title, body) in titled.items()}
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2) + "\n"
+
+
+def stale(root: Path) -> list[str]:
+    """Names of the files in schema/ that are missing or differ from what the specs generate."""
+    out = []
+    for name, document in documents().items():
+        path = root / SCHEMA_DIR / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != render(document):
+            out.append(name)
+    return out
+
+
+def write(root: Path, names: list[str]) -> None:
+    (root / SCHEMA_DIR).mkdir(exist_ok=True)
+    docs = documents()
+    for name in names:
+        (root / SCHEMA_DIR / name).write_text(render(docs[name]), encoding="utf-8")

@@ -1,0 +1,685 @@
+"""Reading and validating `stacks/Pulumi.<env>.yaml` into the desired-state model.
+
+One function, `build_stack`, turns a stack's config into a `Stack` or raises `InvalidInput` with
+every problem at once, core checks and guardrails (`mailoauth.guardrails.rules`) alike. `mailoauth plan` feeds
+it the parsed file; the Pulumi program feeds it the same keys read through `pulumi.Config`, so both
+fail with the same messages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import replace
+from datetime import date, datetime, timezone
+from typing import Any
+
+from mailoauth.base import yamlio
+from mailoauth.base.problems import (
+    CommandError,
+    InvalidInput,
+    KeyPath,
+    Problem,
+    Problems,
+    did_you_mean,
+    raise_if_errors,
+)
+from mailoauth.base.tree import Tree
+from mailoauth.desired.catalogue import ALWAYS_SET, Catalogue
+from mailoauth.desired.clouds import Cloud, clouds
+from mailoauth.desired.model import (
+    APP_FIELDS,
+    CONFIG_KEYS,
+    PERSONAL_AUDIENCES,
+    App,
+    Imports,
+    Key,
+    Permission,
+    SecretSlot,
+    Stack,
+)
+from mailoauth.guardrails import rules
+
+STACKS_DIR = "stacks"
+STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")  # Pulumi's rule for a stack name (docs/sources.md)
+STACK_PREFIX, STACK_SUFFIX = "Pulumi.", ".yaml"
+PULUMI_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
+REDIRECT_FORBIDDEN = set("!$'(),;")
+APPS = ("config", "mailoauth:apps")
+
+
+def stack_file(name: str) -> str:
+    """The one place a stack name becomes a path: `stacks/Pulumi.<name>.yaml`, once the name is one Pulumi
+    accepts (letters, digits, '-', '_' and '.', at most 100), so it can never lead out of stacks/."""
+    if not isinstance(name, str) or not STACK_NAME.fullmatch(name):
+        shown = repr(name) if len(str(name)) <= 60 else f"{str(name)[:60]!r}..."
+        raise InvalidInput(
+            [
+                Problem(
+                    STACKS_DIR,
+                    (),
+                    f"{shown} is not a stack name",
+                    hint="a stack name has 1 to 100 letters, digits, '-', '_' or '.' (stacks/Pulumi.<name>.yaml)",
+                )
+            ]
+        )
+    return f"{STACKS_DIR}/{STACK_PREFIX}{name}{STACK_SUFFIX}"
+
+
+def stack_names(tree: Tree) -> list[str]:
+    """The stacks of the project: every `stacks/Pulumi.<name>.yaml`. A file there that looks like a stack
+    file but is one Pulumi would not read as one (a `.yml` ending, a name with a space) is refused, so that
+    no stack is silently left out of a check or a review."""
+    names: list[str] = []
+    problems: list[Problem] = []
+    for fname in tree.list_dir(STACKS_DIR):
+        if not fname.startswith(STACK_PREFIX) or not fname.endswith((STACK_SUFFIX, ".yml")):
+            continue
+        name = fname[len(STACK_PREFIX) :].rsplit(".", 1)[0]
+        if fname.endswith(".yml"):
+            problems.append(_misnamed(fname, "Pulumi reads a stack's settings only from Pulumi.<stack>.yaml"))
+        elif not STACK_NAME.fullmatch(name):
+            problems.append(_misnamed(fname, "a stack name has 1 to 100 letters, digits, '-', '_' or '.'"))
+        else:
+            names.append(name)
+    raise_if_errors(problems)
+    return sorted(names)
+
+
+def _misnamed(fname: str, why: str) -> Problem:
+    shown = repr(fname) if len(fname) <= 80 else f"{fname[:80]!r}..."
+    return Problem(STACKS_DIR, (), f"the file {shown} is not named as a stack file: {why}", hint="rename it")
+
+
+def utc_today() -> date:
+    """Today in UTC; MAILOAUTH_TODAY (YYYY-MM-DD) pins it for reproducible CI runs and tests."""
+    pinned = os.environ.get("MAILOAUTH_TODAY")
+    if not pinned:
+        return datetime.now(timezone.utc).date()
+    try:
+        return date.fromisoformat(pinned)
+    except ValueError:
+        raise CommandError(f"MAILOAUTH_TODAY: {pinned!r} is not a date (YYYY-MM-DD); unset it to use today") from None
+
+
+def load_stack(
+    tree: Tree, name: str, catalogue: Catalogue, today: date | None = None, *, check_expiry: bool = True
+) -> Stack:
+    """Read and validate one stack file; problems carry line numbers of that file."""
+    return load_stacks(tree, catalogue, [name], today, check_expiry=check_expiry)[name]
+
+
+def build_stack(
+    name: str,
+    doc: Any,
+    catalogue: Catalogue,
+    file: str,
+    today: date | None = None,
+    guard: rules.Guard | None = None,
+    *,
+    check_expiry: bool = True,
+) -> Stack:
+    """Validate a stack document ({'config': {...}}) and build its desired state.
+
+    `guard` carries the project's rule levels and the other stacks' callback URIs (`project_guard`);
+    without it the rules run at their default levels and nothing is compared across stacks.
+    `check_expiry=False` accepts expired (or too distant) secret expiries, so that `secrets report`
+    and `secrets rotate` can read a stack whose secret has already expired; everything else is checked.
+    """
+    found = Problems(file)
+    ctx = rules.Context(catalogue, today or utc_today(), name, guard or rules.Guard())
+    config = _config(found, doc)
+    values = check_fields(found, ("config",), config, CONFIG_KEYS, unknown_ok=_foreign_key)
+    tenant = values.get("azuread:tenantId")
+    cloud = clouds().get(values.get("azuread:environment") or "global")
+    apps: dict[str, App] = {}
+    raw_apps = config.get("mailoauth:apps")
+    if "mailoauth:apps" in config and (not isinstance(raw_apps, dict) or not raw_apps):
+        found.error(
+            APPS,
+            "expected a mapping of app keys to app settings",
+            raw_apps,
+            hint="see stacks/Pulumi.dev.yaml for an example",
+        )
+    elif isinstance(raw_apps, dict):
+        apps = _apps(found, raw_apps, ctx, cloud, check_expiry)
+    raise_if_errors(found.items)
+    assert tenant is not None and cloud is not None  # guaranteed by the checks above
+    return Stack(name, file, tenant.lower(), cloud, apps, tuple(found.warnings))
+
+
+def _config(found: Problems, doc: Any) -> dict[str, Any]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
+        found.error(("config",), "a stack file needs a top-level 'config:' mapping", hint="see stacks/Pulumi.dev.yaml")
+        return {}
+    for key in doc:
+        if key not in PULUMI_FILE_KEYS:
+            found.error((key,), "unknown top-level key", hint=did_you_mean(key, PULUMI_FILE_KEYS))
+    return doc["config"]
+
+
+def _foreign_key(key: str) -> bool:
+    """Config keys of other namespaces (the provider's clientId, useOidc, ...) are not ours to judge."""
+    return not key.startswith("mailoauth:")
+
+
+def check_fields(
+    found: Problems, path: KeyPath, mapping: Any, keys: tuple[Key, ...], unknown_ok: Any = None
+) -> dict[str, Any]:
+    """Type-check a mapping against its Key specs; returns the values that passed, defaults filled in."""
+    if not isinstance(mapping, dict):
+        found.error(path, "expected a mapping", mapping)
+        return {}
+    names = [k.name for k in keys]
+    for key in mapping:
+        if key not in names and not (unknown_ok and unknown_ok(str(key))):
+            found.error((*path, key), "unknown key", hint=did_you_mean(key, names))
+    values: dict[str, Any] = {}
+    for spec in keys:
+        if spec.name not in mapping:
+            if spec.required:
+                found.error((*path, spec.name), "required key is missing", hint=spec.doc)
+            values[spec.name] = spec.default
+            continue
+        ok, value = _check_value(found, (*path, spec.name), mapping[spec.name], spec)
+        if ok:
+            values[spec.name] = value
+    return values
+
+
+def _check_value(found: Problems, path: KeyPath, value: Any, spec: Key) -> tuple[bool, Any]:
+    if spec.kind == "string":
+        if not isinstance(value, str) or not value.strip():
+            found.error(path, "expected a non-empty string", value)
+            return False, None
+        if spec.pattern and not re.fullmatch(spec.pattern, value):
+            found.error(path, _pattern_message(spec), value)
+            return False, None
+        return True, value
+    if spec.kind == "bool":
+        if isinstance(value, bool):
+            return True, value
+        found.error(path, "expected true or false", value)
+        return False, None
+    if spec.kind == "enum":
+        if value in spec.choices:
+            return True, value
+        found.error(path, f"must be one of {', '.join(spec.choices)}", value, hint=did_you_mean(value, spec.choices))
+        return False, None
+    if spec.kind == "date":
+        return _check_date(found, path, value)
+    if spec.kind == "strings":
+        if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+            return True, value
+        found.error(path, "expected a list of strings", value)
+        return False, None
+    if spec.kind == "object":
+        return True, check_fields(found, path, value, spec.fields)
+    if spec.kind == "objects":
+        if not isinstance(value, list) or not value:
+            found.error(path, "expected a non-empty list of mappings", value)
+            return False, None
+        return True, [check_fields(found, (*path, i), item, spec.fields) for i, item in enumerate(value)]
+    if spec.kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return True, value
+        found.error(path, "expected a whole number of at least 1", value)
+        return False, None
+    return True, value  # "map" (the apps) is checked key by key in _apps
+
+
+def _pattern_message(spec: Key) -> str:
+    return (
+        "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+        if "{12}" in (spec.pattern or "")
+        else (f"must match {spec.pattern}")
+    )
+
+
+def _check_date(found: Problems, path: KeyPath, value: Any) -> tuple[bool, Any]:
+    if isinstance(value, datetime):  # YAML reads 2027-03-01T00:00:00Z as a timestamp
+        value = value.isoformat()
+    if isinstance(value, date):
+        return True, value
+    if isinstance(value, str):
+        try:  # a plain date, or the midnight timestamp some YAML/JSON round trips turn it into
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value else None
+            if parsed is None or parsed.time() == datetime.min.time():
+                return True, parsed.date() if parsed else date.fromisoformat(value)
+        except ValueError:
+            pass
+    found.error(path, "expected a date as YYYY-MM-DD", value)
+    return False, None
+
+
+def _apps(
+    found: Problems, raw: dict[str, Any], ctx: rules.Context, cloud: Cloud | None, check_expiry: bool
+) -> dict[str, App]:
+    apps = {}
+    app_key = next(k for k in CONFIG_KEYS if k.name == "mailoauth:apps")
+    for key, settings in raw.items():
+        path = (*APPS, key)
+        if not re.fullmatch(app_key.pattern or "", str(key)):  # the loader refuses keys that are not text
+            found.error(
+                path,
+                "app key must be lowercase letters, digits and '-', at most 63 characters "
+                "(it names the Pulumi resources)",
+                key,
+            )
+            continue
+        before = len(found.errors)
+        values = check_fields(found, path, settings, APP_FIELDS)
+        app = _app(found, path, str(key), values, ctx, cloud, check_expiry)
+        if app is not None and len(found.errors) == before:
+            apps[str(key)] = app
+    return apps
+
+
+def _app(
+    found: Problems,
+    path: KeyPath,
+    key: str,
+    v: dict[str, Any],
+    ctx: rules.Context,
+    cloud: Cloud | None,
+    check_expiry: bool,
+) -> App | None:
+    audience = v.get("audience")
+    personal = audience in PERSONAL_AUDIENCES
+    permissions, sets = app_permissions(found, path, v, ctx.catalogue)
+    secrets = _secrets(found, path, v, ctx.today if check_expiry else None)
+    _check_display_name(found, path, v.get("displayName"), personal)
+    _check_redirect_uris(found, path, v.get("redirectUris"), personal)
+    _check_audience(found, path, v, cloud, permissions)
+    _check_permission_limits(found, path, permissions, personal)
+    imports = _imports(found, path, v, permissions)
+    rules.check_app(found, path, v, permissions, secrets if check_expiry else None, ctx)  # None: no lifetime rules
+    if None in (audience, v.get("displayName"), v.get("redirectUris")) or secrets is None:
+        return None
+    return App(
+        key=key,
+        display_name=v["displayName"],
+        audience=audience,
+        redirect_uris=tuple(v["redirectUris"]),
+        scope_sets=tuple(sets),
+        extra_scopes=tuple(v.get("scopes") or ()),
+        permissions=tuple(sorted(permissions, key=lambda p: p.sort_key)),
+        secrets=secrets,
+        admin_consent=bool(v.get("adminConsent")),
+        allow_wide_audience=bool(v.get("allowWideAudience")),
+        allow_public_client_flows=bool(v.get("allowPublicClientFlows")),
+        owners=tuple(o.lower() for o in v.get("owners") or ()),
+        mailboxes=tuple(v.get("mailboxes") or ()),
+        client_id=(v.get("clientId") or "").lower() or None,
+        imports=imports,
+    )
+
+
+def _imports(found: Problems, path: KeyPath, v: dict[str, Any], permissions: list[Permission]) -> Imports | None:
+    """The `import:` ids; a consent grant is imported only where the program registers one."""
+    given = v.get("import")
+    if not given or not given.get("application"):
+        return None
+    requested = sorted({p.resource_key for p in permissions})
+    grants: dict[str, str] = {}
+    for i, grant in enumerate(given.get("consentGrants") or ()):
+        where = (*path, "import", "consentGrants", i, "resource")
+        resource = grant.get("resource")
+        if not v.get("adminConsent"):
+            found.error(where, "a consent grant is imported only with adminConsent: true", resource)
+        elif resource not in requested:
+            hint = f"resources it requests: {', '.join(requested)}"
+            found.error(where, f"the app requests no permission from '{resource}'", resource, hint=hint)
+        elif resource in grants:
+            found.error(where, f"a second grant for '{resource}'", resource, hint="one tenant-wide grant per resource")
+        if resource and grant.get("id"):
+            grants[resource] = grant["id"]
+    sp = given.get("servicePrincipal")
+    return Imports(given["application"], sp.lower() if sp else None, tuple(sorted(grants.items())))
+
+
+def app_permissions(
+    found: Problems, path: KeyPath, v: dict[str, Any], catalogue: Catalogue
+) -> tuple[list[Permission], list[str]]:
+    """An app's permissions from its `scopeSets` and `scopes`, and every set they reach; unknown names go to `found`."""
+    asked = [ALWAYS_SET, *(s for s in v.get("scopeSets") or () if s != ALWAYS_SET)]
+    known = [s for s in asked if s in catalogue.sets]
+    for i, name in enumerate(v.get("scopeSets") or ()):
+        if name not in catalogue.sets:
+            found.error(
+                (*path, "scopeSets", i),
+                f"unknown scope set '{name}'",
+                name,
+                hint=did_you_mean(name, catalogue.sets) or f"sets: {', '.join(sorted(catalogue.sets))}",
+            )
+    names: list[str] = []
+    for set_name in known:
+        names += [n for n in catalogue.expand(set_name) if n not in names]
+    for i, name in enumerate(v.get("scopes") or ()):
+        if name not in catalogue.scopes:
+            found.error(
+                (*path, "scopes", i),
+                f"unknown scope '{name}'",
+                name,
+                hint=did_you_mean(name, catalogue.scopes) or "add it to scopes/catalogue.yaml first",
+            )
+        elif name not in names:
+            names.append(name)
+    return [_permission(catalogue.scopes[n]) for n in names], catalogue.closure(known)
+
+
+def _permission(scope: Any) -> Permission:
+    return Permission(
+        scope.resource_key,
+        scope.resource_name,
+        scope.resource_app_id,
+        scope.value,
+        scope.id,
+        scope.admin_consent,
+        scope.access,
+        scope.audience,
+        scope.protocol,
+    )
+
+
+def _secrets(found: Problems, path: KeyPath, v: dict[str, Any], today: date | None) -> tuple[SecretSlot, ...] | None:
+    """The app's secret slots; expiries are checked against `today` unless it is None."""
+    single, many = v.get("secret"), v.get("secrets")
+    if (single is None) == (many is None):
+        found.error(
+            path,
+            "give exactly one of 'secret:' (one slot) or 'secrets:' (up to two slots)",
+            hint="secret: {description: ..., expires: YYYY-MM-DD}",
+        )
+        return None
+    slots = (
+        [(("secret",), single, "secret")]
+        if single is not None
+        else [(("secrets", i), s, f"secret-{s.get('expires')}") for i, s in enumerate(many)]
+    )
+    if many is not None and len(many) > 2:
+        found.error(
+            (*path, "secrets"),
+            f"at most two secret slots (got {len(many)})",
+            len(many),
+            hint="remove the oldest slot once the downstream app uses the newest",
+        )
+    out = []
+    for sub, s, default_name in slots:
+        if s.get("expires") is None or s.get("description") is None:
+            continue
+        if today is not None:
+            _check_expiry(found, (*path, *sub, "expires"), s["expires"], today)
+        out.append(SecretSlot(s.get("name") or default_name, s["description"], s["expires"], s.get("keyId")))
+    names = [s.name for s in out]
+    if len(set(names)) != len(names):
+        found.error(
+            (*path, "secrets"),
+            "two secret slots have the same name",
+            names,
+            hint="give each slot a distinct 'name' or expiry",
+        )
+    return tuple(out) if len(out) == len(slots) else None
+
+
+def _check_expiry(found: Problems, path: KeyPath, expires: date, today: date) -> None:
+    """Only that it lies ahead; how far ahead is the secret lifetime rules' business."""
+    if expires <= today:
+        found.error(
+            path,
+            f"secret expiry is not in the future (today is {today.isoformat()})",
+            expires.isoformat(),
+            hint="pick a date within the next 12 months",
+        )
+
+
+def _check_display_name(found: Problems, path: KeyPath, name: str | None, personal: bool) -> None:
+    limit = 90 if personal else 120
+    if name and len(name) > limit:
+        found.error(
+            (*path, "displayName"),
+            f"display name is {len(name)} characters; Entra allows {limit}"
+            + (" for apps that allow personal accounts" if personal else ""),
+            name,
+        )
+
+
+def _check_redirect_uris(found: Problems, path: KeyPath, uris: list[str] | None, personal: bool) -> None:
+    if uris is None:
+        return
+    limit = 100 if personal else 256
+    if not uris:
+        found.error(
+            (*path, "redirectUris"), "at least one redirect URI is needed (the instance's OAuth callback)", uris
+        )
+    if len(uris) > limit:
+        found.error((*path, "redirectUris"), f"{len(uris)} redirect URIs; Entra allows {limit}", len(uris))
+    seen: set[str] = set()
+    for i, uri in enumerate(uris):
+        for message, hint in redirect_uri_problems(uri, personal):
+            found.error((*path, "redirectUris", i), message, uri, hint)
+        if ascii_host := rules.idn_host(uri):
+            found.warn(
+                (*path, "redirectUris", i),
+                f"the host of {uri!r} is internationalised; browsers and Entra use {ascii_host}: make sure it is "
+                "the host you mean (look-alike letters from other scripts read as a different host)",
+            )
+        if uri in seen:
+            found.error((*path, "redirectUris", i), "duplicate redirect URI", uri)
+        seen.add(uri)
+
+
+def redirect_uri_problems(uri: str, personal: bool) -> list[tuple[str, str | None]]:
+    """Entra's redirect URI limits (entra-docs reply-url.md) as (message, hint) pairs.
+
+    https-only and no-wildcards are guardrails with rule ids (`rules.RULES`), not repeated here.
+    """
+    out: list[tuple[str, str | None]] = []
+    parts = rules.split_uri(uri)
+    if len(uri) > 256:
+        out.append((f"redirect URI is {len(uri)} characters; Entra allows 256", None))
+    if parts is None or not parts.netloc:
+        out.append(("redirect URI must be an absolute URL with a host", None))
+    out += _deceptive_uri_problems(uri, parts)
+    bad = sorted(REDIRECT_FORBIDDEN & set(uri))
+    if bad:
+        out.append((f"redirect URI contains characters Entra rejects: {' '.join(bad)}", None))
+    if personal and parts is not None and parts.query:
+        out.append(("query parameters are not allowed in redirect URIs of apps that allow personal accounts", None))
+    return out
+
+
+def _deceptive_uri_problems(uri: str, parts: Any) -> list[tuple[str, str | None]]:
+    """What makes a redirect URI read as one place and send the code to another."""
+    out: list[tuple[str, str | None]] = []
+    if any(c.isspace() or not c.isprintable() for c in uri):  # urlsplit drops tabs and newlines silently
+        out.append(("redirect URI contains whitespace or control characters", "remove them"))
+    if "#" in uri:
+        out.append(("redirect URI has a fragment ('#...'); RFC 6749 section 3.1.2 forbids it", "remove the '#' part"))
+    if parts is not None and "@" in parts.netloc:
+        out.append(
+            (
+                f"redirect URI has user info before '@': codes would go to {parts.hostname}, not to what precedes '@'",
+                "write only the host",
+            )
+        )
+    if parts is not None and parts.netloc:
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0:
+            out.append(("redirect URI has a port outside 1-65535", "fix or remove the port"))
+    return out
+
+
+def _check_audience(
+    found: Problems, path: KeyPath, v: dict[str, Any], cloud: Cloud | None, permissions: list[Permission]
+) -> None:
+    audience = v.get("audience")
+    personal = audience in PERSONAL_AUDIENCES
+    if personal and cloud is not None and not cloud.personal_accounts:
+        found.error(
+            (*path, "audience"),
+            f"personal Microsoft accounts are not supported in {cloud.title}",
+            audience,
+            hint="use single-tenant or multi-tenant",
+        )
+    if audience == "personal" and v.get("adminConsent"):
+        found.error(
+            (*path, "adminConsent"),
+            "admin consent does not apply to personal-account-only apps",
+            True,
+            hint="remove adminConsent or choose a work/school audience",
+        )
+    legacy = [p.value for p in permissions if p.protocol in ("imap", "pop", "smtp")]
+    if personal and legacy:
+        found.warn(
+            (*path, "audience"),
+            f"personal accounts with {', '.join(legacy)}: Outlook.com support for "
+            "OAuth IMAP/POP/SMTP has changed over time; test with a personal mailbox before relying on it",
+            audience,
+            rule="personal-legacy-protocols",
+        )
+
+
+def _check_permission_limits(found: Problems, path: KeyPath, permissions: list[Permission], personal: bool) -> None:
+    total = 200 if personal else 400
+    if len(permissions) > total:
+        found.error((*path, "scopes"), f"{len(permissions)} permissions; Entra allows {total}", len(permissions))
+    per_resource: dict[str, int] = {}
+    for p in permissions:
+        per_resource[p.resource] = per_resource.get(p.resource, 0) + 1
+    for resource, count in per_resource.items():
+        if personal and count > 30:
+            found.error(
+                (*path, "scopes"),
+                f"{count} permissions on {resource}; Entra allows 30 per API for apps that allow personal accounts",
+                count,
+            )
+
+
+def load_stacks(
+    tree: Tree,
+    catalogue: Catalogue,
+    names: list[str] | None = None,
+    today: date | None = None,
+    *,
+    check_expiry: bool = True,
+) -> dict[str, Stack]:
+    """Several stacks at once (default: all); the problems of every stack are reported together."""
+    stacks, problems = check_stacks(tree, catalogue, names, today, check_expiry=check_expiry)
+    raise_if_errors(problems + [w for s in stacks.values() for w in s.warnings])
+    return stacks
+
+
+def check_stacks(
+    tree: Tree,
+    catalogue: Catalogue,
+    names: list[str] | None = None,
+    today: date | None = None,
+    policy: rules.Policy | None = None,
+    *,
+    check_expiry: bool = True,
+    parsed: dict[str, Any] | None = None,
+    warning_lines: bool = True,
+    only_apps: Mapping[str, Collection[str]] | None = None,
+) -> tuple[dict[str, Stack], list[Problem]]:
+    """The valid stacks among `names` (default: all) and the problems of the others, without raising.
+
+    Every stack file is read once, also when only some are checked: the cross-stack rule needs them.
+    For `diff`: `parsed` (text -> document) parses a file that reads the same at two revisions once
+    (nothing changes a parsed document); `warning_lines=False` skips the second parse that locating
+    each warning costs; `only_apps` (stack -> app keys) builds just those apps of a stack.
+    """
+    read = _read_stacks(tree, names or [], parsed)
+    guard = _guard(tree, read, policy)
+    stacks: dict[str, Stack] = {}
+    problems: list[Problem] = []
+    for name in names if names is not None else stack_names(tree):
+        entry = read[name]
+        if isinstance(entry, InvalidInput):
+            problems += entry.problems
+            continue
+        text, doc = entry
+        if only_apps and name in only_apps:
+            config = doc["config"]  # the caller found a mapping of apps there
+            doc = {**doc, "config": {**config, APPS[1]: {k: config[APPS[1]][k] for k in only_apps[name]}}}
+        try:
+            stack = build_stack(name, doc, catalogue, stack_file(name), today, guard, check_expiry=check_expiry)
+        except InvalidInput as exc:
+            problems += yamlio.with_lines(list(exc.problems), text)
+            continue
+        if warning_lines:
+            stack = replace(stack, warnings=tuple(yamlio.with_lines(list(stack.warnings), text)))
+        stacks[name] = stack
+    return stacks, problems
+
+
+def _read_stacks(
+    tree: Tree, names: list[str], parsed: dict[str, Any] | None = None
+) -> dict[str, tuple[str, Any] | InvalidInput]:
+    """Text and parsed document of every stack file (and of `names`), or why it could not be read."""
+    read: dict[str, tuple[str, Any] | InvalidInput] = {}
+    for name in dict.fromkeys([*stack_names(tree), *names]):
+        try:
+            read[name] = read_stack(tree, name, parsed)
+        except InvalidInput as exc:
+            read[name] = exc
+    return read
+
+
+def read_stack(tree: Tree, name: str, parsed: dict[str, Any] | None = None) -> tuple[str, Any]:
+    """A stack file's text and parsed document; InvalidInput when it is missing or malformed."""
+    file = stack_file(name)
+    text = tree.read_text(file)
+    if text is None:
+        known = stack_names(tree)
+        hint = did_you_mean(name, known) or f"stacks here: {', '.join(known) or 'none'}"
+        raise InvalidInput([Problem(file, (), f"no stack '{name}' ({tree.label})", name, hint)])
+    if parsed is None:
+        return text, yamlio.load(text, file)
+    if text not in parsed:
+        parsed[text] = yamlio.load(text, file)
+    return text, parsed[text]
+
+
+def load_policy(tree: Tree) -> rules.Policy:
+    """The project's rule levels and parameters (policy/rules.yaml); the defaults when there is no such file."""
+    text = tree.read_text(rules.POLICY_FILE)
+    if text is None:
+        return rules.Policy()
+    found = Problems(rules.POLICY_FILE)
+    values = check_fields(found, (), yamlio.load(text, rules.POLICY_FILE) or {}, rules.POLICY_KEYS)
+    raise_if_errors(yamlio.with_lines(found.items, text))
+    return rules.policy_from_values(values)
+
+
+def project_guard(tree: Tree) -> rules.Guard:
+    """What the rules need from the rest of the project: the policy file and every stack's callback URIs."""
+    return _guard(tree, _read_stacks(tree, []), None)
+
+
+def _guard(tree: Tree, read: dict[str, tuple[str, Any] | InvalidInput], policy: rules.Policy | None) -> rules.Guard:
+    docs = {name: entry[1] for name, entry in read.items() if isinstance(entry, tuple)}  # unreadable ones are skipped
+    return rules.Guard(load_policy(tree) if policy is None else policy, _callback_index(docs))
+
+
+def _callback_index(docs: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """Instance callback URI -> the stacks whose files register it, read leniently (loopback URIs left out)."""
+    index: dict[str, set[str]] = {}
+    for name, doc in docs.items():
+        for app in raw_apps(doc).values():
+            uris = app.get("redirectUris") if isinstance(app, dict) else None
+            for uri in uris if isinstance(uris, list) else ():
+                if isinstance(uri, str) and not rules.is_loopback(uri):
+                    index.setdefault(uri, set()).add(name)
+    return {uri: frozenset(names) for uri, names in index.items()}
+
+
+def raw_apps(doc: Any) -> dict[str, Any]:
+    """A parsed stack file's `mailoauth:apps` mapping as written, or {} when the file is not shaped so."""
+    config = doc.get("config") if isinstance(doc, dict) else None
+    apps = config.get("mailoauth:apps") if isinstance(config, dict) else None
+    return apps if isinstance(apps, dict) else {}

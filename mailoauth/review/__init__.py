@@ -1,0 +1,1 @@
+"""Review: the plan document, the diff between revisions and its rendering, the secrets report."""

@@ -1,0 +1,187 @@
+"""`mailoauth plan`: the desired state of a stack as a document, and its text/markdown rendering.
+
+`plan_document` is the machine-readable contract (JSON); the program registers exactly what it
+lists, which `tests/test_program.py` checks under Pulumi mocks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mailoauth.desired.endpoints import app_endpoints
+from mailoauth.desired.model import App, Permission, Stack
+from mailoauth.guardrails import rules
+
+
+def permission_document(p: Permission) -> dict[str, Any]:
+    return {
+        "resourceAppId": p.resource_app_id,
+        "resource": p.resource,
+        "value": p.value,
+        "id": p.id,
+        "type": p.type,
+        "adminConsentRequired": p.admin_consent_required,
+        "access": p.access,
+    }
+
+
+def app_document(stack: Stack, app: App) -> dict[str, Any]:
+    newest = app.newest_secret
+    return {
+        "displayName": app.display_name,
+        "audience": app.audience,
+        "signInAudience": app.sign_in_audience,
+        "redirectUris": list(app.redirect_uris),
+        "scopeSets": list(app.scope_sets),
+        "permissions": [permission_document(p) for p in sorted(app.permissions, key=lambda p: p.sort_key)],
+        "secret": {"description": newest.description, "expires": newest.expires.isoformat()},
+        "secrets": [
+            {"name": s.name, "description": s.description, "expires": s.expires.isoformat(), "endDate": s.end_date}
+            | ({"keyId": s.key_id, "adopted": True} if s.adopted else {})
+            for s in app.secrets
+        ],
+        "adminConsent": app.admin_consent,
+        "allowPublicClientFlows": app.allow_public_client_flows,
+        "owners": ["{deployer}", *app.owners],
+        "import": import_document(app),
+        "endpoints": app_endpoints(app, stack.cloud, stack.tenant_id),
+        "warnings": [w.message for w in stack.app_warnings(app.key)],
+    }
+
+
+def import_document(app: App) -> dict[str, Any] | None:
+    """The existing resources `pulumi up` imports (provider import ids), or None for a new registration."""
+    ids = app.imports
+    if ids is None:
+        return None
+    return {
+        "application": ids.application,
+        "servicePrincipal": ids.service_principal,
+        "consentGrants": dict(ids.grants),
+    }
+
+
+def plan_document(stack: Stack) -> dict[str, Any]:
+    return {
+        "stack": stack.name,
+        "file": stack.file,
+        "tenantId": stack.tenant_id,
+        "cloud": stack.cloud.name,
+        "summary": resource_counts(stack),
+        "apps": {key: app_document(stack, app) for key, app in stack.apps.items()},
+    }
+
+
+def resource_counts(stack: Stack) -> dict[str, int]:
+    """What `pulumi up` registers on an empty stack, by resource kind; `imported` of them exist already."""
+    apps = stack.apps.values()
+    return {
+        "applications": len(stack.apps),
+        "servicePrincipals": len(stack.apps),
+        "applicationPasswords": sum(len(a.managed_secrets) for a in apps),
+        "delegatedPermissionGrants": sum(len(a.resources()) for a in apps if a.admin_consent),
+        "imported": sum(_imported(a) for a in apps),
+    }
+
+
+def _imported(app: App) -> int:
+    ids = app.imports
+    return 0 if ids is None else 1 + bool(ids.service_principal) + len(ids.grants)
+
+
+def summary_line(doc: dict[str, Any]) -> str:
+    c = doc["summary"]
+    return (
+        f"stack {doc['stack']}: {c['applications']} app registration(s), {c['servicePrincipals']} service "
+        f"principal(s), {c['applicationPasswords']} client secret(s), {c['delegatedPermissionGrants']} admin "
+        f"consent grant(s) in tenant {doc['tenantId']} ({doc['cloud']})"
+        + (f"; {c['imported']} of them imported from the tenant" if c.get("imported") else "")
+    )
+
+
+def by_name(perms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """People read permissions by resource and name; the JSON keeps the registration order."""
+    return sorted(perms, key=lambda p: (p["resource"], p["value"].casefold()))
+
+
+def consent_label(perm: dict[str, Any]) -> str:
+    return "admin consent" if perm["adminConsentRequired"] else "user consent"
+
+
+def render_text(doc: dict[str, Any]) -> str:
+    lines = [summary_line(doc), ""]
+    for key, app in doc["apps"].items():
+        ep = app["endpoints"]
+        lines += [
+            f"+ {key}: {app['displayName']}",
+            f"    audience       {app['audience']} ({app['signInAudience']})",
+            *(f"    redirect URI   {rules.shown_uri(u)}" for u in app["redirectUris"]),
+            f"    scope sets     {', '.join(app['scopeSets'])}",
+        ]
+        for p in by_name(app["permissions"]):
+            lines.append(
+                f"    permission     {p['value']:<24} {p['id']}  {p['resource']}, delegated, "
+                f"{consent_label(p)}, {p['access']}"
+            )
+        for s in app["secrets"]:
+            lines.append(f'    secret         {s["name"]}: "{s["description"]}", expires {s["expires"]}{_adopted(s)}')
+        lines += [f"    import         {what} {ident}" for what, ident in _import_lines(app["import"])]
+        lines += [
+            f"    admin consent  {'granted by pulumi up' if app['adminConsent'] else 'left to each user'}",
+            *(["    public client  allowed (device code sign-in)"] if app["allowPublicClientFlows"] else []),
+            f"    authorize      {ep['authorize']}",
+            f"    token          {ep['token']}",
+        ]
+        lines += [f"    scope request  {req}" for req in ep["scopeRequests"].values()]
+        lines += [f"    {proto:<14} {_mail(target)}" for proto, target in ep["mail"].items()]
+        lines += [f"    warning        {w}" for w in app["warnings"]]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _adopted(slot: dict[str, Any]) -> str:
+    return f" (adopted, keyId {slot['keyId']}: kept, not created)" if slot.get("adopted") else ""
+
+
+def _import_lines(ids: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if ids is None:
+        return []
+    out = [("application", ids["application"])]
+    out += [("service principal", ids["servicePrincipal"])] if ids["servicePrincipal"] else []
+    return out + [(f"consent {resource}", grant) for resource, grant in ids["consentGrants"].items()]
+
+
+def _mail(target: dict[str, Any]) -> str:
+    if "url" in target:
+        return str(target["url"])
+    return f"{target['host']}:{target['port']} ({target['security']})"
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    out = [f"**{summary_line(doc)}**", ""]
+    for key, app in doc["apps"].items():
+        ep = app["endpoints"]
+        out += [
+            f"### `{key}`: {app['displayName']}",
+            "",
+            f"{app['audience']} (`{app['signInAudience']}`), scope sets: {', '.join(app['scopeSets'])}; "
+            f"admin consent: {'yes' if app['adminConsent'] else 'no'}"
+            + ("; public client flows (device code): allowed" if app["allowPublicClientFlows"] else ""),
+            "",
+        ]
+        out += [f"> :warning: {w}" for w in app["warnings"]]
+        out += ["", "| permission | resource | GUID | consent | access |", "|---|---|---|---|---|"]
+        out += [
+            f"| `{p['value']}` | {p['resource']} | `{p['id']}` | {consent_label(p)} | {p['access']} |"
+            for p in by_name(app["permissions"])
+        ]
+        out += ["", "<details><summary>Redirect URIs, secrets and endpoints</summary>", ""]
+        out += [f"- redirect URI: `{rules.shown_uri(u)}`" for u in app["redirectUris"]]
+        out += [
+            f"- secret `{s['name']}`: {s['description']}, expires {s['expires']}{_adopted(s)}" for s in app["secrets"]
+        ]
+        out += [f"- import {what}: `{ident}`" for what, ident in _import_lines(app["import"])]
+        out += [f"- authorize: `{ep['authorize']}`", f"- token: `{ep['token']}`"]
+        out += [f"- scope request: `{req}`" for req in ep["scopeRequests"].values()]
+        out += ["", "</details>", ""]
+    return "\n".join(out).rstrip() + "\n"
