@@ -231,3 +231,30 @@ def test_an_internationalised_redirect_host_is_shown_with_its_punycode_and_a_war
     assert result.returncode == 0, result.stderr
     assert "redirect URI   https://jira-d\u0435v.example.com/cb (host xn--jira-dv-dhg.example.com)" in result.stdout
     assert "browsers and Entra use xn--jira-dv-dhg.example.com: make sure it is the host you mean" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args", [("secrets", "report", "--within", "1y"), ("secrets", "rotate", "--stack", "dev", "--app", "jira-mail-in")]
+)
+def test_a_pinned_today_near_the_last_representable_year(project: Path, args: tuple[str, ...]) -> None:
+    before = snapshot(project)
+    result = run_limited(*args, cwd=project, env={"MAILOAUTH_TODAY": "9999-12-20"})
+    assert_refused(result, "error: MAILOAUTH_TODAY: 9999-12-20 is after 9899; unset it to use today")
+    assert snapshot(project) == before
+
+
+def test_keep_token_leaves_another_users_file_as_it_was(tmp_path: Path) -> None:
+    from mailoauth.verify.run import write_token_file
+
+    theirs = tmp_path / "token.json"
+    theirs.write_text("someone else's\n")
+    if os.geteuid() == 0:
+        os.chown(theirs, 65534, 65534)  # nobody
+    else:
+        pytest.skip("needs root to make a file of another user")
+    with pytest.raises(PermissionError, match="it belongs to another user; choose a file of your own"):
+        write_token_file(theirs, {"refreshToken": "secret"})
+    assert theirs.read_text() == "someone else's\n"
+    mine = tmp_path / "mine.json"
+    write_token_file(mine, {"refreshToken": "r"})
+    assert (mine.stat().st_mode & 0o777, mine.read_text()) == (0o600, '{\n  "refreshToken": "r"\n}\n')

@@ -47,6 +47,7 @@ STACK_PREFIX, STACK_SUFFIX = "Pulumi.", ".yaml"
 PULUMI_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
 REDIRECT_FORBIDDEN = set("!$'(),;")
 APPS = ("config", "mailoauth:apps")
+LAST_PINNED_YEAR = date.max.year - 100  # spans of up to 100 years are added to today
 
 
 def stack_file(name: str) -> str:
@@ -98,9 +99,12 @@ def utc_today() -> date:
     if not pinned:
         return datetime.now(timezone.utc).date()
     try:
-        return date.fromisoformat(pinned)
+        day = date.fromisoformat(pinned)
     except ValueError:
         raise CommandError(f"MAILOAUTH_TODAY: {pinned!r} is not a date (YYYY-MM-DD); unset it to use today") from None
+    if day.year > LAST_PINNED_YEAR:  # lifetimes and report windows of up to 100 years are added to it
+        raise CommandError(f"MAILOAUTH_TODAY: {pinned} is after {LAST_PINNED_YEAR}; unset it to use today")
+    return day
 
 
 def load_stack(
