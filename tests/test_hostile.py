@@ -258,3 +258,12 @@ def test_keep_token_leaves_another_users_file_as_it_was(tmp_path: Path) -> None:
     mine = tmp_path / "mine.json"
     write_token_file(mine, {"refreshToken": "r"})
     assert (mine.stat().st_mode & 0o777, mine.read_text()) == (0o600, '{\n  "refreshToken": "r"\n}\n')
+
+
+def test_a_key_with_a_newline_cannot_print_a_forged_line(project: Path) -> None:
+    edit(project, DEV, "      audience: single-tenant", '      "x\\nerror: forged by the file": 1\n      audience: single-tenant')
+    result = run_limited("plan", "--stack", "dev", cwd=project)
+    assert_refused(result, r"config.mailoauth:apps.jira-mail-in.x\nerror: forged by the file: unknown key")
+    assert [line for line in result.stderr.splitlines() if "forged" in line] == [
+        r"error: stacks/Pulumi.dev.yaml:9: config.mailoauth:apps.jira-mail-in.x\nerror: forged by the file: unknown key"
+    ]

@@ -14,6 +14,9 @@ from typing import Literal
 
 Severity = Literal["error", "warning"]
 KeyPath = tuple[str | int, ...]
+# Control characters in a value or key are shown escaped: a problem is one line, and a value holding a
+# newline cannot print a line of its own (a forged "error:" or PR comment line).
+ONE_LINE = {i: repr(chr(i))[1:-1] for i in (*range(32), 127)}
 
 
 def format_path(path: KeyPath) -> str:
@@ -45,7 +48,7 @@ class Problem:
             text += f"; {self.hint}"
         if self.rule:
             text += f" (rule {self.rule})"
-        return text
+        return text.translate(ONE_LINE)
 
     @property
     def shown_value(self) -> str | None:
@@ -55,7 +58,9 @@ class Problem:
         if isinstance(self.value, str) and len(self.value) > 80:
             return None
         text = self.value.isoformat() if isinstance(self.value, date) else str(self.value)
-        if len(text) > 80 or f"'{text}'" in self.message or (len(text) > 3 and text in self.message):
+        if len(text) > 80 or f"'{text}'" in self.message or f"(got {text})" in self.message:
+            return None
+        if len(text) > 3 and text in self.message:
             return None
         return repr(text) if isinstance(self.value, str) else text
 
