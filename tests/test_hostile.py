@@ -261,7 +261,8 @@ def test_keep_token_leaves_another_users_file_as_it_was(tmp_path: Path) -> None:
 
 
 def test_a_key_with_a_newline_cannot_print_a_forged_line(project: Path) -> None:
-    edit(project, DEV, "      audience: single-tenant", '      "x\\nerror: forged by the file": 1\n      audience: single-tenant')
+    forged = '      "x\\nerror: forged by the file": 1\n'
+    edit(project, DEV, "      audience: single-tenant", f"{forged}      audience: single-tenant")
     result = run_limited("plan", "--stack", "dev", cwd=project)
     assert_refused(result, r"config.mailoauth:apps.jira-mail-in.x\nerror: forged by the file: unknown key")
     assert [line for line in result.stderr.splitlines() if "forged" in line] == [
