@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -14,18 +13,14 @@ import pytest
 
 from mailoauth.base.problems import InvalidInput
 from mailoauth.edit.transaction import Transaction
-from tests.gitrepo import ROOT
-from tests.hostile import assert_refused, run_limited, start_limited
+from tests.hostile import assert_refused, copy_project, run_limited, start_limited
 
 PROD = "stacks/Pulumi.prod.yaml"
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path)
-    for folder in ("scopes", "stacks", "policy"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    return tmp_path
+    return copy_project(tmp_path)
 
 
 def rotate(project: Path, app: str, **kwargs) -> object:

@@ -11,19 +11,15 @@ from pathlib import Path
 import pytest
 
 from mailoauth.base import tree
-from tests.gitrepo import ROOT, GitRepo
-from tests.hostile import alias_bomb, assert_refused, run_limited, snapshot
+from tests.gitrepo import GitRepo
+from tests.hostile import alias_bomb, assert_refused, copy_project, run_limited, snapshot
 
 DEV = "stacks/Pulumi.dev.yaml"
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the project's data files, safe to break."""
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path)
-    for folder in ("scopes", "stacks", "policy"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    return tmp_path
+    return copy_project(tmp_path)
 
 
 def edit(project: Path, rel: str, old: str, new: str) -> None:

@@ -14,6 +14,7 @@ import contextlib
 import io
 import shutil
 import tempfile
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.model import APP_FIELDS, CONFIG_KEYS, GUID_PATTERN, Key
 from mailoauth.project import stackfile
 from mailoauth.review import plan
+from tests.hostile import copy_project
 from tests.pulumi_harness import ROOT, assert_program_matches_plan, run_program, stack_config
 
 TODAY = date(2026, 11, 27)
@@ -141,11 +143,9 @@ def _pick(draw: st.DrawFn, node: dict[str, Any]) -> tuple[dict[str, Any], str]:
 
 
 @pytest.fixture(scope="module")
-def project() -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="mailoauth-fuzz-"))
-    shutil.copy(ROOT / "Pulumi.yaml", folder)
-    for name in ("scopes", "stacks", "policy"):  # the other stacks too: the program's cross-stack rule sees them
-        shutil.copytree(ROOT / name, folder / name)
+def project() -> Iterator[Path]:
+    # the other stacks too: the program's cross-stack rule sees them
+    folder = copy_project(Path(tempfile.mkdtemp(prefix="mailoauth-fuzz-")))
     yield folder
     shutil.rmtree(folder)
 
