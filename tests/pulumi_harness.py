@@ -19,6 +19,8 @@ import pulumi
 import yaml
 from pulumi.runtime.mocks import MockMonitor
 
+from tests.provider_rules import APPLICATION, GRANT, PASSWORD, SERVICE_PRINCIPAL, ProviderRefused, refusals
+
 ROOT = Path(__file__).resolve().parent.parent
 NS = uuid.UUID("6f1c2b8e-7a55-4a57-9b7e-0d3f2f6b1a10")
 DEPLOYER = "0d0d0d0d-1111-4222-8333-444444444444"
@@ -81,21 +83,28 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.run, self.tenant_id, self.tenant = run, tenant_id, tenant or Tenant()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        """The provider's answer to a create or import, after its plan-time checks (tests/provider_rules.py)."""
         self.run.resources.append(args)
+        refused = refusals(args.typ, args.inputs, args.resource_id or None)
+        if refused:
+            raise ProviderRefused(args.typ, args.name, refused)
         state = dict(args.inputs)
         if args.resource_id in self.tenant.existing:  # an import: the provider reads the existing resource
             return args.resource_id, {**state, **self.tenant.existing[args.resource_id]}
         object_id = fake_id("object", args.name)
-        if args.typ == "azuread:index/application:Application":
+        if args.typ == APPLICATION:
             state.update(clientId=fake_id("client", args.name), objectId=object_id)
             return f"/applications/{object_id}", state
-        if args.typ == "azuread:index/servicePrincipal:ServicePrincipal":
+        if args.typ == SERVICE_PRINCIPAL:
             state.update(objectId=object_id)
-            return object_id, state
-        if args.typ == "azuread:index/applicationPassword:ApplicationPassword":
+            return f"/servicePrincipals/{object_id}", state
+        if args.typ == PASSWORD:
             key_id = fake_id("key", args.name)
             state.update(keyId=key_id, value=secret_value(args.name))
-            return f"{args.inputs['applicationId']}/password/{key_id}", state
+            application_object_id = args.inputs["applicationId"].rsplit("/", 1)[-1]
+            return f"{application_object_id}/password/{key_id}", state  # parse/credentials.go: <object>/password/<key>
+        if args.typ == GRANT:
+            return f"/oauth2PermissionGrants/{fake_id('grant', args.name)}", state
         return fake_id("resource", args.name), state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -167,18 +176,13 @@ def run_stack_file(name: str, **kwargs: Any) -> Run:
     return run_program(stack_config(doc), name, **kwargs)
 
 
-APP = "azuread:index/application:Application"
-PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
-GRANT = "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant"
-
-
 def assert_program_matches_plan(run: Run, doc: dict[str, Any]) -> None:
     """The program registered exactly what `plan` shows: apps, audiences, redirect URIs, permissions,
     secrets, consent grants and endpoints."""
     assert run.error is None, run.error
-    assert sorted(r.name for r in run.of_type(APP)) == sorted(doc["apps"])
+    assert sorted(r.name for r in run.of_type(APPLICATION)) == sorted(doc["apps"])
     for key, planned in doc["apps"].items():
-        inputs = run.get(APP, key).inputs
+        inputs = run.get(APPLICATION, key).inputs
         assert inputs["displayName"] == planned["displayName"]
         assert inputs["signInAudience"] == planned["signInAudience"]
         assert inputs["web"]["redirectUris"] == planned["redirectUris"]

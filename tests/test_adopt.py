@@ -137,8 +137,9 @@ def test_adopts_a_portal_app_with_user_read_two_secrets_and_consent(
         "clientId": portal.client_id,
         "import": {
             "application": f"/applications/{portal.application['id']}",
-            "servicePrincipal": portal.service_principal["id"],
+            "servicePrincipal": f"/servicePrincipals/{portal.service_principal['id']}",
             "consentGrants": [{"resource": "graph", "id": f"/oauth2PermissionGrants/{portal.grant['id']}"}],
+            "permissionOrder": PORTAL_SCOPES,  # the tenant's order: the import changes nothing
         },
     }
     assert result.out.splitlines()[0] == (
@@ -161,7 +162,7 @@ def test_adopts_a_portal_app_with_user_read_two_secrets_and_consent(
             {
                 "type": "azuread:index/servicePrincipal:ServicePrincipal",
                 "name": "jira-mail-prod-sp",
-                "id": portal.service_principal["id"],
+                "id": f"/servicePrincipals/{portal.service_principal['id']}",
                 "parent": "jira-mail-prod",
             },
             {
@@ -215,7 +216,7 @@ def test_program_imports_every_resource_with_the_live_inputs(
     }
     assert imported == {  # every resource of the app is imported, none is created; no password at all
         (APPLICATION, "jira-mail-prod"): f"/applications/{app['id']}",
-        (SP, "jira-mail-prod-sp"): sp["id"],
+        (SP, "jira-mail-prod-sp"): f"/servicePrincipals/{sp['id']}",
         (GRANT, "jira-mail-prod-consent-graph"): f"/oauth2PermissionGrants/{grant['id']}",
     }
     assert [r.name for r in run.of_type(PASSWORD)] == ["desk-out-secret"]
@@ -253,7 +254,7 @@ def run_adopted(cloud: FakeCloud, project: Path, portal: Portal, monkeypatch: py
     monkeypatch.chdir(project)  # the program reads the project's scopes/ and the other stacks from here
     tenant = cloud.tenant
     existing = {f"/applications/{portal.application['id']}": {"clientId": portal.client_id}}
-    existing[portal.service_principal["id"]] = {"objectId": portal.service_principal["id"]}
+    existing[f"/servicePrincipals/{portal.service_principal['id']}"] = {"objectId": portal.service_principal["id"]}
     return run_program(
         stack_config(yaml.safe_load(stack_text(project))),
         "prod",
@@ -275,10 +276,7 @@ def live_inputs(tenant: FakeTenant, portal: Portal) -> dict[str, dict[str, Any]]
             "signInAudience": app["signInAudience"],
             "web": {"redirectUris": app["web"]["redirectUris"]},
             "requiredResourceAccesses": [
-                {
-                    "resourceAppId": rra["resourceAppId"],
-                    "resourceAccesses": sorted(rra["resourceAccess"], key=lambda a: a["id"]),
-                }
+                {"resourceAppId": rra["resourceAppId"], "resourceAccesses": rra["resourceAccess"]}  # a list: in order
                 for rra in sorted(app["requiredResourceAccess"], key=lambda r: r["resourceAppId"])
             ],
             "owners": sorted(tenant.owners[app["id"]]),
@@ -300,7 +298,7 @@ def program_inputs(run, typ: str, name: str) -> dict[str, Any]:
     return inputs
 
 
-def test_what_the_project_adds_is_listed_and_is_all_that_differs(
+def test_only_the_owners_the_project_adds_differ(
     live_env: FakeCloud, project: Path, run_cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     portal = portal_app(live_env, scopes=["User.Read", "offline_access", "IMAP.AccessAsUser.All"])
@@ -309,22 +307,44 @@ def test_what_the_project_adds_is_listed_and_is_all_that_differs(
     assert result.code == 0, result.err
     changes = result.out.split("the first pulumi up will also (the project's rules, not the tenant):\n")[1]
     assert changes.split("\n\n")[0].splitlines() == [
-        "  - request openid, email, profile too: every app of this project asks for the scope set general "
-        "(add them in the portal first to avoid the change)",
-        "  - set the admin consent for Microsoft Graph to exactly the requested scopes (adds email openid profile)",
         f"  - make {portal.admin['id']} owner(s) of the service principal too: the stack gives the app registration "
         "and its service principal the same owners",
     ]
+    assert "openid, email, profile stay(s) out (omitScopes)" in result.out
     run = run_adopted(live_env, project, portal, monkeypatch)
     live = live_inputs(live_env.tenant, portal)
-    general = {GRAPH_SCOPES[n] for n in ("openid", "email", "profile")}
-    accesses = program_inputs(run, APPLICATION, "jira-mail-prod")["requiredResourceAccesses"][0]["resourceAccesses"]
-    assert {a["id"] for a in accesses} - {
-        a["id"] for a in live[APPLICATION]["requiredResourceAccesses"][0]["resourceAccesses"]
-    } == general
+    assert program_inputs(run, APPLICATION, "jira-mail-prod") == live[APPLICATION]  # same permissions, same order
+    assert program_inputs(run, GRANT, "jira-mail-prod-consent-graph") == live[GRANT]
     assert program_inputs(run, SP, "jira-mail-prod-sp")["owners"] == sorted([portal.admin["id"], live_env.sp["id"]])
-    claims = program_inputs(run, GRANT, "jira-mail-prod-consent-graph")["claimValues"]
-    assert set(claims) - set(live[GRANT]["claimValues"]) == {"openid", "email", "profile"}
+
+
+def test_a_registration_without_email_and_profile_is_adopted_exactly(
+    live_env: FakeCloud, project: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's case: the general set is not forced onto an adopted app, and the tenant's order is kept."""
+    scopes = ["offline_access", "openid", "IMAP.AccessAsUser.All", "SMTP.Send", "User.Read"]
+    portal = portal_app(live_env, scopes=scopes)
+    result = adopt(run_cli, live_env, project, portal.client_id)
+    assert result.code == 0, result.err
+    assert "the first pulumi up will also" not in result.out
+    entry = yaml.safe_load(stack_text(project))["config"]["mailoauth:apps"]["jira-mail-prod"]
+    assert (entry["scopeSets"], entry["scopes"], entry["omitScopes"]) == (
+        ["imap", "smtp"],
+        ["User.Read"],
+        ["email", "profile"],
+    )
+    assert entry["import"]["permissionOrder"] == scopes
+    run = run_adopted(live_env, project, portal, monkeypatch)
+    live = live_inputs(live_env.tenant, portal)
+    for typ, name in (
+        (APPLICATION, "jira-mail-prod"),
+        (SP, "jira-mail-prod-sp"),
+        (GRANT, "jira-mail-prod-consent-graph"),
+    ):
+        assert program_inputs(run, typ, name) == live[typ]
+    monkeypatch.chdir(project)
+    shown = run_cli("-C", project, "plan", "--stack", "prod")
+    assert "    left out       email, profile (of the general set)\n" in shown.out
 
 
 def test_sets_across_two_apis_and_consent_for_one_of_them(
@@ -335,8 +355,14 @@ def test_sets_across_two_apis_and_consent_for_one_of_them(
     result = adopt(run_cli, live_env, project, portal.client_id)
     assert result.code == 0, result.err
     entry = yaml.safe_load(stack_text(project))["config"]["mailoauth:apps"]["jira-mail-prod"]
-    assert entry["scopeSets"] == ["graph-read", "graph-send"]  # graph-send includes ews-send: not listed twice
+    assert entry["scopeSets"] == ["ews-send", "graph-read", "graph-send"]  # graph-send is Mail.Send alone
     assert "scopes" not in entry
+    assert entry["allowEws"] is True  # the registration already uses EWS: kept, acknowledged
+    assert (
+        "allowEws: true keeps EWS.AccessAsUser.All: Exchange Online blocks EWS from 2026-10-01 unless the tenant "
+        "allow-lists the app, and shuts it down on 2027-04-01; once the product sends MIME through Graph sendMail, "
+        "replace ews-send by graph-send and drop allowEws"
+    ) in result.out.replace("\n", " ").replace("  ", " ")
     assert entry["import"]["consentGrants"] == [
         {"resource": "graph", "id": f"/oauth2PermissionGrants/{portal.grant['id']}"}
     ]
@@ -367,7 +393,8 @@ def test_a_deployer_that_owns_nothing_is_listed(live_env: FakeCloud, project: Pa
     assert "adminConsent" not in entry
     assert entry["import"] == {
         "application": f"/applications/{portal.application['id']}",
-        "servicePrincipal": portal.service_principal["id"],
+        "servicePrincipal": f"/servicePrincipals/{portal.service_principal['id']}",
+        "permissionOrder": PORTAL_SCOPES,
     }
 
 
@@ -683,3 +710,17 @@ def test_public_client_flows_are_kept_not_refused(
     assert entry["allowPublicClientFlows"] is True
     run = run_adopted(live_env, project, portal, monkeypatch)
     assert program_inputs(run, APPLICATION, "jira-mail-prod") == live_inputs(live_env.tenant, portal)[APPLICATION]
+
+
+def test_listed_deployers_are_the_owners_adopt_compares(live_env: FakeCloud, project: Path, run_cli) -> None:
+    """With mailoauth:deployers, the first pulumi up adds the listed deployers, not whoever adopts."""
+    ci = "c1c1c1c1-0000-4000-8000-000000000001"
+    stack = project / "stacks" / "Pulumi.prod.yaml"
+    stack.write_text(
+        stack.read_text().replace("  mailoauth:apps:\n", f"  mailoauth:deployers: [{ci}]\n  mailoauth:apps:\n")
+    )
+    portal = portal_app(live_env, consent=False)
+    result = adopt(run_cli, live_env, project, portal.client_id)
+    assert result.code == 0, result.err
+    assert f"  - make {ci} owner(s) of both (mailoauth:deployers owns every app of the stack)" in result.out
+    assert "make the deploying principal an owner" not in result.out

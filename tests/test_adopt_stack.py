@@ -31,7 +31,7 @@ def adopted(doc: dict[str, Any]) -> None:
     )
     app["import"] = {
         "application": f"/applications/{APP_OBJECT}",
-        "servicePrincipal": SP_OBJECT.upper(),
+        "servicePrincipal": f"/servicePrincipals/{SP_OBJECT.upper()}",
         "consentGrants": [{"resource": "graph", "id": GRANT_ID}],
     }
 
@@ -39,7 +39,9 @@ def adopted(doc: dict[str, Any]) -> None:
 def test_import_ids_and_adopted_slots_are_read() -> None:
     stack = stackfile.build_stack("dev", mutate(adopted), CATALOGUE, "stacks/Pulumi.dev.yaml", TODAY)
     app = stack.apps["jira"]
-    assert app.imports == Imports(f"/applications/{APP_OBJECT}", SP_OBJECT, (("graph", GRANT_ID),))
+    assert app.imports == Imports(
+        f"/applications/{APP_OBJECT}", f"/servicePrincipals/{SP_OBJECT}", (("graph", GRANT_ID),)
+    )
     assert [(s.name, s.key_id, s.adopted) for s in app.secrets] == [("secret", KEY_ID, True)]
     assert app.managed_secrets == () and app.newest_managed_secret is None
 
@@ -63,7 +65,28 @@ def test_import_ids_and_adopted_slots_are_read() -> None:
         ),
         (
             lambda a: a["import"].update(application=APP_OBJECT),
-            f"{WHERE}.import.application: must match ^/applications/[0-9a-fA-F-]{{36}}$ (got '{APP_OBJECT}')",
+            f"{WHERE}.import.application: must match ^/applications/[0-9a-fA-F-]{{36}}$ (got '{APP_OBJECT}'); "
+            "Import id of the app registration: /applications/<object id>.",
+        ),
+        (
+            lambda a: a["import"].update(servicePrincipal=SP_OBJECT),
+            f"{WHERE}.import.servicePrincipal: must match ^/servicePrincipals/[0-9a-fA-F-]{{36}}$ (got '{SP_OBJECT}'); "
+            "Import id of its service principal (enterprise application): /servicePrincipals/<object id>.",
+        ),
+        (
+            lambda a: a["import"].update(servicePrincipal=f"/serviceprincipals/{SP_OBJECT}"),
+            f"{WHERE}.import.servicePrincipal: must match ^/servicePrincipals/[0-9a-fA-F-]{{36}}$ "
+            f"(got '/serviceprincipals/{SP_OBJECT}'); "
+            "Import id of its service principal (enterprise application): /servicePrincipals/<object id>.",
+        ),
+        (
+            lambda a: a.update(omitScopes=["User.Read"]),
+            f"{WHERE}.omitScopes[0]: 'User.Read' is not in the general set; only offline_access, "
+            "openid, email, profile can be left out",
+        ),
+        (
+            lambda a: a["import"].update(permissionOrder=["openid", "Mail.Read"]),
+            f"{WHERE}.import.permissionOrder[1]: the app does not request this permission (got 'Mail.Read')",
         ),
         (
             lambda a: a["import"].pop("application"),
@@ -92,20 +115,43 @@ def test_plan_shows_what_is_imported_and_kept() -> None:
     }
     assert doc["apps"]["jira"]["import"] == {
         "application": f"/applications/{APP_OBJECT}",
-        "servicePrincipal": SP_OBJECT,
+        "servicePrincipal": f"/servicePrincipals/{SP_OBJECT}",
         "consentGrants": {"graph": GRANT_ID},
+        "permissionOrder": [],
     }
     text = plan.render_text(doc)
     assert text.splitlines()[0].endswith("; 3 of them imported from the tenant")
     assert f'    secret         secret: "jira", expires 2027-05-31 (adopted, keyId {KEY_ID}: kept, not created)' in text
     assert f"    import         application /applications/{APP_OBJECT}\n" in text
     assert f"    import         consent graph {GRANT_ID}\n" in text
-    assert f"- import service principal: `{SP_OBJECT}`" in plan.render_markdown(doc)
+    assert f"- import service principal: `/servicePrincipals/{SP_OBJECT}`" in plan.render_markdown(doc)
 
 
 def test_program_without_a_tenant_passes_the_ids_through() -> None:
     run = run_program(stack_config(mutate(adopted)), "dev")
     assert run.error is None
     ids = {r.name: r.resource_id for r in run.resources if r.typ.startswith("azuread:")}
-    assert ids == {"jira": f"/applications/{APP_OBJECT}", "jira-sp": SP_OBJECT, "jira-consent-graph": GRANT_ID}
+    assert ids == {
+        "jira": f"/applications/{APP_OBJECT}",
+        "jira-sp": f"/servicePrincipals/{SP_OBJECT}",
+        "jira-consent-graph": GRANT_ID,
+    }
     assert run.outputs["clientSecrets"] == {}
+
+
+def test_omitted_general_scopes_are_not_registered_and_the_order_is_kept() -> None:
+    def lean(doc: dict[str, Any]) -> None:
+        adopted(doc)
+        app_of(doc).update(omitScopes=["email", "profile"])
+        app_of(doc)["import"]["permissionOrder"] = ["SMTP.Send", "offline_access", "IMAP.AccessAsUser.All", "openid"]
+
+    app = stackfile.build_stack("dev", mutate(lean), CATALOGUE, "stacks/Pulumi.dev.yaml", TODAY).apps["jira"]
+    assert [p.value for perms in app.resources().values() for p in perms] == [
+        "SMTP.Send",
+        "offline_access",
+        "IMAP.AccessAsUser.All",
+        "openid",
+    ]
+    doc = plan.plan_document(stackfile.build_stack("dev", mutate(lean), CATALOGUE, "x", TODAY))
+    assert "    left out       email, profile (of the general set)\n" in plan.render_text(doc)
+    assert "scope sets: general, imap, smtp without email, profile;" in plan.render_markdown(doc)

@@ -42,6 +42,7 @@ def test_catalogue_matches_microsofts_published_ids() -> None:
 
 
 def test_scope_sets_hold_what_the_vendor_guide_asks_for() -> None:
+    """Except EWS: Graph's sendMail takes MIME, so graph-send is Mail.Send alone and EWS is the ews-send opt-in."""
     assert {name: CATALOGUE.expand(name) for name in CATALOGUE.sets} == {
         "general": ["offline_access", "openid", "email", "profile"],
         "imap": ["IMAP.AccessAsUser.All"],
@@ -49,10 +50,10 @@ def test_scope_sets_hold_what_the_vendor_guide_asks_for() -> None:
         "smtp": ["SMTP.Send"],
         "graph-read": ["Mail.ReadWrite"],
         "graph-read-only": ["Mail.Read"],
-        "graph-send": ["Mail.Send", "EWS.AccessAsUser.All"],
+        "graph-send": ["Mail.Send"],
         "ews-send": ["EWS.AccessAsUser.All"],
         "graph-read-shared": ["Mail.ReadWrite.Shared", "Mail.ReadWrite"],
-        "graph-send-shared": ["Mail.Send.Shared", "Mail.Send", "EWS.AccessAsUser.All"],
+        "graph-send-shared": ["Mail.Send.Shared", "Mail.Send"],
     }
 
 
@@ -68,6 +69,7 @@ def stack_for(cloud: str, audience: str, sets: list[str]) -> stackfile.Stack:
                     "scopeSets": sets,
                     "redirectUris": ["https://a.example.com/cb"],
                     "secret": {"description": "a", "expires": date(2027, 1, 1)},
+                    "allowEws": "ews-send" in sets,
                 }
             },
         }
@@ -148,7 +150,7 @@ def test_hosts_per_cloud(cloud: str, login: str, imap_scope: str, imap: str, smt
 
 
 def test_one_token_request_per_resource() -> None:
-    stack = stack_for("global", "single-tenant", ["imap", "graph-send"])
+    stack = stack_for("global", "single-tenant", ["imap", "graph-send", "ews-send"])
     assert endpoints.scope_requests(stack.apps["a"], stack.cloud) == {
         "outlook": "offline_access https://outlook.office.com/IMAP.AccessAsUser.All",
         "graph": "offline_access https://graph.microsoft.com/Mail.Send",

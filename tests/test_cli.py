@@ -179,16 +179,18 @@ def test_a_permission_guid_written_twice_in_the_catalogue_is_refused(project: Pa
 
 def test_scope_set_include_cycle_and_typo(project: Path) -> None:
     (project / "scopes" / "sets" / "ews-send.yaml").write_text(
-        "includes: [graph-send]\nscopes: [EWS.AccessAsUser.al]\n"
+        "includes: [graph-send-shared]\nscopes: [EWS.AccessAsUser.al]\n"
     )
+    (project / "scopes" / "sets" / "graph-send.yaml").write_text("includes: [ews-send]\nscopes: [Mail.Send]\n")
     result = mailoauth("validate", "--all", cwd=project)
     assert result.returncode == 2
     assert (
         "error: scopes/sets/ews-send.yaml:2: scopes[0]: unknown scope 'EWS.AccessAsUser.al'; "
         "did you mean 'EWS.AccessAsUser.All'?"
     ) in result.stderr
-    assert "scopes/sets/ews-send.yaml: includes[0]: including 'graph-send' makes a cycle back to 'ews-send'" in (
-        result.stderr
+    assert (
+        "scopes/sets/ews-send.yaml: includes[0]: including 'graph-send-shared' makes a cycle back to 'ews-send'"
+        in result.stderr
     )
 
 

@@ -157,12 +157,13 @@ def test_ews_is_an_advisory_with_the_dates(capsys: pytest.CaptureFixture[str], p
     status, out, _ = validate(capsys, project, scopeSets=["smtp"])
     assert (status, problem_lines(out)) == (0, [])
     status, out, _ = validate(capsys, project, scopeSets=["graph-send"])
+    assert (status, problem_lines(out)) == (0, [])  # Mail.Send alone: sendMail takes MIME, no EWS
+    status, out, _ = validate(capsys, project, scopeSets=["ews-send"], allowEws=True)
     assert status == 0
     assert problem_lines(out) == [
         f"warning: stacks/Pulumi.test.yaml:10: {APP}.scopeSets: EWS.AccessAsUser.All (EWS): Exchange Online has "
-        "blocked EWS since 2026-10-01 unless the tenant allow-lists the app, and shuts it down on 2027-04-01; if the "
-        "app can send MIME through Graph sendMail, ask for scopes: [Mail.Send] instead of the graph-send set "
-        "(rule ews-retirement)"
+        "blocked EWS since 2026-10-01 unless the tenant allow-lists the app, and shuts it down on 2027-04-01; send "
+        "MIME through Graph sendMail instead (scopeSets: [graph-send], Mail.Send alone) (rule ews-retirement)"
     ]
 
 
@@ -209,7 +210,7 @@ def test_shared_callback_within_one_stack_and_loopback_across_stacks_pass(
 
 
 def test_plan_prints_advisories_and_keeps_them_in_json(capsys: pytest.CaptureFixture[str], project: Path) -> None:
-    write_stack(project, "test", {"jira-test": app(scopeSets=["graph-send"])})
+    write_stack(project, "test", {"jira-test": app(scopeSets=["ews-send"], allowEws=True)})
     status, out, err = run_cli(capsys, project, "plan", "--stack", "test")
     assert status == 0
     assert "(rule ews-retirement)" in err
@@ -263,6 +264,8 @@ def test_validate_all_as_a_process_with_json(project: Path) -> None:
         "redirect-no-wildcard",
         "owners",
         "ews-retirement",
+        "ews-opt-in",
+        "personal-token-version",
         "unique-callback",
         "(core checks)",
     ]

@@ -253,18 +253,50 @@ def test_hand_written_application(pack: dict[str, Any]) -> None:
         ("user-read", "requiredResourceAccesses[0].resourceAccesses[1]"),
     ]
     ews = [{"resourceAppId": EXCHANGE, "resourceAccesses": [{"id": EWS_SCOPE, "type": "Scope"}]}]
+    status = (
+        "Exchange Online has blocked EWS since 2026-10-01 unless the tenant allow-lists the app, and shuts it down on "
+        "2027-04-01"
+    )
     assert violations(pack, hand_written("dev", requiredResourceAccesses=ews)) == [
         (
             "ews-retirement",
-            "requiredResourceAccesses[0].resourceAccesses[0]: EWS.AccessAsUser.All (EWS): Exchange Online has blocked "
-            "EWS since 2026-10-01 unless the tenant allow-lists the app, and shuts it down on 2027-04-01; if the app "
-            "can send MIME through Graph sendMail, ask for scopes: [Mail.Send] instead of the graph-send set",
-        )
+            f"requiredResourceAccesses[0].resourceAccesses[0]: EWS.AccessAsUser.All (EWS): {status}; send MIME "
+            "through Graph sendMail instead (scopeSets: [graph-send], Mail.Send alone)",
+        ),
+        (  # a hand-written app has no stack file to acknowledge EWS in
+            "ews-opt-in",
+            f"requiredResourceAccesses[0].resourceAccesses[0]: EWS.AccessAsUser.All (EWS) without allowEws: true: "
+            f"{status}; send MIME through Graph sendMail (scopeSets: [graph-send]); if the product cannot, set "
+            "allowEws: true",
+        ),
     ]
     no_audience = violations(
         pack, hand_written("dev", signInAudience="AzureADandPersonalMicrosoftAccount", requiredResourceAccesses=ews)
     )
-    assert [name for name, _ in no_audience] == ["wide-audience-write", "ews-retirement"]
+    assert [name for name, _ in no_audience] == [
+        "wide-audience-write",
+        "ews-retirement",
+        "ews-opt-in",
+        "personal-token-version",
+    ]
+
+
+@pytest.mark.parametrize("audience", ["AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount"])
+def test_a_hand_written_personal_app_needs_v2_tokens(pack: dict[str, Any], audience: str) -> None:
+    v1 = violations(pack, hand_written("dev", signInAudience=audience, api={"requestedAccessTokenVersion": 1}))
+    personal = "multi-tenant-and-personal" if audience.startswith("AzureAD") else "personal"
+    assert v1 == [
+        (
+            "personal-token-version",
+            f"api.requestedAccessTokenVersion: a {personal} app requests v1 access tokens; apps that allow personal "
+            "accounts must request v2 (the azuread provider refuses the plan); set api.requestedAccessTokenVersion "
+            "to 2 (the program does so for these audiences)",
+        )
+    ]
+    assert [name for name, _ in violations(pack, hand_written("dev", signInAudience=audience))] == [
+        "personal-token-version"
+    ]  # no API block: the provider's default, v1
+    assert violations(pack, hand_written("dev", signInAudience=audience, api={"requestedAccessTokenVersion": 2})) == []
 
 
 def test_a_hand_written_app_may_not_reuse_a_stack_files_callback(pack: dict[str, Any]) -> None:

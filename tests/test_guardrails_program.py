@@ -37,15 +37,15 @@ def test_the_program_compares_callbacks_with_the_other_stack_files() -> None:
 
 def test_an_advisory_is_logged_and_the_program_goes_on(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        run = run_program(stack_config(stack_doc({"jira-test": app(scopeSets=["graph-send"])})), "test")
+        run = run_program(stack_config(stack_doc({"jira-test": app(scopeSets=["ews-send"], allowEws=True)})), "test")
     assert run.error is None
     assert [r.name for r in run.of_type("azuread:index/application:Application")] == ["jira-test"]
     warnings = [r.getMessage() for r in caplog.records if "(rule ews-retirement)" in r.getMessage()]
     assert warnings == [
         "warning: stacks/Pulumi.test.yaml: config.mailoauth:apps.jira-test.scopeSets: EWS.AccessAsUser.All (EWS): "
         "Exchange Online has blocked EWS since 2026-10-01 unless the tenant allow-lists the app, and shuts it down "
-        "on 2027-04-01; if the app can send MIME through Graph sendMail, ask for scopes: [Mail.Send] instead of the "
-        "graph-send set (rule ews-retirement)"
+        "on 2027-04-01; send MIME through Graph sendMail instead (scopeSets: [graph-send], Mail.Send alone) "
+        "(rule ews-retirement)"
     ]
 
 

@@ -65,17 +65,17 @@ def test_declared_scopes_against_a_declaration_and_against_the_catalogue() -> No
 
 
 def test_declaration_expands_general_and_includes_but_asks_only_for_named_scopes() -> None:
-    declared = rules.declaration(CAT, {"scopeSets": ["graph-send"], "scopes": ["User.Read"]})
+    declared = rules.declaration(CAT, {"scopeSets": ["graph-send-shared"], "scopes": ["User.Read"]})
     assert declared.scopes == {
         "offline_access",
         "openid",
         "email",
         "profile",
+        "Mail.Send.Shared",
         "Mail.Send",
-        "EWS.AccessAsUser.All",
         "User.Read",
     }
-    assert declared.asked == {"Mail.Send", "User.Read"}  # EWS comes through an include, general always
+    assert declared.asked == {"Mail.Send.Shared", "User.Read"}  # Mail.Send comes through an include, general always
 
 
 def test_user_read_on_a_hand_written_app_is_never_asked_for() -> None:
@@ -154,7 +154,7 @@ def test_a_mandatory_rule_made_advisory_warns_and_passes(capsys: pytest.CaptureF
 
 def test_a_disabled_rule_reports_nothing(capsys: pytest.CaptureFixture[str], project: Path) -> None:
     set_policy(project, {"ews-retirement": {"level": "disabled"}})
-    write_stack(project, "test", {"jira-test": app(scopeSets=["graph-send"])})
+    write_stack(project, "test", {"jira-test": app(scopeSets=["ews-send"], allowEws=True)})
     status, out, _ = run_cli(capsys, project, "validate", "--stack", "test")
     assert status == 0
     assert "EWS" not in out.split("\n\n")[0]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mailoauth.tenant import preflight as preflight_module
 from tests.fakes.cloud import FakeCloud
 from tests.fakes.project import mail_app, write_project
 
@@ -19,7 +20,13 @@ APPS = {
         adminConsent=True,
         mailboxes=["support@example.com", "shared@example.com"],
     ),
-    "mail-out": mail_app("Jira mail handler (outbound)", ["graph-send"], "jira-out", mailboxes=["support@example.com"]),
+    "mail-out": mail_app(
+        "Jira mail handler (outbound)",
+        ["graph-send", "ews-send"],
+        "jira-out",
+        mailboxes=["support@example.com"],
+        allowEws=True,
+    ),
 }
 
 
@@ -140,7 +147,7 @@ def test_failures_each_name_a_fix(live_env: FakeCloud, project: Path, run_cli, m
             "ews",
             "mail-out",
             "EWS is blocked from 2026-10-01 unless the tenant allow-lists the app, and shuts down on 2027-04-01",
-            "send MIME through Graph sendMail (scopes: [Mail.Send]) instead of EWS",
+            "send MIME through Graph sendMail (scopeSets: [graph-send], Mail.Send alone) instead of EWS",
         ],
     ]
 
@@ -195,6 +202,8 @@ def test_signed_in_user_needs_a_role_or_the_tenant_setting(live_env: FakeCloud, 
     assert again["admin-consent"]["detail"] == "the user holds a directory role that grants admin consent"
     me = [r for r in live_env.graph.calls if r.path.startswith("/v1.0/me/")]
     assert me and me[-1].path == "/v1.0/me/transitiveMemberOf/graph.directoryRole"
+    # an OData cast on a directory relationship is an advanced query: Graph answers 400 without these
+    assert (me[-1].headers.get("consistencylevel"), me[-1].query.get("$count")) == ("eventual", "true")
 
 
 def test_markdown_and_smtp_warning(live_env: FakeCloud, project: Path, run_cli, tmp_path: Path) -> None:
@@ -208,3 +217,45 @@ def test_markdown_and_smtp_warning(live_env: FakeCloud, project: Path, run_cli, 
         "| :warning: warn | `smtp-auth` | mail-out | SMTP AUTH is off in tenants created after January 2020"
         in result.out
     )
+    assert (
+        "Basic authentication for SMTP AUTH is off by default from the end of December 2026 (MC786329): OAuth "
+        "(XOAUTH2) is unaffected, clients still sending a password fail"
+    ) in result.out
+
+
+GOV_PLANS = [
+    ("e9b4930a-925f-45e2-ac2a-3f7788ca6fdd", "EXCHANGE_S_STANDARD_GOV", "EXCHANGESTANDARD_GOV"),
+    ("8c3069c0-ccdb-44be-ab77-986203a67df2", "EXCHANGE_S_ENTERPRISE_GOV", "ENTERPRISEPREMIUM_GOV"),
+    ("fc52cc4b-ed7d-472d-bbe7-b081c23ecc56", "EXCHANGE_S_STANDARD_MIDMARKET", "MIDSIZEPACK"),
+]
+
+
+@pytest.mark.parametrize(("plan_id", "plan", "sku"), GOV_PLANS)
+def test_government_and_midmarket_exchange_plans_count(plan_id: str, plan: str, sku: str) -> None:
+    """GCC, GCC High and DoD tenants license mailboxes with the _GOV plans; midmarket suites with their own."""
+    service_plans = [{"servicePlanId": plan_id.upper(), "provisioningStatus": "Success"}]
+    tenant = preflight_module.exchange_plan(
+        [{"skuPartNumber": sku, "capabilityStatus": "Enabled", "servicePlans": service_plans}]
+    )
+    assert (tenant.status, tenant.detail) == ("pass", f"{plan} in {sku} (Enabled, plan Success)")
+    user = {"id": "u1", "userPrincipalName": "ops@agency.example", "accountEnabled": True}
+    box = preflight_module.mailbox(
+        "ops@agency.example",
+        preflight_module.Mailbox(user, [{"skuPartNumber": sku, "servicePlans": service_plans}]),
+        ["in"],
+    )
+    assert (box.status, box.detail) == ("pass", f"has an Exchange Online licence: {plan} via {sku}")
+
+
+def test_explain_names_the_basic_auth_retirement_and_its_reply() -> None:
+    from mailoauth.verify.explain import explain
+
+    disabled = explain("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled")
+    assert disabled is not None
+    assert (
+        "Basic authentication for SMTP AUTH off by default at the end of December 2026 (MC786329)" in disabled.meaning
+    )
+    assert "OAuth (XOAUTH2), which mailoauth apps use, is unaffected" in disabled.meaning
+    removed = explain("550 5.7.30 Basic authentication is not supported for Client Submission.")
+    assert removed is not None and removed.code == "SMTP-550-5.7.30"
+    assert removed.reference.startswith("Microsoft 365 Message Center MC786329")

@@ -134,6 +134,18 @@ CASES = [
         "each callback URL explicitly (rule redirect-no-wildcard)",
     ),
     (
+        "no path (the azuread provider refuses it)",
+        lambda d: app_of(d).update(redirectUris=["https://jira.example.com"]),
+        "config.mailoauth:apps.jira.redirectUris[0]: the azuread provider refuses a redirect URL without a path "
+        "(got 'https://jira.example.com'); write https://jira.example.com/",
+    ),
+    (
+        "scheme the azuread provider refuses",
+        lambda d: app_of(d).update(redirectUris=["jira://jira.example.com/cb"]),
+        "config.mailoauth:apps.jira.redirectUris[0]: the azuread provider accepts only http, https, ms-appx-web, "
+        "brk-multihub URLs here (got 'jira://jira.example.com/cb')",
+    ),
+    (
         "forbidden characters",
         lambda d: app_of(d).update(redirectUris=["https://jira.example.com/cb;x=(1)"]),
         "config.mailoauth:apps.jira.redirectUris[0]: redirect URI contains characters Entra rejects: ( ) ;",
@@ -259,23 +271,34 @@ def test_personal_accounts_with_imap_smtp_warn() -> None:
     ]
 
 
-def test_ews_warns_with_the_retirement_dates() -> None:
-    found = problems(mutate(lambda d: app_of(d).update(scopeSets=["imap", "graph-send"])))
+def test_ews_needs_allow_ews_and_warns_with_the_retirement_dates() -> None:
+    refused = problems(mutate(lambda d: app_of(d).update(scopeSets=["imap", "ews-send"])))
+    assert [p for p in refused if p.startswith("error:")] == [
+        "error: stacks/Pulumi.dev.yaml: config.mailoauth:apps.jira.scopeSets: EWS.AccessAsUser.All (EWS) without "
+        "allowEws: true: Exchange Online has blocked EWS since 2026-10-01 unless the tenant allow-lists the app, and "
+        "shuts it down on 2027-04-01; send MIME through Graph sendMail (scopeSets: "
+        "[graph-send]); if the product cannot, set allowEws: true (rule ews-opt-in)"
+    ]
+    found = problems(mutate(lambda d: app_of(d).update(scopeSets=["imap", "ews-send"], allowEws=True)))
     assert len(found) == 1
+    assert found[0].startswith("warning:")
     assert "EWS.AccessAsUser.All (EWS): Exchange Online has blocked EWS since 2026-10-01" in found[0]
     assert "shuts it down on 2027-04-01" in found[0]
 
 
-def test_graph_send_includes_ews_send_from_exchange_online() -> None:
+def test_graph_send_is_mail_send_alone_and_ews_send_is_on_exchange_online() -> None:
     doc = mutate(lambda d: app_of(d).update(scopeSets=["graph-send"]))
     stack = stackfile.build_stack("dev", doc, CATALOGUE, "f", TODAY)
     perms = {p.value: (p.resource_app_id, p.id) for p in stack.apps["jira"].permissions}
     assert perms["Mail.Send"] == ("00000003-0000-0000-c000-000000000000", "e383f46e-2787-4529-855e-0e479a3ffac0")
-    assert perms["EWS.AccessAsUser.All"] == (
+    assert "EWS.AccessAsUser.All" not in perms
+    assert stack.apps["jira"].scope_sets == ("general", "graph-send")
+    doc = mutate(lambda d: app_of(d).update(scopeSets=["ews-send"], allowEws=True))
+    ews = stackfile.build_stack("dev", doc, CATALOGUE, "f", TODAY).apps["jira"].permissions
+    assert {p.value: (p.resource_app_id, p.id) for p in ews}["EWS.AccessAsUser.All"] == (
         "00000002-0000-0ff1-ce00-000000000000",
         "3b5f3d61-589b-4a3c-a359-5dd4b5ee5bd5",
     )
-    assert stack.apps["jira"].scope_sets == ("general", "graph-send", "ews-send")
 
 
 def test_user_read_only_when_asked_for() -> None:

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     live, resources, deployer = options.run(_read(args, stack, cat))
     key = args.key or adoption.default_key(live.registration.display_name)
     _not_adopted(stack, args.client_id.lower(), key)
-    request = adoption.Request(key, stack.name, today, deployer, args.allow_wide_audience)
+    request = adoption.Request(key, stack.name, today, deployer, args.allow_wide_audience, stack.deployers)
     adopted = adoption.adopt(live, cat, resources, request)
     with Transaction(root, stack.file) as tx:
         stack = _stack(tree, args.stack, cat)  # again, under the lock: another run may have changed the file

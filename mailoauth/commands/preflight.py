@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _facts(args: argparse.Namespace, stack: Stack) -> preflight.TenantFacts:
-    from mailoauth.graph.batch import Step, run_batch
+    from mailoauth.graph.batch import ADVANCED_QUERY, Step, run_batch
     from mailoauth.graph.directory import application_steps, registration
 
     upns = list(dict.fromkeys(upn for app in stack.apps.values() for upn in app.mailboxes))
@@ -80,6 +80,8 @@ async def _facts(args: argparse.Namespace, stack: Stack) -> preflight.TenantFact
                     graph.client.me.transitive_member_of.graph_directory_role,
                     dict,
                     "roles",
+                    headers=ADVANCED_QUERY,  # an OData cast: Graph answers 400 without the header and $count
+                    count=True,
                     select=["roleTemplateId", "displayName"],
                 )
             )

@@ -114,10 +114,15 @@ class Project:
                 tuple(a for _, a in accesses),
                 tuple(str(o) for o in props.get("owners") or ()),
                 self.declaration(resource),
+                _token_version(props),
             )
             paths = {("permissions", i): p for i, (p, _) in enumerate(accesses)}
             paths |= {("redirectUris", i): p for i, (p, _) in enumerate(redirects)}
-            return registration, paths | {("audience",): "signInAudience", ("owners",): "owners"}
+            return registration, paths | {
+                ("audience",): "signInAudience",
+                ("owners",): "owners",
+                ("accessTokenVersion",): "api.requestedAccessTokenVersion",
+            }
         if resource.type == PASSWORD:
             start = _date(props.get("startDate"))
             end = _date(props.get("endDate")) or _relative_end(props.get("endDateRelative"), start or self.today)
@@ -164,6 +169,13 @@ class Project:
     def _claim(self, value: str) -> rules.Access:
         scope = self.catalogue.scopes.get(value)
         return rules.Access(value, "Scope", scope.resource_app_id if scope else None, scope)
+
+
+def _token_version(props: Mapping[str, Any]) -> int | None:
+    """`api.requestedAccessTokenVersion`; None when the API block or the value is absent (the provider's 1)."""
+    api = props.get("api")
+    version = api.get("requestedAccessTokenVersion") if isinstance(api, Mapping) else None
+    return int(version) if isinstance(version, int | float) and not isinstance(version, bool) else None
 
 
 def _redirects(props: Mapping[str, Any]) -> list[tuple[str, str]]:

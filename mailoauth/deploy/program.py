@@ -49,6 +49,7 @@ class MailApp(pulumi.ComponentResource):
             sign_in_audience=app.sign_in_audience,
             web=azuread.ApplicationWebArgs(redirect_uris=list(app.redirect_uris)),
             fallback_public_client_enabled=app.allow_public_client_flows,
+            api=_api(app),
             required_resource_accesses=[
                 azuread.ApplicationRequiredResourceAccessArgs(
                     resource_app_id=resource_app_id,
@@ -98,6 +99,12 @@ class MailApp(pulumi.ComponentResource):
 
     def _child(self, import_id: str | None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, import_=import_id or None)
+
+
+def _api(app: App) -> azuread.ApplicationApiArgs | None:
+    """The API block, only where the provider needs it (personal accounts: v2 tokens)."""
+    version = app.access_token_version
+    return azuread.ApplicationApiArgs(requested_access_token_version=version) if version else None
 
 
 def app_output(stack: Stack, app: App, client_id: str) -> dict[str, Any]:
@@ -182,8 +189,14 @@ def run() -> None:
     stack = desired_stack()
     client = check_tenant(stack)
     resource_sps = resource_service_principals(stack)
+    running = (client.object_id or "").lower()
+    if stack.deployers and running not in stack.deployers:
+        pulumi.log.warn(
+            f"{stack.file}: config.mailoauth:deployers: the signed-in principal {running} is not listed, so it is not "
+            "made an owner; with Application.ReadWrite.OwnedBy it could not update these apps afterwards"
+        )
     apps = {
-        key: MailApp(key, MailAppProps(app, stack, tuple(dict.fromkeys((client.object_id, *app.owners))), resource_sps))
+        key: MailApp(key, MailAppProps(app, stack, stack.owners(app, running), resource_sps))
         for key, app in stack.apps.items()
     }
     pulumi.export("apps", {key: mail_app.outputs for key, mail_app in apps.items()})

@@ -22,6 +22,13 @@ SIGN_IN_AUDIENCE = {
 }
 PERSONAL_AUDIENCES = ("multi-tenant-and-personal", "personal")
 WIDE_AUDIENCES = ("multi-tenant", "multi-tenant-and-personal", "personal")
+DEPLOYER = "{deployer}"  # stands for whoever runs pulumi up, where mailoauth:deployers is unset
+PERSONAL_TOKEN_VERSION = 2  # access token version apps with personal accounts must request
+
+
+def access_token_version(audience: str | None) -> int | None:
+    """The access token version an app of this audience (our name) registers; None: the provider's default, 1."""
+    return PERSONAL_TOKEN_VERSION if audience in PERSONAL_AUDIENCES else None
 
 
 @dataclass(frozen=True)
@@ -88,14 +95,20 @@ IMPORT_FIELDS = (
     Key(
         "servicePrincipal",
         "string",
-        "Object id of its service principal (enterprise application).",
-        pattern=GUID_PATTERN,
+        "Import id of its service principal (enterprise application): /servicePrincipals/<object id>.",
+        pattern=r"^/servicePrincipals/[0-9a-fA-F-]{36}$",
     ),
     Key(
         "consentGrants",
         "objects",
         "Its tenant-wide admin consent grants, one per resource.",
         fields=GRANT_IMPORT_FIELDS,
+    ),
+    Key(
+        "permissionOrder",
+        "strings",
+        "Its delegated permissions by name in the tenant's order (set by `adopt`): registered in this order, so "
+        "the import changes nothing (the provider compares each API's permissions as an ordered list).",
     ),
 )
 
@@ -110,6 +123,13 @@ APP_FIELDS = (
     ),
     Key("scopeSets", "strings", "Scope sets from scopes/sets/; `general` is always added.", default=[]),
     Key("scopes", "strings", "Extra single scopes by name, from scopes/catalogue.yaml.", default=[]),
+    Key(
+        "omitScopes",
+        "strings",
+        "Scopes of the always-added `general` set to leave out, for an adopted registration that lacks them "
+        "(set by `adopt`).",
+        default=[],
+    ),
     Key("secret", "object", "The client secret (or use `secrets:` for two overlapping slots).", fields=SECRET_FIELDS),
     Key("secrets", "objects", "Up to two client secret slots, for rotation without downtime.", fields=SECRET_FIELDS),
     Key("adminConsent", "bool", "Grant tenant-wide admin consent for the delegated scopes.", default=False),
@@ -120,12 +140,24 @@ APP_FIELDS = (
         default=False,
     ),
     Key(
+        "allowEws",
+        "bool",
+        "Acknowledge EWS scopes (the ews-send set): Exchange Online blocks EWS unless the tenant allow-lists the app "
+        "and shuts it down (dates in mailoauth/desired/exchange.yaml); Graph sendMail (graph-send) takes MIME instead.",
+        default=False,
+    ),
+    Key(
         "allowPublicClientFlows",
         "bool",
         "Allow public client flows (device code), which `verify` uses when no localhost redirect URI is listed.",
         default=False,
     ),
-    Key("owners", "strings", "Extra owner object ids; the deploying principal is always an owner.", default=[]),
+    Key(
+        "owners",
+        "strings",
+        "Extra owner object ids, besides mailoauth:deployers (or, when that is unset, whoever runs pulumi up).",
+        default=[],
+    ),
     Key(
         "mailboxes", "strings", "Mailboxes (UPNs) the app will be used with, for `preflight` and `verify`.", default=[]
     ),
@@ -155,9 +187,16 @@ CONFIG_KEYS = (
     Key(
         "azuread:environment",
         "enum",
-        "Microsoft cloud.",
+        "Microsoft cloud: GCC (moderate) tenants use `global`, GCC High `usgovernmentl4`, DoD `usgovernmentl5`.",
         default="global",
         choices=("global", "usgovernmentl4", "usgovernmentl5", "china"),
+    ),
+    Key(
+        "mailoauth:deployers",
+        "strings",
+        "Object ids of the principals that deploy this stack (CI's service principal, admins): owners of every app "
+        "and its service principal. Unset: whoever runs pulumi up becomes an owner and replaces the previous one.",
+        default=[],
     ),
     Key(
         "mailoauth:apps",
@@ -212,8 +251,9 @@ class Imports:
     """Provider import ids of an adopted registration's resources (the `import:` key)."""
 
     application: str  # /applications/<object id>
-    service_principal: str | None = None  # object id
+    service_principal: str | None = None  # /servicePrincipals/<object id>
     grants: tuple[tuple[str, str], ...] = ()  # (catalogue resource key, /oauth2PermissionGrants/<id>)
+    permission_order: tuple[str, ...] = ()  # scope names in the tenant's order
 
     def grant(self, resource_key: str) -> str | None:
         return dict(self.grants).get(resource_key)
@@ -236,10 +276,17 @@ class App:
     mailboxes: tuple[str, ...] = ()
     client_id: str | None = None
     imports: Imports | None = None
+    omitted_scopes: tuple[str, ...] = ()  # members of the general set left out (omitScopes)
 
     @property
     def sign_in_audience(self) -> str:
         return SIGN_IN_AUDIENCE[self.audience]
+
+    @property
+    def access_token_version(self) -> int | None:
+        """`api.requested_access_token_version`: 2 with personal accounts, where the azuread provider refuses
+        its default of 1 at plan time (docs/sources.md)."""
+        return access_token_version(self.audience)
 
     @property
     def newest_secret(self) -> SecretSlot:
@@ -259,9 +306,11 @@ class App:
         return tuple(sorted({p.protocol for p in self.permissions if p.protocol}))
 
     def resources(self) -> dict[str, list[Permission]]:
-        """Permissions grouped by resource appId, both levels sorted (the provider's list is ordered)."""
+        """Permissions grouped by resource appId, sorted, or in the tenant's order for an adopted registration
+        (`import.permissionOrder`, then the rest): the provider compares each API's list in order."""
+        order = {name: i for i, name in enumerate(self.imports.permission_order if self.imports else ())}
         grouped: dict[str, list[Permission]] = {}
-        for perm in sorted(self.permissions, key=lambda p: p.sort_key):
+        for perm in sorted(self.permissions, key=lambda p: (p.resource_app_id, order.get(p.value, len(order)), p.id)):
             grouped.setdefault(perm.resource_app_id, []).append(perm)
         return grouped
 
@@ -274,6 +323,13 @@ class Stack:
     cloud: Cloud
     apps: dict[str, App] = field(default_factory=dict)
     warnings: tuple[Problem, ...] = ()
+    deployers: tuple[str, ...] = ()  # mailoauth:deployers, lower case
+
+    def owners(self, app: App, running: str) -> tuple[str, ...]:
+        """The owners `pulumi up` sets on the app and its service principal: the listed deployers and the app's
+        owners; the principal running pulumi up (`running`) only when no deployers are listed, or when listed."""
+        first = self.deployers or (running,)
+        return tuple(dict.fromkeys((*first, *app.owners)))
 
     def app_warnings(self, key: str) -> list[Problem]:
         return [w for w in self.warnings if w.path[2:3] == (key,)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,9 @@ from mailoauth.graph.errors import GraphError, refused
 from mailoauth.graph.session import GraphSession, query_config, relative_url, request_info_url
 
 MAX_STEPS = 20
+# Graph's advanced query capabilities (OData casts, $search, some $filter) need this header and `count=True`
+# (learn.microsoft.com/graph/aad-advanced-queries); every page of such a query carries the header.
+ADVANCED_QUERY = {"ConsistencyLevel": "eventual"}
 RETRY_STATUSES = (429, 503, 504)
 MAX_WAIT = 120.0
 
@@ -37,9 +40,15 @@ class Step:
     tag: Any = None  # caller's label, handed back in the result
 
     @classmethod
-    def get(cls, builder: Any, parse: Any, tag: Any = None, **query: Any) -> Step:
-        """A GET through a request builder with OData options (`filter=`, `select=`, `top=`)."""
-        return cls(builder.to_get_request_information(query_config(builder, **query)), parse, builder, tag)
+    def get(
+        cls, builder: Any, parse: Any, tag: Any = None, headers: Mapping[str, str] | None = None, **query: Any
+    ) -> Step:
+        """A GET through a request builder with OData options (`filter=`, `select=`, `top=`, `count=`) and
+        request headers (`ADVANCED_QUERY` for Graph's advanced queries)."""
+        info = builder.to_get_request_information(query_config(builder, **query))
+        for name, value in (headers or {}).items():
+            info.headers.add(name, value)
+        return cls(info, parse, builder, tag)
 
 
 @dataclass
@@ -137,7 +146,7 @@ async def _result(session: GraphSession, step: Step, answer: dict[str, Any]) -> 
         return StepResult(step, status)
     value = body if step.parse is dict else _parse(body, step.parse)
     paged = (isinstance(value, dict) and "value" in value) or hasattr(value, "odata_next_link")
-    items = await session.rest_of(step.builder, value) if paged else []
+    items = await session.rest_of(step.builder, value, dict(step.request.request_headers or {})) if paged else []
     return StepResult(step, status, value, items)
 
 

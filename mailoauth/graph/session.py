@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -75,10 +75,11 @@ class GraphSession:
         page = await self.get(builder, **query)
         return await self.rest_of(builder, page)
 
-    async def rest_of(self, builder: Any, page: Any) -> list[Any]:
-        """The items of `page` and of every page after it: SDK models, or JSON dicts for a raw first page."""
+    async def rest_of(self, builder: Any, page: Any, headers: Mapping[str, str] | None = None) -> list[Any]:
+        """The items of `page` and of every page after it: SDK models, or JSON dicts for a raw first page
+        (whose next pages are asked for with the first page's `headers`, as Graph's advanced queries need)."""
         if isinstance(page, dict):
-            return await self._rest_of_json(page)
+            return await self._rest_of_json(page, headers or {})
         items = list(page.value or []) if page is not None else []
         while page is not None and page.odata_next_link:
             link = page.odata_next_link
@@ -88,7 +89,7 @@ class GraphSession:
             items += list(page.value or []) if page is not None else []
         return items
 
-    async def _rest_of_json(self, page: dict[str, Any]) -> list[Any]:
+    async def _rest_of_json(self, page: dict[str, Any], headers: Mapping[str, str]) -> list[Any]:
         from kiota_abstractions.method import Method
         from kiota_abstractions.request_information import RequestInformation
 
@@ -96,6 +97,9 @@ class GraphSession:
         while link := page.get("@odata.nextLink"):
             info = RequestInformation(Method.GET)
             info.url = link
+            for name, value in headers.items():
+                if name.lower() != "accept":
+                    info.headers.add(name, value)
             page = await self.send_json(info, "GET", relative_url(link, self.target.api_url).split("?")[0]) or {}
             items += list(page.get("value") or [])
         return items

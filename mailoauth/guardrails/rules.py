@@ -22,15 +22,23 @@ from urllib.parse import SplitResult, urlsplit
 
 from mailoauth.base.problems import KeyPath, Problems
 from mailoauth.desired.catalogue import ALWAYS_SET, Catalogue, Scope
-from mailoauth.desired.model import PERSONAL_AUDIENCES, WIDE_AUDIENCES, Key, Permission, SecretSlot
+from mailoauth.desired.exchange import exchange_online
+from mailoauth.desired.model import (
+    DEPLOYER,
+    PERSONAL_AUDIENCES,
+    PERSONAL_TOKEN_VERSION,
+    WIDE_AUDIENCES,
+    Key,
+    Permission,
+    SecretSlot,
+    access_token_version,
+)
 
 LEVELS = ("mandatory", "advisory", "disabled")
 POLICY_FILE = "policy/rules.yaml"
-EWS_BLOCKED, EWS_SHUTDOWN = date(2026, 10, 1), date(2027, 4, 1)  # Message Center MC1176266 / MC1227454
 GRAPH_DEFAULT_MONTHS = 24  # addPassword without an end date gives two years
 MAX_SECRET_MONTHS = 24  # secret-max-lifetime's default: the longest the portal offers
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
-DEPLOYER = "{deployer}"  # the program always adds the deploying principal as an owner
 USER_READ = "User.Read"
 RISKY_ACCESS = ("write", "send")
 
@@ -97,6 +105,7 @@ class Declaration:
     scopes: frozenset[str]  # every scope its sets (with `general` and includes) and `scopes:` expand to
     asked: frozenset[str]  # scopes named in `scopes:` or directly in a set listed in `scopeSets:`
     allow_wide_audience: bool = False
+    allow_ews: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,7 @@ class Registration:
     permissions: tuple[Access, ...]
     owners: tuple[str, ...]
     declaration: Declaration | None = None
+    access_token_version: int | None = None  # api.requestedAccessTokenVersion; None: the provider's default, 1
 
 
 @dataclass(frozen=True)
@@ -265,6 +275,17 @@ def _wide_audience(s: Registration, ctx: Context, params: Mapping[str, Any]) -> 
         )
 
 
+def _personal_token_version(s: Registration, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+    version = s.access_token_version or 1
+    if s.audience in PERSONAL_AUDIENCES and version != PERSONAL_TOKEN_VERSION:
+        yield Finding(
+            f"a {s.audience} app requests v{version} access tokens; apps that allow personal accounts must request "
+            f"v{PERSONAL_TOKEN_VERSION} (the azuread provider refuses the plan)",
+            ("accessTokenVersion",),
+            version,
+        )
+
+
 def _secret_lifetime(s: Password, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
     months = int(params["maxMonths"])
     start = s.start or ctx.today
@@ -307,14 +328,23 @@ def _ews_retirement(s: Registration | ConsentGrant, ctx: Context, params: Mappin
             yield Finding(f"{p.name} (EWS): {ews_status(ctx.today)}", ("permissions", i), p.name)
 
 
+def _ews_opt_in(s: Registration | ConsentGrant, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+    if s.declaration is not None and s.declaration.allow_ews:
+        return
+    for i, p in enumerate(s.permissions):
+        if p.scope is not None and p.scope.protocol == "ews":
+            yield Finding(f"{p.name} (EWS) without allowEws: true: {ews_status(ctx.today)}", ("permissions", i), p.name)
+
+
 def ews_status(today: date) -> str:
     """Where Exchange Online's EWS retirement stands on `today`."""
-    if today >= EWS_SHUTDOWN:
-        return f"Exchange Online shut EWS down on {EWS_SHUTDOWN.isoformat()}; the scope no longer works there"
-    blocked = "has blocked EWS since" if today >= EWS_BLOCKED else "blocks EWS from"
+    facts = exchange_online()
+    if today >= facts.ews_shutdown:
+        return f"Exchange Online shut EWS down on {facts.ews_shutdown.isoformat()}; the scope no longer works there"
+    blocked = "has blocked EWS since" if today >= facts.ews_blocked else "blocks EWS from"
     return (
-        f"Exchange Online {blocked} {EWS_BLOCKED.isoformat()} unless the tenant allow-lists the app, "
-        f"and shuts it down on {EWS_SHUTDOWN.isoformat()}"
+        f"Exchange Online {blocked} {facts.ews_blocked.isoformat()} unless the tenant allow-lists the app, "
+        f"and shuts it down on {facts.ews_shutdown.isoformat()}"
     )
 
 
@@ -413,11 +443,29 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "ews-retirement",
         "advisory",
-        f"EWS scopes stop working in Exchange Online: blocked from {EWS_BLOCKED} unless allow-listed, shut down "
-        f"{EWS_SHUTDOWN}.",
-        "if the app can send MIME through Graph sendMail, ask for scopes: [Mail.Send] instead of the graph-send set",
+        f"EWS scopes stop working in Exchange Online: blocked from {exchange_online().ews_blocked} unless "
+        f"allow-listed, shut down {exchange_online().ews_shutdown}.",
+        "send MIME through Graph sendMail instead (scopeSets: [graph-send], Mail.Send alone)",
         (Registration, ConsentGrant),
         _ews_retirement,
+    ),
+    Rule(
+        "ews-opt-in",
+        "mandatory",
+        "EWS scopes only where the stack file acknowledges them with allowEws: true: EWS is blocked in Exchange "
+        "Online and shut down soon, and Graph sendMail takes MIME.",
+        "send MIME through Graph sendMail (scopeSets: [graph-send]); if the product cannot, set allowEws: true",
+        (Registration, ConsentGrant),
+        _ews_opt_in,
+    ),
+    Rule(
+        "personal-token-version",
+        "mandatory",
+        "Apps that allow personal Microsoft accounts request v2 access tokens; the azuread provider refuses v1 at "
+        "plan time.",
+        "set api.requestedAccessTokenVersion to 2 (the program does so for these audiences)",
+        (Registration,),
+        _personal_token_version,
     ),
     Rule(
         "unique-callback",
@@ -475,7 +523,10 @@ def declaration(catalogue: Catalogue, values: Mapping[str, Any]) -> Declaration:
     expanded = {name for s in {ALWAYS_SET, *named} & set(catalogue.sets) for name in catalogue.expand(s)}
     asked = {name for s in named for name in catalogue.sets[s].scopes}
     return Declaration(
-        frozenset(expanded | set(extra)), frozenset(asked | set(extra)), bool(values.get("allowWideAudience"))
+        frozenset(expanded | set(extra)),
+        frozenset(asked | set(extra)),
+        bool(values.get("allowWideAudience")),
+        bool(values.get("allowEws")),
     )
 
 
@@ -495,6 +546,7 @@ def check_app(
         tuple(Access(p.value, p.type, p.resource_app_id, ctx.catalogue.scopes.get(p.value)) for p in permissions),
         (DEPLOYER, *(values.get("owners") or ())),
         declaration(ctx.catalogue, values),
+        access_token_version(values.get("audience")),
     )
     subjects: list[tuple[Subject, KeyPath]] = [(registration, ())]
     for i, slot in enumerate(secrets or ()):

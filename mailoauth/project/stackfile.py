@@ -31,6 +31,7 @@ from mailoauth.desired.clouds import Cloud, clouds
 from mailoauth.desired.model import (
     APP_FIELDS,
     CONFIG_KEYS,
+    GUID_PATTERN,
     PERSONAL_AUDIENCES,
     App,
     Imports,
@@ -46,6 +47,8 @@ STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")  # Pulumi's rule for a stack n
 STACK_PREFIX, STACK_SUFFIX = "Pulumi.", ".yaml"
 PULUMI_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
 REDIRECT_FORBIDDEN = set("!$'(),;")
+# Web redirect URI schemes terraform-provider-azuread v3.9.0 accepts (docs/sources.md, uri.go:39-57)
+PROVIDER_REDIRECT_SCHEMES = ("http", "https", "ms-appx-web", "brk-multihub")
 APPS = ("config", "mailoauth:apps")
 LAST_PINNED_YEAR = date.max.year - 100  # spans of up to 100 years are added to today
 
@@ -148,9 +151,25 @@ def build_stack(
         )
     elif isinstance(raw_apps, dict):
         apps = _apps(found, raw_apps, ctx, cloud, check_expiry)
+    deployers = _object_ids(found, ("config", "mailoauth:deployers"), values.get("mailoauth:deployers"))
+    if "mailoauth:deployers" in config and not deployers:
+        found.error(
+            ("config", "mailoauth:deployers"),
+            "no deployer listed: nobody would own the apps",
+            config["mailoauth:deployers"],
+            hint="list the object ids of CI's service principal and the admins who run pulumi up, or remove the key",
+        )
     raise_if_errors(found.items)
     assert tenant is not None and cloud is not None  # guaranteed by the checks above
-    return Stack(name, file, tenant.lower(), cloud, apps, tuple(found.warnings))
+    return Stack(name, file, tenant.lower(), cloud, apps, tuple(found.warnings), deployers)
+
+
+def _object_ids(found: Problems, path: KeyPath, ids: list[str] | None) -> tuple[str, ...]:
+    """Directory object ids, lower case; the azuread provider refuses owners that are not UUIDs."""
+    for i, value in enumerate(ids or ()):
+        if not re.match(GUID_PATTERN, value):
+            found.error((*path, i), "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), an object id", value)
+    return tuple(dict.fromkeys(v.lower() for v in ids or ()))
 
 
 def _config(found: Problems, doc: Any) -> dict[str, Any]:
@@ -198,7 +217,8 @@ def _check_value(found: Problems, path: KeyPath, value: Any, spec: Key) -> tuple
             found.error(path, "expected a non-empty string", value)
             return False, None
         if spec.pattern and not re.fullmatch(spec.pattern, value):
-            found.error(path, _pattern_message(spec), value)
+            message, hint = _pattern_message(spec)
+            found.error(path, message, value, hint)
             return False, None
         return True, value
     if spec.kind == "bool":
@@ -233,12 +253,11 @@ def _check_value(found: Problems, path: KeyPath, value: Any, spec: Key) -> tuple
     return True, value  # "map" (the apps) is checked key by key in _apps
 
 
-def _pattern_message(spec: Key) -> str:
-    return (
-        "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
-        if "{12}" in (spec.pattern or "")
-        else (f"must match {spec.pattern}")
-    )
+def _pattern_message(spec: Key) -> tuple[str, str | None]:
+    """The message, and as hint the key's own description, which names the expected form."""
+    if "{12}" in (spec.pattern or ""):
+        return "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", None
+    return f"must match {spec.pattern}", spec.doc
 
 
 def _check_date(found: Problems, path: KeyPath, value: Any) -> tuple[bool, Any]:
@@ -313,10 +332,11 @@ def _app(
         admin_consent=bool(v.get("adminConsent")),
         allow_wide_audience=bool(v.get("allowWideAudience")),
         allow_public_client_flows=bool(v.get("allowPublicClientFlows")),
-        owners=tuple(o.lower() for o in v.get("owners") or ()),
+        owners=_object_ids(found, (*path, "owners"), v.get("owners")),
         mailboxes=tuple(v.get("mailboxes") or ()),
         client_id=(v.get("clientId") or "").lower() or None,
         imports=imports,
+        omitted_scopes=tuple(v.get("omitScopes") or ()),
     )
 
 
@@ -340,7 +360,19 @@ def _imports(found: Problems, path: KeyPath, v: dict[str, Any], permissions: lis
         if resource and grant.get("id"):
             grants[resource] = grant["id"]
     sp = given.get("servicePrincipal")
-    return Imports(given["application"], sp.lower() if sp else None, tuple(sorted(grants.items())))
+    order = given.get("permissionOrder") or []
+    names = {p.value for p in permissions}
+    for i, name in enumerate(order):
+        if name not in names:
+            found.error((*path, "import", "permissionOrder", i), "the app does not request this permission", name)
+    return Imports(given["application"], _lower_guid(sp) if sp else None, tuple(sorted(grants.items())), tuple(order))
+
+
+def _lower_guid(import_id: str) -> str:
+    """`/servicePrincipals/<GUID>` with the GUID lower-cased; the provider's id parser is case-sensitive on the
+    collection segment, so the whole id must not be lower-cased."""
+    collection, _, guid = import_id.rpartition("/")
+    return f"{collection}/{guid.lower()}"
 
 
 def app_permissions(
@@ -349,6 +381,7 @@ def app_permissions(
     """An app's permissions from its `scopeSets` and `scopes`, and every set they reach; unknown names go to `found`."""
     asked = [ALWAYS_SET, *(s for s in v.get("scopeSets") or () if s != ALWAYS_SET)]
     known = [s for s in asked if s in catalogue.sets]
+    omitted = _omitted(found, path, v.get("omitScopes") or [], catalogue)
     for i, name in enumerate(v.get("scopeSets") or ()):
         if name not in catalogue.sets:
             found.error(
@@ -359,7 +392,8 @@ def app_permissions(
             )
     names: list[str] = []
     for set_name in known:
-        names += [n for n in catalogue.expand(set_name) if n not in names]
+        left_out = omitted if set_name == ALWAYS_SET else set()
+        names += [n for n in catalogue.expand(set_name) if n not in names and n not in left_out]
     for i, name in enumerate(v.get("scopes") or ()):
         if name not in catalogue.scopes:
             found.error(
@@ -371,6 +405,20 @@ def app_permissions(
         elif name not in names:
             names.append(name)
     return [_permission(catalogue.scopes[n]) for n in names], catalogue.closure(known)
+
+
+def _omitted(found: Problems, path: KeyPath, omit: list[str], catalogue: Catalogue) -> set[str]:
+    """`omitScopes`: members of the always-added set only; another set or `scopes:` may still ask for them."""
+    general = catalogue.expand(ALWAYS_SET) if ALWAYS_SET in catalogue.sets else []
+    for i, name in enumerate(omit):
+        if name not in general:
+            found.error(
+                (*path, "omitScopes", i),
+                f"'{name}' is not in the {ALWAYS_SET} set",
+                name,
+                hint=f"only {', '.join(general)} can be left out",
+            )
+    return set(omit)
 
 
 def _permission(scope: Any) -> Permission:
@@ -475,7 +523,7 @@ def _check_redirect_uris(found: Problems, path: KeyPath, uris: list[str] | None,
 
 
 def redirect_uri_problems(uri: str, personal: bool) -> list[tuple[str, str | None]]:
-    """Entra's redirect URI limits (entra-docs reply-url.md) as (message, hint) pairs.
+    """Entra's redirect URI limits (entra-docs reply-url.md) and the azuread provider's, as (message, hint) pairs.
 
     https-only and no-wildcards are guardrails with rule ids (`rules.RULES`), not repeated here.
     """
@@ -485,6 +533,10 @@ def redirect_uri_problems(uri: str, personal: bool) -> list[tuple[str, str | Non
         out.append((f"redirect URI is {len(uri)} characters; Entra allows 256", None))
     if parts is None or not parts.netloc:
         out.append(("redirect URI must be an absolute URL with a host", None))
+    elif parts.scheme not in PROVIDER_REDIRECT_SCHEMES:
+        out.append((f"the azuread provider accepts only {', '.join(PROVIDER_REDIRECT_SCHEMES)} URLs here", None))
+    elif not parts.path:
+        out.append(("the azuread provider refuses a redirect URL without a path", f"write {uri}/"))
     out += _deceptive_uri_problems(uri, parts)
     bad = sorted(REDIRECT_FORBIDDEN & set(uri))
     if bad:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from mailoauth.desired.catalogue import Catalogue
+from mailoauth.desired.exchange import exchange_online
 from mailoauth.desired.model import App, Permission, SecretSlot, Stack
 from mailoauth.guardrails import rules
 from mailoauth.review.plan import permission_document
@@ -31,7 +32,6 @@ PERMISSION_RISK = {
     "read": ("medium", "reads mail"),
     "identity": ("low", "sign-in and profile only"),
 }
-EWS_RISK = ("high", "EWS: full mailbox access; Exchange Online blocks EWS from 2026-10-01")
 REPLACES = "replaces the registration: new client id and secret, users consent again"
 
 
@@ -347,7 +347,16 @@ def by_name(perms: Iterable[Permission]) -> list[Permission]:
 
 
 def permission_risk(p: Permission) -> tuple[str, str]:
-    return EWS_RISK if p.protocol == "ews" else PERMISSION_RISK[p.access]
+    return ews_risk() if p.protocol == "ews" else PERMISSION_RISK[p.access]
+
+
+def ews_risk() -> tuple[str, str]:
+    facts = exchange_online()
+    return (
+        "high",
+        f"EWS: full mailbox access; Exchange Online blocks EWS from {facts.ews_blocked.isoformat()} unless "
+        f"allow-listed and shuts it down on {facts.ews_shutdown.isoformat()}",
+    )
 
 
 def _permission_change(action: str, p: Permission, app: App, cat: Catalogue) -> Change:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mailoauth.desired.endpoints import app_endpoints
-from mailoauth.desired.model import App, Permission, Stack
+from mailoauth.desired.model import DEPLOYER, App, Permission, Stack
 from mailoauth.guardrails import rules
 
 
@@ -31,8 +31,10 @@ def app_document(stack: Stack, app: App) -> dict[str, Any]:
         "displayName": app.display_name,
         "audience": app.audience,
         "signInAudience": app.sign_in_audience,
+        "accessTokenVersion": app.access_token_version,
         "redirectUris": list(app.redirect_uris),
         "scopeSets": list(app.scope_sets),
+        "omitScopes": list(app.omitted_scopes),
         "permissions": [permission_document(p) for p in sorted(app.permissions, key=lambda p: p.sort_key)],
         "secret": {"description": newest.description, "expires": newest.expires.isoformat()},
         "secrets": [
@@ -42,7 +44,7 @@ def app_document(stack: Stack, app: App) -> dict[str, Any]:
         ],
         "adminConsent": app.admin_consent,
         "allowPublicClientFlows": app.allow_public_client_flows,
-        "owners": ["{deployer}", *app.owners],
+        "owners": list(stack.owners(app, DEPLOYER)),
         "import": import_document(app),
         "endpoints": app_endpoints(app, stack.cloud, stack.tenant_id),
         "warnings": [w.message for w in stack.app_warnings(app.key)],
@@ -58,6 +60,7 @@ def import_document(app: App) -> dict[str, Any] | None:
         "application": ids.application,
         "servicePrincipal": ids.service_principal,
         "consentGrants": dict(ids.grants),
+        "permissionOrder": list(ids.permission_order),
     }
 
 
@@ -115,8 +118,10 @@ def render_text(doc: dict[str, Any]) -> str:
         lines += [
             f"+ {key}: {app['displayName']}",
             f"    audience       {app['audience']} ({app['signInAudience']})",
+            *_token_version_lines(app, "    token version  {}"),
             *(f"    redirect URI   {rules.shown_uri(u)}" for u in app["redirectUris"]),
             f"    scope sets     {', '.join(app['scopeSets'])}",
+            *([f"    left out       {', '.join(app['omitScopes'])} (of the general set)"] if app["omitScopes"] else []),
         ]
         for p in by_name(app["permissions"]):
             lines.append(
@@ -126,6 +131,7 @@ def render_text(doc: dict[str, Any]) -> str:
         for s in app["secrets"]:
             lines.append(f'    secret         {s["name"]}: "{s["description"]}", expires {s["expires"]}{_adopted(s)}')
         lines += [f"    import         {what} {ident}" for what, ident in _import_lines(app["import"])]
+        lines.append(f"    owners         {owners_line(app['owners'])}")
         lines += [
             f"    admin consent  {'granted by pulumi up' if app['adminConsent'] else 'left to each user'}",
             *(["    public client  allowed (device code sign-in)"] if app["allowPublicClientFlows"] else []),
@@ -137,6 +143,23 @@ def render_text(doc: dict[str, Any]) -> str:
         lines += [f"    warning        {w}" for w in app["warnings"]]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _token_version_lines(app: dict[str, Any], template: str) -> list[str]:
+    version = app["accessTokenVersion"]
+    if not version:
+        return []
+    return [template.format(f"v{version} (api.requestedAccessTokenVersion, required with personal accounts)")]
+
+
+def owners_line(owners: list[str]) -> str:
+    """Who owns the app after pulumi up; says so when that depends on who runs it."""
+    if DEPLOYER not in owners:
+        return ", ".join(owners)
+    others = [o for o in owners if o != DEPLOYER]
+    return ", ".join(
+        ["whoever runs pulumi up (replacing the previous deployer; list them in mailoauth:deployers)", *others]
+    )
 
 
 def _adopted(slot: dict[str, Any]) -> str:
@@ -164,7 +187,11 @@ def render_markdown(doc: dict[str, Any]) -> str:
         out += [
             f"### `{key}`: {app['displayName']}",
             "",
-            f"{app['audience']} (`{app['signInAudience']}`), scope sets: {', '.join(app['scopeSets'])}; "
+            f"{app['audience']} (`{app['signInAudience']}`)"
+            + "".join(_token_version_lines(app, ", access tokens {}"))
+            + f", scope sets: {', '.join(app['scopeSets'])}"
+            + (f" without {', '.join(app['omitScopes'])}" if app["omitScopes"] else "")
+            + "; "
             f"admin consent: {'yes' if app['adminConsent'] else 'no'}"
             + ("; public client flows (device code): allowed" if app["allowPublicClientFlows"] else ""),
             "",

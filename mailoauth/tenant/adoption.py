@@ -3,9 +3,11 @@
 Pure: takes the tenant's values (`mailoauth.graph.records`, plus the Graph JSON of the settings the program
 does not manage) and the scope catalogue, and returns the entry `mailoauth adopt` writes, the ids
 Pulumi imports, and what the first `pulumi up` would still change because the project's rules say so
-(the `general` scopes, the deploying principal as owner). Whatever the stack file cannot express
-(application permissions, unknown scopes, other platforms, exposed APIs, ...) is refused with a fix:
-the entry never drops or silently changes something the registration has.
+(the deploying principal as owner). The entry asks for exactly the registration's permissions, in its
+order: `general` scopes it lacks go to `omitScopes`, the tenant's order to `import.permissionOrder`.
+Whatever the stack file cannot express (application permissions, unknown scopes, other platforms,
+exposed APIs, ...) is refused with a fix: the entry never drops or silently changes something the
+registration has.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from mailoauth.base.problems import CommandError
 from mailoauth.desired.catalogue import ALWAYS_SET, Catalogue
 from mailoauth.desired.model import APP_KEY_PATTERN, SIGN_IN_AUDIENCE
 from mailoauth.graph.records import Grant, PermissionKey, Registration, ResourceApi, Secret
+from mailoauth.guardrails.rules import ews_status
 from mailoauth.tenant.drift import Names
 
 APPLICATION = "azuread:index/application:Application"
@@ -32,6 +35,7 @@ PORTAL_DEFAULT = "User.Read"
 SETTINGS_SELECT = [
     "id", "identifierUris", "api", "appRoles", "web", "isFallbackPublicClient", "groupMembershipClaims",
     "optionalClaims", "info", "notes", "description", "serviceManagementReference", "keyCredentials",
+    "requiredResourceAccess",
 ]  # fmt: skip
 SP_SELECT = ["id", "accountEnabled", "appRoleAssignmentRequired"]
 INFO_URLS = ("marketingUrl", "privacyStatementUrl", "supportUrl", "termsOfServiceUrl")  # not logoUrl: read-only
@@ -59,6 +63,7 @@ class Request:
     today: date
     deployer: str | None  # object id of the signed-in principal, assumed to be the one that deploys
     allow_wide_audience: bool = False
+    deployers: tuple[str, ...] = ()  # the stack's mailoauth:deployers: owners of every app instead of `deployer`
 
 
 @dataclass(frozen=True)
@@ -131,13 +136,26 @@ def adopt(live: LiveApp, catalogue: Catalogue, resources: dict[str, ResourceApi]
     adoption = Adoption(request.key, reg, {}, reg.permissions)
     present = _present(reg, catalogue)
     sets, extra = scope_sets(present, catalogue)
-    wanted = _wanted(present, catalogue, adoption)
-    consent, grants = _consent(live, wanted, catalogue, names, adoption)
-    owners = _owners(live, request.deployer, adoption)
+    omitted = [n for n in catalogue.expand(ALWAYS_SET) if n not in present]
+    consent, grants = _consent(live, present, catalogue, names, adoption)
+    owners = _owners(live, request, adoption)
     adoption.entry = _entry(reg, audience or "", sets, extra, slots, consent, owners, request)
+    if omitted:
+        adoption.entry["omitScopes"] = omitted
+        adoption.notes.append(
+            f"{', '.join(omitted)} stay(s) out (omitScopes): the registration lacks them, though every app of this "
+            f"project asks for the {ALWAYS_SET} set; delete omitScopes and pulumi up adds them"
+        )
+    ews = [name for name in present if catalogue.scopes[name].protocol == "ews"]
+    if ews:  # kept, acknowledged: the registration already uses EWS
+        adoption.entry["allowEws"] = True
+        adoption.notes.append(
+            f"allowEws: true keeps {', '.join(ews)}: {ews_status(request.today)}; once the product sends MIME "
+            "through Graph sendMail, replace ews-send by graph-send and drop allowEws"
+        )
     if live.settings.get("isFallbackPublicClient"):  # kept: the program sets it from allowPublicClientFlows
         adoption.entry["allowPublicClientFlows"] = True
-    adoption.entry["import"] = _import_ids(live, grants)
+    adoption.entry["import"] = _import_ids(live, grants) | {"permissionOrder": _tenant_order(live, catalogue)}
     _describe(adoption, live, extra, slots, request)
     return adoption
 
@@ -305,15 +323,16 @@ def scope_sets(present: list[str], catalogue: Catalogue) -> tuple[list[str], lis
     return chosen, [name for name in present if name not in covered]
 
 
-def _wanted(present: list[str], catalogue: Catalogue, adoption: Adoption) -> list[str]:
-    """What the program will request: the registration's scopes plus the `general` set it always adds."""
-    missing = [n for n in catalogue.expand(ALWAYS_SET) if n not in present]
-    if missing:
-        adoption.changes.append(
-            f"request {', '.join(missing)} too: every app of this project asks for the scope set {ALWAYS_SET} "
-            "(add them in the portal first to avoid the change)"
-        )
-    return present + missing
+def _tenant_order(live: LiveApp, catalogue: Catalogue) -> list[str]:
+    """The delegated permissions by catalogue name in the registration's own order (requiredResourceAccess)."""
+    ids = _catalogue_ids(catalogue)
+    return [
+        ids[(str(rra.get("resourceAppId")).lower(), str(access.get("id")).lower())]
+        for rra in live.settings.get("requiredResourceAccess") or ()
+        for access in rra.get("resourceAccess") or ()
+        if access.get("type") == "Scope"
+        and (str(rra.get("resourceAppId")).lower(), str(access.get("id")).lower()) in ids
+    ]
 
 
 def _consent(
@@ -363,7 +382,7 @@ def _consent(
     return True, grants
 
 
-def _owners(live: LiveApp, deployer: str | None, adoption: Adoption) -> list[str]:
+def _owners(live: LiveApp, request: Request, adoption: Adoption) -> list[str]:
     """The registration's and the service principal's owners: the program gives both the same list."""
     app, sp = set(live.owners), set(live.service_principal_owners)
     owners = list(dict.fromkeys(o.lower() for o in (*live.owners, *live.service_principal_owners)))
@@ -377,7 +396,17 @@ def _owners(live: LiveApp, deployer: str | None, adoption: Adoption) -> list[str
                 )
     else:
         adoption.changes.append("create the service principal (enterprise application): the registration has none")
-    if deployer and (deployer not in app or (live.service_principal is not None and deployer not in sp)):
+
+    def lacks(who: str) -> bool:
+        return who not in app or (live.service_principal is not None and who not in sp)
+
+    listed = [d for d in request.deployers if lacks(d)]
+    if listed:
+        adoption.changes.append(
+            f"make {', '.join(listed)} owner(s) of both (mailoauth:deployers owns every app of the stack)"
+        )
+    deployer = request.deployer
+    if not request.deployers and deployer and lacks(deployer):
         adoption.changes.append(
             f"make the deploying principal an owner (the program always does): {deployer}, signed in for this "
             "adoption, does not own both the app registration and its service principal"
@@ -421,7 +450,7 @@ def _entry(
 def _import_ids(live: LiveApp, grants: list[dict[str, str]]) -> dict[str, Any]:
     ids: dict[str, Any] = {"application": f"/applications/{live.registration.object_id}"}
     if live.service_principal is not None:
-        ids["servicePrincipal"] = str(live.service_principal["id"]).lower()
+        ids["servicePrincipal"] = f"/servicePrincipals/{str(live.service_principal['id']).lower()}"
     if grants:
         ids["consentGrants"] = grants
     return ids

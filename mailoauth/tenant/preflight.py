@@ -10,19 +10,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from mailoauth.desired.exchange import exchange_online
 from mailoauth.desired.model import Stack
 from mailoauth.graph.auth import Principal
 from mailoauth.graph.errors import GraphError, grant_hint
 from mailoauth.graph.records import Registration
-from mailoauth.guardrails.rules import EWS_BLOCKED, EWS_SHUTDOWN
 
-# Exchange Online service plans (subscribedSkus / licenseDetails servicePlanId).
-EXCHANGE_PLANS = {
-    "9aaf7827-d63c-4b61-89c3-182f06f82e5c": "EXCHANGE_S_STANDARD",
-    "efb87545-963c-4e0d-99df-69c6916d9eb0": "EXCHANGE_S_ENTERPRISE",
-    "4a82b400-a79f-41a4-b4e2-e94f5787b113": "EXCHANGE_S_DESKLESS",
-    "1126bef5-da20-4f07-b45e-ad25d2581aa8": "EXCHANGE_S_ESSENTIALS",
-}
 # Directory role template ids (entra-docs permissions-reference).
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 PRIVILEGED_ROLE_ADMIN = "e8611ab8-c189-46e8-94e1-60213ab1f814"
@@ -101,10 +94,11 @@ def sign_in(stack: Stack, principal: Principal) -> Check:
 
 def _plans(service_plans: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """(plan name, provisioning status) of the Exchange Online plans in a SKU or licence."""
+    known = exchange_online().service_plans
     return [
-        (EXCHANGE_PLANS[str(p.get("servicePlanId")).lower()], str(p.get("provisioningStatus")))
+        (known[str(p.get("servicePlanId")).lower()], str(p.get("provisioningStatus")))
         for p in service_plans or ()
-        if str(p.get("servicePlanId")).lower() in EXCHANGE_PLANS
+        if str(p.get("servicePlanId")).lower() in known
     ]
 
 
@@ -271,7 +265,8 @@ def protocol_checks(stack: Stack, today: date) -> list[Check]:
                     key,
                     WARN,
                     "SMTP AUTH is off in tenants created after January 2020 and "
-                    "can be off per mailbox (error 535 5.7.139); Graph cannot read the setting",
+                    "can be off per mailbox (error 535 5.7.139); Graph cannot read the setting. "
+                    f"{smtp_basic_auth_note()}",
                     "Exchange Online PowerShell: Set-CASMailbox <mailbox> -SmtpClientAuthenticationDisabled "
                     "$false (or Set-TransportConfig for the organisation)",
                 )
@@ -279,25 +274,33 @@ def protocol_checks(stack: Stack, today: date) -> list[Check]:
     return out
 
 
+def smtp_basic_auth_note() -> str:
+    """Microsoft's retirement of passwords on SMTP AUTH, which leaves XOAUTH2 alone."""
+    facts = exchange_online()
+    return (
+        f"Basic authentication for SMTP AUTH is off by default from {facts.smtp_basic_auth_off} "
+        f"({facts.smtp_basic_auth_notice}): OAuth (XOAUTH2) is unaffected, clients still sending a password fail"
+    )
+
+
 def ews(key: str, today: date) -> Check:
-    fix = "send MIME through Graph sendMail (scopes: [Mail.Send]) instead of EWS"
-    if today >= EWS_SHUTDOWN:
-        return Check("ews", key, FAIL, f"EWS in Exchange Online was shut down on {EWS_SHUTDOWN.isoformat()}", fix)
-    if today >= EWS_BLOCKED:
+    fix = "send MIME through Graph sendMail (scopeSets: [graph-send], Mail.Send alone) instead of EWS"
+    blocked, shutdown = exchange_online().ews_blocked.isoformat(), exchange_online().ews_shutdown.isoformat()
+    if today >= exchange_online().ews_shutdown:
+        return Check("ews", key, FAIL, f"EWS in Exchange Online was shut down on {shutdown}", fix)
+    if today >= exchange_online().ews_blocked:
         return Check(
             "ews",
             key,
             WARN,
-            f"EWS is blocked since {EWS_BLOCKED.isoformat()} unless the tenant allow-lists this app, "
-            f"and shuts down on {EWS_SHUTDOWN.isoformat()}",
+            f"EWS is blocked since {blocked} unless the tenant allow-lists this app, and shuts down on {shutdown}",
             f"{fix}, or allow-list the app in Exchange Online",
         )
     return Check(
         "ews",
         key,
         WARN,
-        f"EWS is blocked from {EWS_BLOCKED.isoformat()} unless the tenant allow-lists the app, "
-        f"and shuts down on {EWS_SHUTDOWN.isoformat()}",
+        f"EWS is blocked from {blocked} unless the tenant allow-lists the app, and shuts down on {shutdown}",
         fix,
     )
 

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from tests.fakes.login import TokenBook
-from tests.fakes.odata import ODataError, parse_filter, select
+from tests.fakes.odata import ODataError, check_query, parse_filter, select
 from tests.fakes.server import Handler, Request, Response, Router
 from tests.fakes.tenant import FakeTenant
 
@@ -123,6 +123,8 @@ class FakeGraph:
             if denied is not None:
                 return denied
             try:
+                if req.method == "GET":
+                    check_query(req.path, req.query)
                 return handler(req, m)
             except ODataError as exc:
                 return graph_error(400, exc.code, str(exc))
@@ -198,7 +200,8 @@ class FakeGraph:
 
     # -- handlers ------------------------------------------------------------------------------------
     def _list(self, req: Request, items: list[dict[str, Any]]) -> Response:
-        matched = [o for o in items if parse_filter(req.query.get("$filter"))(o)]
+        wanted = parse_filter(req.query.get("$filter"))  # refused even when nothing would match, as Graph does
+        matched = [o for o in items if wanted(o)]
         size = min(int(req.query.get("$top") or self.page_size), self.page_size)
         start = int(req.query.get("$skiptoken") or 0)
         page = matched[start : start + size]
@@ -267,6 +270,12 @@ class FakeGraph:
         claims = self.claims(req)
         if claims.get("idtyp") != "user":
             return graph_error(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+        if not _advanced_query(req):  # an OData cast on a directory relationship is an advanced query
+            return graph_error(
+                400,
+                "Request_UnsupportedQuery",
+                "OData cast on transitiveMemberOf needs the ConsistencyLevel header set to eventual and $count=true.",
+            )
         return self._list(req, self.tenant.directory_roles.get(claims["oid"], []))
 
     def _add_password(self, req: Request, m: re.Match[str]) -> Response:
@@ -353,6 +362,11 @@ def _batch_problem(items: Any) -> str | None:
         if not item.get("method") or not url.startswith("/") or re.match(r"^/(v1\.0|beta)/", url):
             return f"Invalid batch payload format: url '{url}' must be relative to the API version."
     return None
+
+
+def _advanced_query(req: Request) -> bool:
+    """Graph's advanced query capabilities are switched on by `ConsistencyLevel: eventual` with `$count=true`."""
+    return req.headers.get("consistencylevel", "").lower() == "eventual" and req.query.get("$count") == "true"
 
 
 def _date(value: str | None) -> date:

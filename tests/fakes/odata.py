@@ -6,11 +6,14 @@ parentheses and `startswith(prop,'x')`; string comparison is case-insensitive, a
 
 from __future__ import annotations
 
+import functools
+import importlib
 import re
 from collections.abc import Callable
 from typing import Any
 
 MAX_IN_VALUES = 15
+MAX_TOP = 999  # Graph's maximum page size for directory objects
 TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<punct>[(),])|(?P<word>[A-Za-z_][\w./@-]*|-?\d+))")
 
 Predicate = Callable[[dict[str, Any]], bool]
@@ -149,3 +152,63 @@ def select(obj: dict[str, Any], fields: str | None) -> dict[str, Any]:
         return obj
     wanted = [f.strip() for f in fields.split(",") if f.strip()]
     return {k: obj[k] for k in wanted if k in obj}
+
+
+# The last path segment that names what a request returns -> the Graph v1.0 entity type of its items.
+ENTITY_OF_SEGMENT = {
+    "applications": "Application",
+    "servicePrincipals": "ServicePrincipal",
+    "oauth2PermissionGrants": "OAuth2PermissionGrant",
+    "users": "User",
+    "subscribedSkus": "SubscribedSku",
+    "licenseDetails": "LicenseDetails",
+    "authorizationPolicy": "AuthorizationPolicy",
+    "microsoft.graph.directoryRole": "DirectoryRole",
+    "graph.directoryRole": "DirectoryRole",
+    "owners": "DirectoryObject",
+}
+
+
+def entity_of(path: str) -> str | None:
+    """The entity type a Graph path returns (`/v1.0/users/x/licenseDetails` -> LicenseDetails), if known."""
+    for segment in reversed(path.split("/")):
+        name = segment.split("(", 1)[0]
+        if name in ENTITY_OF_SEGMENT:
+            return ENTITY_OF_SEGMENT[name]
+    return None
+
+
+@functools.cache
+def properties(entity: str) -> frozenset[str]:
+    """The properties Graph v1.0 defines on an entity type, read from msgraph-sdk's models (generated from
+    Graph's v1.0 metadata): what `$select` may name."""
+    module = importlib.import_module(f"msgraph.generated.models.{_snake(entity)}")
+    return frozenset(getattr(module, entity)().get_field_deserializers()) - {"@odata.type"}
+
+
+def _snake(name: str) -> str:
+    return {"OAuth2PermissionGrant": "o_auth2_permission_grant"}.get(name) or re.sub(
+        r"(?<!^)([A-Z])", r"_\1", name
+    ).lower()
+
+
+def check_query(path: str, query: dict[str, str]) -> None:
+    """What Graph refuses in the query options of a read, before it looks at any object."""
+    top = query.get("$top")
+    if top is not None and (not top.isdigit() or not 1 <= int(top) <= MAX_TOP):
+        raise ODataError(
+            "Request_BadRequest", f"Invalid page size specified: '{top}'. Must be between 1 and {MAX_TOP}."
+        )
+    entity = entity_of(path)
+    if entity and query.get("$select"):
+        known = properties(entity)
+        for name in (f.strip() for f in query["$select"].split(",")):
+            if name and name not in known:
+                raise ODataError(
+                    "Request_BadRequest",
+                    f"Could not find a property named '{name}' on type 'microsoft.graph.{_lower_first(entity)}'.",
+                )
+
+
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]
