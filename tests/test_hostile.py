@@ -75,10 +75,11 @@ def test_an_alias_bomb_in_a_scope_set_is_refused(project: Path) -> None:
 def test_values_nested_too_deep_or_through_themselves(project: Path) -> None:
     (project / "stacks/Pulumi.deep.yaml").write_text("config:\n  x: " + "[" * 5000 + "]" * 5000 + "\n")
     assert_refused(run_limited("plan", "--stack", "deep", cwd=project), "stacks/Pulumi.deep.yaml:2: (file):")
-    (project / "stacks/Pulumi.deep.yaml").write_text("config:\n  x: " + "[" * 70 + "]" * 70 + "\n")
+    anchored = "config:\n  y: &y 1\n  x: " + "[" * 70 + "*y" + "]" * 70 + "\n"  # deep, with aliases
+    (project / "stacks/Pulumi.deep.yaml").write_text(anchored)
     assert_refused(
         run_limited("plan", "--stack", "deep", cwd=project),
-        "stacks/Pulumi.deep.yaml:2: (file): document too large: values nested more than 64 levels deep",
+        "stacks/Pulumi.deep.yaml:3: (file): document too large: values nested more than 64 levels deep",
     )
     (project / "stacks/Pulumi.deep.yaml").write_text("config: &loop\n  x: *loop\n")
     assert_refused(run_limited("plan", "--stack", "deep", cwd=project), "stacks/Pulumi.deep.yaml:", "too large")

@@ -20,7 +20,8 @@ STR = "tag:yaml.org,2002:str"
 KINDS = {"int": "a number", "float": "a number", "bool": "true/false", "timestamp": "a date", "null": "null"}
 # Aliases (`*name`) share one node, so a small file can stand for an enormous document ("billion
 # laughs"). A document may use aliases as long as, written out in full, it stays under this many
-# nodes; nesting deeper than MAX_DEPTH is refused too (the constructor recurses once per level).
+# nodes, reached through at most MAX_DEPTH levels (an alias inside its own anchor is an endless chain).
+# Without an anchor (`&name`) there is no alias, and libyaml's own limit of 1,000 levels applies.
 MAX_EXPANDED_NODES = 100_000
 MAX_DEPTH = 64
 
@@ -70,11 +71,14 @@ class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                 seen.add(key)
         return mapping
 
+    may_alias = True  # load() clears it for a text without `&`: no anchor, so no alias to expand
+
     def get_single_data(self) -> Any:
         node = self.get_single_node()
         if node is None:
             return None
-        check_expansion(node)
+        if self.may_alias:
+            check_expansion(node)
         return self.construct_document(node)
 
 
@@ -140,8 +144,10 @@ HINTS: dict[type, tuple[str | None, str]] = {
 
 def load(text: str, file: str) -> Any:
     """Parse one document; a syntax error or duplicate key becomes an InvalidInput naming file and line."""
+    loader = StrictLoader(text)  # derives from a safe loader
+    loader.may_alias = "&" in text
     try:
-        return yaml.load(text, Loader=StrictLoader)  # StrictLoader derives from a safe loader
+        return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -150,6 +156,8 @@ def load(text: str, file: str) -> Any:
         raise InvalidInput([Problem(file, (), f"{kind}: {message}", hint=hint, line=line)]) from None
     except yaml.YAMLError as exc:
         raise InvalidInput([Problem(file, (), f"malformed YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
 
 
 def line_of(text: str, path: KeyPath) -> int | None:

@@ -408,7 +408,7 @@ def _yes(flag: bool) -> str:
 
 def _strings(kind: str, before: Iterable[str], after: Iterable[str], risk: str, why: tuple[str, str]) -> list[Change]:
     """Set-like lists (order carries no meaning in Entra): what was added at `risk`, what was removed."""
-    old, new = list(dict.fromkeys(before)), list(dict.fromkeys(after))
+    old, new = dict.fromkeys(before), dict.fromkeys(after)  # ordered, and linear to look up
     return [Change(kind, "added", v, risk, why[0]) for v in new if v not in old] + [
         Change(kind, "removed", v, "low", why[1]) for v in old if v not in new
     ]
