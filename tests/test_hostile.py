@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -96,15 +97,21 @@ def test_a_stack_file_over_the_size_limit_is_refused_with_its_size(project: Path
     )
 
 
-@pytest.mark.parametrize("kind", ["fifo", "zero"])
+@pytest.mark.parametrize("kind", ["fifo", "device", "zero"])
 def test_a_stack_file_that_is_a_fifo_or_a_device_is_refused(project: Path, kind: str) -> None:
     target = project / "stacks" / f"Pulumi.{kind}.yaml"
-    os.mkfifo(target) if kind == "fifo" else target.symlink_to("/dev/zero")
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "device":  # what /dev/zero is: reading it never ends
+        try:
+            os.mknod(target, 0o600 | stat.S_IFCHR, os.makedev(1, 5))
+        except PermissionError:
+            pytest.skip("making a device node needs root")
+    else:
+        target.symlink_to("/dev/zero")
+    why = "is a link to a file outside" if kind == "zero" else "is not a regular file (a FIFO, socket or device)"
     for args in (("plan", "--stack", kind), ("validate", "--all")):
-        assert_refused(
-            run_limited(*args, cwd=project),
-            f"stacks/Pulumi.{kind}.yaml: (file): the file is not a regular file (a FIFO, socket or device)",
-        )
+        assert_refused(run_limited(*args, cwd=project), f"stacks/Pulumi.{kind}.yaml: (file): the file {why}")
 
 
 @pytest.mark.parametrize(
@@ -265,3 +272,13 @@ def test_a_key_with_a_newline_cannot_print_a_forged_line(project: Path) -> None:
     assert [line for line in result.stderr.splitlines() if "forged" in line] == [
         r"error: stacks/Pulumi.dev.yaml:9: config.mailoauth:apps.jira-mail-in.x\nerror: forged by the file: unknown key"
     ]
+
+
+def test_a_stack_file_linked_to_a_file_outside_the_project_is_not_read(project: Path, tmp_path: Path) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.yaml"
+    outside.write_text("config:\n  the-secret-it-must-not-quote: hunter2\n")
+    (project / "stacks" / "Pulumi.leak.yaml").symlink_to(outside)
+    for args in (("plan", "--stack", "leak"), ("validate", "--all")):
+        result = run_limited(*args, cwd=project)
+        assert_refused(result, "stacks/Pulumi.leak.yaml: (file): the file is a link to a file outside the project")
+        assert "hunter2" not in result.stdout + result.stderr and "the-secret" not in result.stdout + result.stderr

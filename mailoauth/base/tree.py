@@ -34,12 +34,17 @@ class WorkTree:
     def __init__(self, root: Path | str):
         self.root = Path(root)
         self.label = "working tree"
+        self._real_root = self.root.resolve()
 
     def read_text(self, path: str) -> str | None:
         """The file's text; InvalidInput (not a traceback) when it is a folder, a FIFO or device, larger
-        than MAX_FILE_BYTES, unreadable or not UTF-8. A symlink is followed."""
+        than MAX_FILE_BYTES, unreadable or not UTF-8. A symlink is followed within the project only: a
+        pull request's link to a file elsewhere on the machine must not get that file quoted in a report."""
+        file = self.root / path
+        if file.is_symlink() and not file.resolve().is_relative_to(self._real_root):
+            raise _unreadable(path, "is a link to a file outside the project", "copy the file into the project")
         try:
-            data = _read_regular(self.root / path, path)
+            data = _read_regular(file, path)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except PermissionError:
