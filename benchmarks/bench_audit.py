@@ -23,6 +23,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.cli import main
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 from tests.fakes.cloud import FakeCloud
 from tests.fakes.project import write_project
 
@@ -49,7 +50,7 @@ def measure(cloud: FakeCloud, folder: Path, n: int, with_client_ids: bool) -> tu
     cloud.reset()
     write_project(folder, apps(n, with_client_ids))
     tree = WorkTree(folder)
-    stack = stackfile.load_stack(tree, "test", catalogue.load(tree), date.fromisoformat(TODAY))
+    stack = stackfile.load_stack(tree, "test", ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY)))
     cloud.tenant.deploy(stack)
     cloud.graph_router.reset()
     start = time.perf_counter()

@@ -88,10 +88,10 @@ def main() -> None:
         parse, core, full = best(
             args.repeat,
             lambda: [yaml.load(f.read_text(), Loader=loader) for f in files],
-            lambda: stackfile.check_stacks(tree, cat, today=today, policy=off),
-            lambda: stackfile.check_stacks(tree, cat, today=today),
+            lambda: stackfile.check_stacks(tree, stackfile.ProjectContext(cat, today, rules.Guard(off))),
+            lambda: stackfile.check_stacks(tree, stackfile.ProjectContext(cat, today)),
         )
-        stacks, problems = stackfile.check_stacks(tree, cat, today=today)
+        stacks, problems = stackfile.check_stacks(tree, stackfile.ProjectContext(cat, today))
         assert len(stacks) == args.stacks and not problems, problems[:3]
 
         project = crossguard.Project(folder, today=today)

@@ -7,11 +7,11 @@ same on every machine.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.projectcopy import copy_project
+
 COMMIT_DATE = "2026-11-01T12:00:00+00:00"
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Reviewer",
@@ -30,12 +30,9 @@ class GitRepo:
         """A new repository at `path` holding a copy of the project's data files at `project_at`."""
         self.path = path
         self.project = path / project_at
-        self.project.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / "Pulumi.yaml", self.project)
-        shutil.copytree(ROOT / "scopes", self.project / "scopes")
-        shutil.copytree(ROOT / "stacks", self.project / "stacks")
-        (self.project / "policy").mkdir()
-        shutil.copy(ROOT / "policy" / "rules.yaml", self.project / "policy")  # the guardrails' levels
+        copy_project(
+            self.project, "Pulumi.yaml", "scopes", "stacks", "policy/rules.yaml"
+        )  # rules: the guardrails' levels
         self.git("init", "--quiet", "--initial-branch=main")
 
     def git(self, *args: str, date: str = COMMIT_DATE) -> str:

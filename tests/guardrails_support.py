@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,8 @@ import pytest
 import yaml
 
 from mailoauth import cli
+from tests.projectcopy import DATA, copy_project
 
-ROOT = Path(__file__).resolve().parent.parent
 TODAY = "2026-11-27"  # EWS is blocked (since 2026-10-01) but not yet shut down (2027-04-01)
 TENANT = "11111111-2222-3333-4444-555555555555"
 CALLBACK = "https://jira-test.example.com/plugins/servlet/oauth2/callback"  # used by no example stack
@@ -20,11 +19,7 @@ CALLBACK = "https://jira-test.example.com/plugins/servlet/oauth2/callback"  # us
 
 def make_project(tmp: Path) -> Path:
     """A copy of the project's files (not its package): Pulumi.yaml, __main__.py, scopes/, stacks/, policy/."""
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, tmp / name)
-    for folder in ("scopes", "stacks", "policy"):
-        shutil.copytree(ROOT / folder, tmp / folder)
-    return tmp
+    return copy_project(tmp, "__main__.py", *DATA)
 
 
 def app(**settings: Any) -> dict[str, Any]:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import os
 import resource
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.gitrepo import ROOT
+from tests.projectcopy import ROOT
 
 MEMORY_BYTES = 1024 * 1024 * 1024  # address space: the interpreter and PyYAML need far less
 CPU_SECONDS = 20
@@ -84,12 +83,3 @@ def alias_bomb(levels: int = 9, width: int = 9) -> list[str]:
     lines = [f"  bomb0: &a0 [{', '.join(['lol'] * width)}]"]
     lines += [f"  bomb{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, levels)]
     return lines
-
-
-def copy_project(folder: Path) -> Path:
-    """The project's data files (Pulumi.yaml, scopes/, stacks/, policy/) copied into `folder`, safe to break."""
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "Pulumi.yaml", folder)
-    for name in ("scopes", "stacks", "policy"):
-        shutil.copytree(ROOT / name, folder / name)
-    return folder

@@ -22,6 +22,7 @@ APP_GO = "internal/services/applications/application_resource.go"
 PASSWORD_GO = "internal/services/applications/application_password_resource.go"
 SP_GO = "internal/services/serviceprincipals/service_principal_resource.go"
 GRANT_GO = "internal/services/serviceprincipals/service_principal_delegated_permission_grant_resource.go"
+SP_DATA_GO = "internal/services/serviceprincipals/service_principal_data_source.go"
 URI_GO = "internal/helpers/tf/validation/uri.go"
 STABLE_IDS = "vendor/github.com/hashicorp/go-azure-sdk/microsoft-graph/common-types/stable"
 UUID_GO = "vendor/github.com/hashicorp/go-uuid/uuid.go:60-83"
@@ -31,6 +32,7 @@ APPLICATION = "azuread:index/application:Application"
 SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
 PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
 GRANT = "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant"
+GET_SERVICE_PRINCIPAL = "azuread:index/getServicePrincipal:getServicePrincipal"
 
 SIGN_IN_AUDIENCES = (
     "AzureADMyOrg",
@@ -232,9 +234,18 @@ def _import_id(typ: str, import_id: str) -> Iterator[Refusal]:
         yield "id", f"parsing {import_id!r}: the import id must be /{collection}/<id>", source
 
 
-CHECKS: dict[str, Check] = {
+def _get_service_principal(args: Mapping[str, Any]) -> Iterator[Refusal]:
+    given = [k for k in ("clientId", "displayName", "objectId") if args.get(k)]
+    if len(given) != 1:
+        yield "clientId", "exactly one of clientId, displayName, objectId must be given", f"{SP_DATA_GO}:59"
+    if "clientId" in args:
+        yield from _uuid("clientId", args.get("clientId"), f"{SP_DATA_GO}:54-61")
+
+
+CHECKS: dict[str, Check] = {  # resources by type, data sources (invokes) by token
     APPLICATION: _application,
     SERVICE_PRINCIPAL: _service_principal,
     PASSWORD: _password,
     GRANT: _grant,
+    GET_SERVICE_PRINCIPAL: _get_service_principal,
 }

@@ -19,9 +19,9 @@ import pulumi
 import yaml
 from pulumi.runtime.mocks import MockMonitor
 
+from tests.projectcopy import ROOT
 from tests.provider_rules import APPLICATION, GRANT, PASSWORD, SERVICE_PRINCIPAL, ProviderRefused, refusals
 
-ROOT = Path(__file__).resolve().parent.parent
 NS = uuid.UUID("6f1c2b8e-7a55-4a57-9b7e-0d3f2f6b1a10")
 DEPLOYER = "0d0d0d0d-1111-4222-8333-444444444444"
 
@@ -109,6 +109,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.run.calls.append((args.token, dict(args.args)))
+        refused = refusals(args.token, args.args)
+        if refused:
+            raise ProviderRefused(args.token, "invoke", refused)
         if args.token == "azuread:index/getClientConfig:getClientConfig":
             return {
                 "tenantId": self.tenant_id,

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from tests.gitrepo import ROOT
+from tests.projectcopy import ROOT
 
 
 def runner_env(temp: Path) -> dict[str, str]:

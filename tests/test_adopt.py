@@ -600,7 +600,9 @@ def deployed_desk(cloud: FakeCloud, project: Path) -> str:
     from mailoauth.project import stackfile
 
     tree = WorkTree(project)
-    stack = stackfile.load_stack(tree, "prod", catalogue.load(tree), date.fromisoformat(TODAY))
+    stack = stackfile.load_stack(
+        tree, "prod", stackfile.ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY))
+    )
     return cloud.tenant.deploy_app(stack.apps["desk-out"]).application["appId"]
 
 
@@ -724,3 +726,11 @@ def test_listed_deployers_are_the_owners_adopt_compares(live_env: FakeCloud, pro
     assert result.code == 0, result.err
     assert f"  - make {ci} owner(s) of both (mailoauth:deployers owns every app of the stack)" in result.out
     assert "make the deploying principal an owner" not in result.out
+
+
+def test_the_order_and_the_left_out_scopes_are_one_line_each(live_env: FakeCloud, project: Path, run_cli) -> None:
+    portal = portal_app(live_env, scopes=["offline_access", "openid", "IMAP.AccessAsUser.All", "User.Read"])
+    assert adopt(run_cli, live_env, project, portal.client_id).code == 0
+    text = stack_text(project)
+    assert "      omitScopes: [email, profile]\n" in text
+    assert "        permissionOrder: [offline_access, openid, IMAP.AccessAsUser.All, User.Read]\n" in text

@@ -32,7 +32,9 @@ def deploy(cloud: FakeCloud, project: Path):
     from mailoauth.project import stackfile
 
     tree = WorkTree(project)
-    stack = stackfile.load_stack(tree, "test", catalogue.load(tree), date.fromisoformat(TODAY))
+    stack = stackfile.load_stack(
+        tree, "test", stackfile.ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY))
+    )
     return cloud.tenant.deploy(stack, {key: SECRET_VALUE for key in stack.apps})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue, endpoints
 from mailoauth.project import stackfile
-from tests.pulumi_harness import ROOT
+from mailoauth.project.stackfile import ProjectContext
+from tests.projectcopy import ROOT
 
 CATALOGUE = catalogue.load(WorkTree(ROOT))
 GRAPH, EXCHANGE = "00000003-0000-0000-c000-000000000000", "00000002-0000-0ff1-ce00-000000000000"
@@ -74,7 +76,7 @@ def stack_for(cloud: str, audience: str, sets: list[str]) -> stackfile.Stack:
             },
         }
     }
-    return stackfile.build_stack("t", doc, CATALOGUE, "t", date(2026, 11, 27))
+    return stackfile.build_stack("t", doc, "t", ProjectContext(CATALOGUE, date(2026, 11, 27)))
 
 
 @pytest.mark.parametrize(
@@ -156,3 +158,19 @@ def test_one_token_request_per_resource() -> None:
         "graph": "offline_access https://graph.microsoft.com/Mail.Send",
         "ews": "offline_access https://outlook.office365.com/EWS.AccessAsUser.All",
     }
+
+
+def test_exchange_online_facts_are_well_formed() -> None:
+    from mailoauth.desired.exchange import exchange_online
+    from mailoauth.desired.model import GUID_PATTERN
+
+    facts = exchange_online()
+    assert facts.service_plans["e9b4930a-925f-45e2-ac2a-3f7788ca6fdd"] == "EXCHANGE_S_STANDARD_GOV"
+    assert facts.service_plans["8c3069c0-ccdb-44be-ab77-986203a67df2"] == "EXCHANGE_S_ENTERPRISE_GOV"
+    assert facts.service_plans["fc52cc4b-ed7d-472d-bbe7-b081c23ecc56"] == "EXCHANGE_S_STANDARD_MIDMARKET"
+    assert all(
+        re.match(GUID_PATTERN, plan_id) and name.startswith("EXCHANGE_S_")
+        for plan_id, name in facts.service_plans.items()
+    )
+    assert (facts.ews_blocked, facts.ews_shutdown) == (date(2026, 10, 1), date(2027, 4, 1))
+    assert (facts.smtp_basic_auth_notice, facts.smtp_basic_auth_off) == ("MC786329", "the end of December 2026")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.pulumi_harness import ROOT
+from tests.projectcopy import ROOT, copy_project
 
 
 def mailoauth(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -24,10 +23,7 @@ def mailoauth(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the project's data files, safe to break."""
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path)
-    shutil.copytree(ROOT / "scopes", tmp_path / "scopes")
-    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
-    return tmp_path
+    return copy_project(tmp_path, "Pulumi.yaml", "scopes", "stacks")
 
 
 def test_plan_json_has_the_documented_shape() -> None:
@@ -159,8 +155,8 @@ def test_broken_catalogue_is_reported_before_any_stack(project: Path) -> None:
     result = mailoauth("validate", "--all", cwd=project)
     assert result.returncode == 2
     assert (
-        result.stderr
-        == "error: scopes/catalogue.yaml:26: resources.graph.scopes.SMTP.Send.id: not a GUID (got '258f6531')\n"
+        result.stderr == "error: scopes/catalogue.yaml:26: resources.graph.scopes.SMTP.Send.id: "
+        "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx) (got '258f6531')\n"
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from mailoauth.graph.errors import permission_for
+from mailoauth.project.stackfile import ProjectContext
 from tests.fakes.cloud import CLIENT_SECRET, FakeCloud
 from tests.fakes.graph import graph_error
 from tests.fakes.project import mail_app, write_project
@@ -60,7 +61,7 @@ def tenant(live_env: FakeCloud, project: Path) -> Tenant:
     from mailoauth.project import stackfile
 
     tree = WorkTree(project)
-    stack = stackfile.load_stack(tree, "test", catalogue.load(tree), date.fromisoformat(TODAY))
+    stack = stackfile.load_stack(tree, "test", ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY)))
     fake = live_env.tenant
     apps = fake.deploy(stack)
     users = {name: fake.add_user(f"{name}@example.com") for name in ("alice", "bob", "carol")}

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from mailoauth import cli
-from tests.gitrepo import ROOT, GitRepo
+from tests.gitrepo import GitRepo
+from tests.projectcopy import ROOT
 
 MAIL_SEND = "e383f46e-2787-4529-855e-0e479a3ffac0"
 MAIL_READ = "570282fd-fa5c-430d-a7fd-fc8dc98a9dca"

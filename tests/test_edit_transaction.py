@@ -13,7 +13,8 @@ import pytest
 
 from mailoauth.base.problems import InvalidInput
 from mailoauth.edit.transaction import Transaction
-from tests.hostile import assert_refused, copy_project, run_limited, start_limited
+from tests.hostile import assert_refused, run_limited, start_limited
+from tests.projectcopy import copy_project
 
 PROD = "stacks/Pulumi.prod.yaml"
 

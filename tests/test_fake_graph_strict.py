@@ -114,3 +114,21 @@ def test_a_write_needs_a_permission_the_token_carries(fake_cloud: FakeCloud) -> 
     )
     assert call(fake_cloud, "GET", f"/applications/{app['id']}", reader).status_code == 200  # reading is allowed
     assert app["passwordCredentials"] == []
+
+
+@pytest.mark.parametrize("query", ["displayName ne 'x'", "not(startswith(displayName,'x'))"])
+def test_ne_and_not_are_advanced_queries(fake_cloud: FakeCloud, query: str) -> None:
+    fake_cloud.tenant.add_application("Jira mail handler")
+    assert error_of(call(fake_cloud, "GET", "/applications", params={"$filter": query})) == (
+        400,
+        "Request_UnsupportedQuery",
+        "Operators 'ne' and 'not' need the ConsistencyLevel header set to eventual and $count=true.",
+    )
+    answer = call(
+        fake_cloud,
+        "GET",
+        "/applications",
+        params={"$filter": query, "$count": "true"},
+        headers={"ConsistencyLevel": "eventual"},
+    )
+    assert [a["displayName"] for a in answer.json()["value"]] == ["Jira mail handler"]

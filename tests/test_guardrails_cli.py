@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.guardrails_support import CALLBACK, ROOT, TODAY, app, make_project, run_cli, write_stack, write_yaml
+from tests.guardrails_support import CALLBACK, TODAY, app, make_project, run_cli, write_stack, write_yaml
+from tests.projectcopy import ROOT
 
 APP = "config.mailoauth:apps.jira-test"
 

@@ -27,7 +27,8 @@ from pulumi_policy import EnforcementLevel, PolicyCustomTimeouts, PolicyResource
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from mailoauth.deploy import crossguard
-from tests.guardrails_support import ROOT, TODAY, make_project, write_yaml
+from tests.guardrails_support import TODAY, make_project, write_yaml
+from tests.projectcopy import ROOT
 from tests.pulumi_harness import Run, run_stack_file, secret_value
 
 JUDGED = (crossguard.APPLICATION, crossguard.PASSWORD, crossguard.GRANT)

@@ -10,7 +10,8 @@ import pytest
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.guardrails import rules
-from tests.guardrails_support import ROOT, TODAY, app, make_project, run_cli, write_stack, write_yaml
+from tests.guardrails_support import TODAY, app, make_project, run_cli, write_stack, write_yaml
+from tests.projectcopy import ROOT
 
 CAT = catalogue.load(WorkTree(ROOT))
 CTX = rules.Context(CAT, date.fromisoformat(TODAY), "dev")

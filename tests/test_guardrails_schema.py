@@ -20,7 +20,9 @@ from mailoauth.base.problems import InvalidInput
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.project import schema, stackfile
-from tests.guardrails_support import ROOT, make_project, run_cli
+from mailoauth.project.stackfile import ProjectContext
+from tests.guardrails_support import make_project, run_cli
+from tests.projectcopy import ROOT
 
 SCHEMA_COMMENT = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.MULTILINE)
 
@@ -138,7 +140,9 @@ def test_bad_stack_files_are_rejected_by_the_schema_and_by_validate(case: str) -
     assert [(e.validator, list(e.absolute_path)) for e in errors] == [(keyword, path)]
     cat = catalogue.load(WorkTree(ROOT))
     with pytest.raises(InvalidInput):  # the tool agrees: what the editor marks, validate refuses
-        stackfile.build_stack("dev", yaml.safe_load(yaml.safe_dump(document)), cat, "stacks/Pulumi.dev.yaml")
+        stackfile.build_stack(
+            "dev", yaml.safe_load(yaml.safe_dump(document)), "stacks/Pulumi.dev.yaml", ProjectContext(cat)
+        )
 
 
 def test_other_namespaces_keys_are_left_alone() -> None:
@@ -165,6 +169,16 @@ def catalogue_with(path: tuple[str, ...], value: Any) -> dict[str, Any]:
 BAD_FILES = {
     "scope id not a GUID": ("catalogue.schema.json", catalogue_with((*SEND, "id"), "e383f46e"), "pattern"),
     "unknown access": ("catalogue.schema.json", catalogue_with((*SEND, "access"), "readwrite"), "enum"),
+    "scope with a misspelt key": (
+        "catalogue.schema.json",
+        catalogue_with((*SEND, "protocols"), "graph"),
+        "additionalProperties",
+    ),
+    "resource with a misspelt key": (
+        "catalogue.schema.json",
+        catalogue_with(("resources", "graph", "appID"), "00000003-0000-0000-c000-000000000000"),
+        "additionalProperties",
+    ),
     "resource without appId": (
         "catalogue.schema.json",
         catalogue_with(("resources", "graph", "appId"), None),
@@ -191,10 +205,35 @@ BAD_FILES = {
 }
 
 
+FILE_OF_SCHEMA = {
+    "catalogue.schema.json": "scopes/catalogue.yaml",
+    "scope-set.schema.json": "scopes/sets/extra.yaml",
+    "policy.schema.json": "policy/rules.yaml",
+}
+
+
 @pytest.mark.parametrize("case", BAD_FILES)
-def test_bad_scope_and_policy_files_are_rejected(case: str) -> None:
+def test_bad_scope_and_policy_files_are_rejected_by_the_schema_and_by_the_loader(case: str, tmp_path: Path) -> None:
     schema_name, document, keyword = BAD_FILES[case]
     assert [e.validator for e in validator(schema_name).iter_errors(document)] == [keyword]
+    project = make_project(tmp_path)
+    (project / FILE_OF_SCHEMA[schema_name]).write_text(yaml.safe_dump(document), encoding="utf-8")
+    load = stackfile.load_policy if schema_name == "policy.schema.json" else catalogue.load
+    with pytest.raises(InvalidInput):  # the loader agrees: what the editor marks, the tool refuses
+        load(WorkTree(project))
+
+
+def test_catalogue_names_the_unknown_key_in_a_scope(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    text = yaml.safe_dump(catalogue_with((*SEND, "protocols"), "graph"))
+    (project / "scopes/catalogue.yaml").write_text(text, encoding="utf-8")
+    line = 1 + [s.strip() for s in text.splitlines()].index("protocols: graph")
+    with pytest.raises(InvalidInput) as caught:
+        catalogue.load(WorkTree(project))
+    assert [str(p) for p in caught.value.problems] == [
+        f"error: scopes/catalogue.yaml:{line}: resources.graph.scopes.Mail.Send.protocols: unknown key; "
+        "did you mean 'protocol'?"
+    ]
 
 
 def test_the_schema_checks_shape_not_meaning() -> None:

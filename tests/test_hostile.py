@@ -13,7 +13,8 @@ import pytest
 
 from mailoauth.base import tree
 from tests.gitrepo import GitRepo
-from tests.hostile import alias_bomb, assert_refused, copy_project, run_limited, snapshot
+from tests.hostile import alias_bomb, assert_refused, run_limited, snapshot
+from tests.projectcopy import copy_project
 
 DEV = "stacks/Pulumi.dev.yaml"
 

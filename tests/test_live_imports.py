@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.projectcopy import ROOT
+
 HEAVY = ("msgraph", "msgraph_core", "kiota_abstractions", "kiota_http", "azure", "msal", "httpx", "pulumi")
 PROBE = """
 import sys

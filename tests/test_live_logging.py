@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.fakes.project import mail_app, write_project
-from tests.pulumi_harness import ROOT
+from tests.projectcopy import ROOT
 
 
 def test_wrong_secret_prints_one_line_and_no_sdk_logging(fake_cloud, tmp_path: Path) -> None:

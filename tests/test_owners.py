@@ -10,7 +10,7 @@ from mailoauth.project import stackfile
 from mailoauth.review import plan
 from tests.provider_rules import APPLICATION, SERVICE_PRINCIPAL
 from tests.pulumi_harness import Tenant, run_program, stack_config
-from tests.test_validation import CATALOGUE, TODAY, app_of, mutate, problems
+from tests.test_validation import CATALOGUE, TODAY, ProjectContext, app_of, mutate, problems
 
 CI = "c1c1c1c1-0000-4000-8000-000000000001"
 ADMIN = "adadadad-0000-4000-8000-000000000002"
@@ -59,11 +59,15 @@ def test_without_deployers_the_running_principal_is_added(monkeypatch: pytest.Mo
 
 
 def test_plan_says_who_owns_the_apps() -> None:
-    listed = stackfile.build_stack("dev", mutate(deployers(CI.upper())), CATALOGUE, "stacks/Pulumi.dev.yaml", TODAY)
+    listed = stackfile.build_stack(
+        "dev", mutate(deployers(CI.upper())), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY)
+    )
     doc = plan.plan_document(listed)
     assert doc["apps"]["jira"]["owners"] == [CI, EXTRA]
     assert f"    owners         {CI}, {EXTRA}\n" in plan.render_text(doc)
-    unset = plan.plan_document(stackfile.build_stack("dev", mutate(lambda d: None), CATALOGUE, "x", TODAY))
+    unset = plan.plan_document(
+        stackfile.build_stack("dev", mutate(lambda d: None), "x", ProjectContext(CATALOGUE, TODAY))
+    )
     assert unset["apps"]["jira"]["owners"] == ["{deployer}"]
     assert (
         "    owners         whoever runs pulumi up (replacing the previous deployer; list them in "

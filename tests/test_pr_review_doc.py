@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from mailoauth import cli
-from tests.gitrepo import ROOT, GitRepo
+from tests.gitrepo import GitRepo
+from tests.projectcopy import ROOT
 
 DOC = ROOT / "docs" / "pr-review.md"
 

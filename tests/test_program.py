@@ -9,8 +9,10 @@ import pytest
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 from mailoauth.review import plan
-from tests.pulumi_harness import DEPLOYER, ROOT, assert_program_matches_plan, fake_id, run_stack_file, secret_value
+from tests.projectcopy import ROOT
+from tests.pulumi_harness import DEPLOYER, assert_program_matches_plan, fake_id, run_stack_file, secret_value
 
 APP = "azuread:index/application:Application"
 SP = "azuread:index/servicePrincipal:ServicePrincipal"
@@ -156,7 +158,7 @@ def test_saas_is_multi_tenant_with_organizations_endpoints() -> None:
 @pytest.mark.parametrize("stack", ["dev", "prod", "saas"])
 def test_program_registers_exactly_what_plan_shows(stack: str) -> None:
     tree = WorkTree(ROOT)
-    doc = plan.plan_document(stackfile.load_stack(tree, stack, catalogue.load(tree)))
+    doc = plan.plan_document(stackfile.load_stack(tree, stack, ProjectContext(catalogue.load(tree))))
     assert_program_matches_plan(run_stack_file(stack), doc)
 
 

@@ -30,7 +30,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.model import APP_FIELDS, CONFIG_KEYS, GUID_PATTERN, Key
 from mailoauth.project import stackfile
 from mailoauth.review import plan
-from tests.hostile import copy_project
+from tests.projectcopy import copy_project
 from tests.pulumi_harness import ROOT, assert_program_matches_plan, run_program, stack_config
 
 TODAY = date(2026, 11, 27)

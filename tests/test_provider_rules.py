@@ -14,17 +14,19 @@ from mailoauth.review import plan
 from tests.provider_rules import (
     APP_GO,
     APPLICATION,
+    GET_SERVICE_PRINCIPAL,
     GRANT,
     GRANT_GO,
     PASSWORD,
     PASSWORD_GO,
     RFC3339_GO,
     SERVICE_PRINCIPAL,
+    SP_DATA_GO,
     SP_GO,
     refusals,
 )
 from tests.pulumi_harness import run_program, run_stack_file, stack_config
-from tests.test_validation import CATALOGUE, TODAY, app_of, mutate
+from tests.test_validation import CATALOGUE, TODAY, ProjectContext, app_of, mutate
 
 OBJECT = "5b0e1c2d-3f4a-4b5c-8d6e-7f8091a2b3c4"
 GRAPH = "00000003-0000-0000-c000-000000000000"
@@ -327,7 +329,9 @@ def test_the_strict_mock_stops_a_run_the_provider_would_refuse(monkeypatch: pyte
 
 
 def test_plan_shows_the_token_version_for_personal_accounts() -> None:
-    stack = stackfile.build_stack("dev", mutate(personal_stack), CATALOGUE, "stacks/Pulumi.dev.yaml", TODAY)
+    stack = stackfile.build_stack(
+        "dev", mutate(personal_stack), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY)
+    )
     doc = plan.plan_document(stack)
     assert doc["apps"]["jira"]["accessTokenVersion"] == 2
     assert (
@@ -338,6 +342,19 @@ def test_plan_shows_the_token_version_for_personal_accounts() -> None:
         "multi-tenant-and-personal (`AzureADandPersonalMicrosoftAccount`), access tokens v2 "
         "(api.requestedAccessTokenVersion, required with personal accounts), scope sets: general, imap, smtp"
     ) in plan.render_markdown(doc)
-    work = plan.plan_document(stackfile.build_stack("dev", mutate(lambda d: None), CATALOGUE, "x", TODAY))
+    work = plan.plan_document(
+        stackfile.build_stack("dev", mutate(lambda d: None), "x", ProjectContext(CATALOGUE, TODAY))
+    )
     assert work["apps"]["jira"]["accessTokenVersion"] is None
     assert "token version" not in plan.render_text(work)
+
+
+def test_the_service_principal_lookup_takes_one_client_id() -> None:
+    graph = {"clientId": "00000003-0000-0000-c000-000000000000"}
+    assert refusals(GET_SERVICE_PRINCIPAL, graph) == []
+    assert refusals(GET_SERVICE_PRINCIPAL, {"clientId": "graph"}) == [
+        ("clientId", "expected a valid UUID, got graph", f"{SP_DATA_GO}:54-61")
+    ]
+    assert refusals(GET_SERVICE_PRINCIPAL, {**graph, "displayName": "Microsoft Graph"}) == [
+        ("clientId", "exactly one of clientId, displayName, objectId must be given", f"{SP_DATA_GO}:59")
+    ]

@@ -6,7 +6,8 @@ import re
 from datetime import date
 
 from mailoauth.desired.model import APP_FIELDS, CONFIG_KEYS, GRANT_IMPORT_FIELDS, IMPORT_FIELDS, SECRET_FIELDS, Key
-from tests.pulumi_harness import ROOT
+from mailoauth.project.stackfile import ProjectContext
+from tests.projectcopy import ROOT
 
 README = (ROOT / "README.md").read_text()
 
@@ -59,7 +60,7 @@ def test_every_output_is_documented() -> None:
     from mailoauth.project.stackfile import build_stack
     from tests.test_validation import CATALOGUE, base
 
-    stack = build_stack("dev", base(), CATALOGUE, "f", date(2026, 11, 27))
+    stack = build_stack("dev", base(), "f", ProjectContext(CATALOGUE, date(2026, 11, 27)))
     documented = set(re.findall(r"^\| `apps\.<key>\.(\w+)`", README, flags=re.M))
     assert documented == set(app_output(stack, stack.apps["jira"], "cid"))
     assert "| `clientSecrets.<key>` |" in README
@@ -71,3 +72,12 @@ def test_ci_runs_the_readme_test_command() -> None:
     for step in command.split(" && "):
         step = step.replace("pip install -e", "pip install --quiet -e")
         assert step in ci, f"{step!r} missing from .ci/run"
+
+
+def test_every_guardrail_is_in_the_readme_and_the_guide() -> None:
+    from mailoauth.guardrails.rules import RULES
+
+    guide = (ROOT / "docs" / "guardrails.md").read_text()
+    for rule in RULES:
+        assert f"| `{rule.id}` | {rule.level}" in README, rule.id
+        assert f"| `{rule.id}` | {rule.level}" in guide, rule.id

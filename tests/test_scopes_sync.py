@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.cloud import FakeCloud
-from tests.fakes.project import ROOT, mail_app, write_project
+from tests.fakes.project import mail_app, write_project
 from tests.fakes.tenant import GRAPH_SCOPES
+from tests.projectcopy import ROOT
 
 NEW_SMTP_ID = "11112222-3333-4444-8555-666677778888"
 

@@ -14,7 +14,8 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.cli import main
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
-from tests.pulumi_harness import ROOT
+from mailoauth.project.stackfile import ProjectContext
+from tests.projectcopy import ROOT
 from tests.test_cli import MERGED, project  # noqa: F401 (fixture)
 
 OPS = """\
@@ -79,7 +80,7 @@ def secrets_cmd(path: Path, *args: str) -> int:
 
 def slots(path: Path, app: str) -> list[tuple[str, str]]:
     tree = WorkTree(path.parent.parent)
-    stack = stackfile.load_stack(tree, "ops", catalogue.load(tree), check_expiry=False)
+    stack = stackfile.load_stack(tree, "ops", ProjectContext(catalogue.load(tree), check_expiry=False))
     return [(s.name, s.expires.isoformat()) for s in stack.apps[app].secrets]
 
 
@@ -277,8 +278,8 @@ def test_expired_secrets_are_read_only_when_asked(ops: Path, monkeypatch) -> Non
     tree = WorkTree(ops.parent.parent)
     monkeypatch.setenv("MAILOAUTH_TODAY", "2027-01-10")
     with pytest.raises(InvalidInput):
-        stackfile.load_stack(tree, "ops", catalogue.load(tree))
-    stack = stackfile.load_stack(tree, "ops", catalogue.load(tree), check_expiry=False)
+        stackfile.load_stack(tree, "ops", ProjectContext(catalogue.load(tree)))
+    stack = stackfile.load_stack(tree, "ops", ProjectContext(catalogue.load(tree), check_expiry=False))
     assert stack.apps["desk-in"].secrets[0].expires.isoformat() == "2026-12-20"
 
 

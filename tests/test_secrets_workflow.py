@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.pulumi_harness import ROOT
+from tests.projectcopy import ROOT
 from tests.runner import runner_env
 from tests.test_cli import project  # noqa: F401 (fixture)
 from tests.test_secrets_report import LAB

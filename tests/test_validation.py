@@ -12,7 +12,8 @@ from mailoauth.base.problems import InvalidInput
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
-from tests.pulumi_harness import ROOT
+from mailoauth.project.stackfile import ProjectContext
+from tests.projectcopy import ROOT
 
 TODAY = date(2026, 11, 27)
 CATALOGUE = catalogue.load(WorkTree(ROOT))
@@ -42,7 +43,7 @@ def app_of(doc: dict[str, Any]) -> dict[str, Any]:
 
 def problems(doc: dict[str, Any]) -> list[str]:
     try:
-        stack = stackfile.build_stack("dev", doc, CATALOGUE, "stacks/Pulumi.dev.yaml", TODAY)
+        stack = stackfile.build_stack("dev", doc, "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY))
     except InvalidInput as exc:
         return [str(p) for p in exc.problems]
     return [str(p) for p in stack.warnings]
@@ -55,7 +56,7 @@ def mutate(fn) -> dict[str, Any]:
 
 
 def test_the_base_document_is_valid() -> None:
-    stack = stackfile.build_stack("dev", base(), CATALOGUE, "stacks/Pulumi.dev.yaml", TODAY)
+    stack = stackfile.build_stack("dev", base(), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY))
     assert [p.value for p in stack.apps["jira"].permissions] == [
         "profile",
         "SMTP.Send",
@@ -288,13 +289,13 @@ def test_ews_needs_allow_ews_and_warns_with_the_retirement_dates() -> None:
 
 def test_graph_send_is_mail_send_alone_and_ews_send_is_on_exchange_online() -> None:
     doc = mutate(lambda d: app_of(d).update(scopeSets=["graph-send"]))
-    stack = stackfile.build_stack("dev", doc, CATALOGUE, "f", TODAY)
+    stack = stackfile.build_stack("dev", doc, "f", ProjectContext(CATALOGUE, TODAY))
     perms = {p.value: (p.resource_app_id, p.id) for p in stack.apps["jira"].permissions}
     assert perms["Mail.Send"] == ("00000003-0000-0000-c000-000000000000", "e383f46e-2787-4529-855e-0e479a3ffac0")
     assert "EWS.AccessAsUser.All" not in perms
     assert stack.apps["jira"].scope_sets == ("general", "graph-send")
     doc = mutate(lambda d: app_of(d).update(scopeSets=["ews-send"], allowEws=True))
-    ews = stackfile.build_stack("dev", doc, CATALOGUE, "f", TODAY).apps["jira"].permissions
+    ews = stackfile.build_stack("dev", doc, "f", ProjectContext(CATALOGUE, TODAY)).apps["jira"].permissions
     assert {p.value: (p.resource_app_id, p.id) for p in ews}["EWS.AccessAsUser.All"] == (
         "00000002-0000-0ff1-ce00-000000000000",
         "3b5f3d61-589b-4a3c-a359-5dd4b5ee5bd5",
@@ -302,9 +303,9 @@ def test_graph_send_is_mail_send_alone_and_ews_send_is_on_exchange_online() -> N
 
 
 def test_user_read_only_when_asked_for() -> None:
-    plain = stackfile.build_stack("dev", base(), CATALOGUE, "f", TODAY)
+    plain = stackfile.build_stack("dev", base(), "f", ProjectContext(CATALOGUE, TODAY))
     asked = stackfile.build_stack(
-        "dev", mutate(lambda d: app_of(d).update(scopes=["User.Read"])), CATALOGUE, "f", TODAY
+        "dev", mutate(lambda d: app_of(d).update(scopes=["User.Read"])), "f", ProjectContext(CATALOGUE, TODAY)
     )
     assert "User.Read" not in [p.value for p in plain.apps["jira"].permissions]
     assert ("User.Read", "e1fe6dd8-ba31-4d61-89e7-88639da4683d") in [

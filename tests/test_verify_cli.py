@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tests.pulumi_harness import ROOT
+from tests.projectcopy import ROOT
 from tests.verify_world import SECRET, USER, World
 
 

@@ -13,14 +13,15 @@ from datetime import date
 
 import pytest
 
-from mailoauth.project.stackfile import build_stack
+from mailoauth.project.stackfile import ProjectContext, build_stack
 from mailoauth.review import plan
 from mailoauth.verify.explain import _data, explain, explanations
 from mailoauth.verify.loopback import Listener, loopback_redirect
 from mailoauth.verify.oauth import DEVICE_GRANT, OAuthError, TokenClient
 from mailoauth.verify.redact import Redactor
 from tests.fakes.cloud import TENANT_ID
-from tests.pulumi_harness import ROOT, run_program, stack_config
+from tests.projectcopy import ROOT
+from tests.pulumi_harness import run_program, stack_config
 from tests.test_validation import CATALOGUE, app_of, base, problems
 from tests.verify_world import World
 
@@ -41,7 +42,7 @@ def own_app(**settings: object) -> dict:
 
 def test_allow_public_client_flows_reaches_plan_and_the_registration() -> None:
     doc = own_app(allowPublicClientFlows=True)
-    stack = build_stack("dev", doc, CATALOGUE, "f", date(2026, 11, 27))
+    stack = build_stack("dev", doc, "f", ProjectContext(CATALOGUE, date(2026, 11, 27)))
     planned = plan.plan_document(stack)["apps"]["jira"]
     assert planned["allowPublicClientFlows"] is True
     assert "    public client  allowed (device code sign-in)" in plan.render_text(plan.plan_document(stack))
@@ -54,7 +55,7 @@ def test_allow_public_client_flows_reaches_plan_and_the_registration() -> None:
 
 
 def test_public_client_flows_are_off_unless_asked_for() -> None:
-    stack = build_stack("dev", own_app(), CATALOGUE, "f", date(2026, 11, 27))
+    stack = build_stack("dev", own_app(), "f", ProjectContext(CATALOGUE, date(2026, 11, 27)))
     assert plan.plan_document(stack)["apps"]["jira"]["allowPublicClientFlows"] is False
     assert (
         run_program(stack_config(own_app()), "dev", tenant_id=TENANT)

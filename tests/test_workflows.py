@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from tests.actions_jobs import job_runs, run_shell_step, simulate
-from tests.gitrepo import ROOT, GitRepo
+from tests.gitrepo import GitRepo
+from tests.projectcopy import ROOT
 from tests.runner import runner_env
 
 WORKFLOWS = ROOT / ".github" / "workflows"

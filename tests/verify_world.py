@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -24,12 +23,13 @@ from mailoauth import cli
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 from tests.fakes.browser import UserBrowser
 from tests.fakes.cloud import TENANT_ID, FakeCloud
 from tests.fakes.signin import Account
 from tests.fakes.tenant import Deployed
 from tests.mailfakes import FakeImap, FakeSmtp, Mailboxes, exchange_tokens
-from tests.pulumi_harness import ROOT
+from tests.projectcopy import copy_project
 
 SECRET = "fake~verify-app-secret-Qx7"  # the deployed apps' client secret; must never be printed
 USER = "support@contoso.example"
@@ -108,7 +108,7 @@ class Deployment:
     @property
     def stack(self) -> stackfile.Stack:
         tree = WorkTree(self.project)
-        return stackfile.load_stack(tree, "verify", catalogue.load(tree))
+        return stackfile.load_stack(tree, "verify", ProjectContext(catalogue.load(tree)))
 
     def deploy(self) -> dict[str, Deployed]:
         self.deployed = self.cloud.tenant.deploy(self.stack)
@@ -175,9 +175,8 @@ class World(Deployment):
         return Result(code, out, err)
 
 
-def copy_project(folder: Path) -> Path:
-    shutil.copy(ROOT / "Pulumi.yaml", folder)
-    shutil.copytree(ROOT / "scopes", folder / "scopes")
+def verify_project(folder: Path) -> Path:
+    copy_project(folder, "Pulumi.yaml", "scopes")
     (folder / "stacks").mkdir()
     (folder / "stacks" / "Pulumi.verify.yaml").write_text(STACK)
     return folder
@@ -204,7 +203,7 @@ def world(
         smtp = servers.enter_context(FakeSmtp(fake_cloud.tls.server_context(), smtp_boxes))
         found = World(
             fake_cloud,
-            copy_project(tmp_path),
+            verify_project(tmp_path),
             imap,
             smtp,
             user,

@@ -158,6 +158,8 @@ class GitTree:
             )
         self.commit, _, body = found
         try:
+            if isinstance(body, int):  # a commit object beyond MAX_FILE_BYTES: not one git itself would write
+                raise RevisionError(f"the commit object of '{rev}' is {body:,} bytes")
             self.commit_date = _committer_date(body)
         except RevisionError:
             self.close()
@@ -193,9 +195,10 @@ class GitTree:
     def list_dir(self, path: str) -> list[str]:
         if path not in self._dirs:  # a revision never changes, so each folder is listed once
             found = self._fetch([f"{self.commit}:./{path}"])[0]
-            if found and isinstance(found[2], int):
-                raise too_large(path, found[2])
-            files = self._tree_files(found[2]) if found and found[1] == "tree" else {}
+            data = found[2] if found and found[1] == "tree" else b""
+            if isinstance(data, int):
+                raise too_large(path, data)
+            files = self._tree_files(data)
             wanted = [name for name in files if f"{path}/{name}" not in self._files]
             for name, blob in zip(wanted, self._fetch([files[name] for name in wanted]), strict=True):
                 self._files[f"{path}/{name}"] = blob[2] if blob else None

@@ -12,7 +12,7 @@ import yaml
 
 from mailoauth.base.problems import InvalidInput, KeyPath, Problem
 
-_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 MERGE = "tag:yaml.org,2002:merge"

@@ -26,6 +26,7 @@ from mailoauth.desired.model import GUID_PATTERN, Stack
 from mailoauth.edit.transaction import Transaction
 from mailoauth.graph import options
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 from mailoauth.tenant import adoption
 
 
@@ -91,13 +92,14 @@ def run(args: argparse.Namespace) -> int:
 def _stack(tree: WorkTree, name: str, cat: Catalogue) -> Stack:
     """The stack to adopt into, validated; a file whose `mailoauth:apps` is still empty gets its first app here."""
     try:
-        return stackfile.load_stack(tree, name, cat)
+        return stackfile.load_stack(tree, name, ProjectContext(cat))
     except InvalidInput as exc:
         _, doc = stackfile.read_stack(tree, name)
         config = doc.get("config") if isinstance(doc, dict) else None
         empty = isinstance(config, dict) and config.get("mailoauth:apps") in (None, {})
         if not empty or any(p.path[:2] != stackfile.APPS for p in exc.errors):
             raise
+        assert isinstance(config, dict)  # what `empty` found
         cloud = clouds()[config.get("azuread:environment") or "global"]
         return Stack(name, stackfile.stack_file(name), str(config["azuread:tenantId"]).lower(), cloud)
 
@@ -113,7 +115,7 @@ def _not_adopted(stack: Stack, client_id: str, key: str | None) -> None:
         )
 
 
-async def _read(args: argparse.Namespace, stack: Stack, cat: Catalogue) -> tuple[adoption.LiveApp, dict, str]:
+async def _read(args: argparse.Namespace, stack: Stack, cat: Catalogue) -> tuple[adoption.LiveApp, dict, str | None]:
     """The registration with everything adoption looks at, the resource APIs, and who signed in."""
     from mailoauth.graph.directory import find_apps
 

@@ -10,6 +10,7 @@ from mailoauth import cli
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 from mailoauth.review import plan
 
 
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
-    stack = stackfile.load_stack(tree, args.stack, catalogue.load(tree))
+    stack = stackfile.load_stack(tree, args.stack, ProjectContext(catalogue.load(tree)))
     doc = plan.plan_document(stack)
     if args.format == "json":
         print(json.dumps(doc, indent=2))

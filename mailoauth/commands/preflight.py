@@ -17,6 +17,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.model import Stack
 from mailoauth.graph import options
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 from mailoauth.tenant import preflight
 
 
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
-    stack = stackfile.load_stack(tree, args.stack, catalogue.load(tree))
+    stack = stackfile.load_stack(tree, args.stack, ProjectContext(catalogue.load(tree)))
     facts = options.run(_facts(args, stack))
     doc = preflight.preflight_document(stack, preflight.checks(stack, facts, stackfile.utc_today()))
     if args.format == "json":

@@ -19,6 +19,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.model import App, Stack
 from mailoauth.edit.transaction import Transaction
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 from mailoauth.review import secretslots
 
 
@@ -92,7 +93,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
         tree = WorkTree(root)
         cat = catalogue.load(tree)
         today = stackfile.utc_today()
-        stack = stackfile.load_stack(tree, args.stack, cat, today, check_expiry=False)
+        stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat, today, check_expiry=False))
         app = _app(stack, args.app)
         try:
             rotation = change(app, today)
@@ -132,7 +133,7 @@ def _app(stack: Stack, key: str) -> App:
 def run_report(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     today = stackfile.utc_today()
-    stacks = stackfile.load_stacks(tree, catalogue.load(tree), today=today, check_expiry=False)
+    stacks = stackfile.load_stacks(tree, ProjectContext(catalogue.load(tree), today, check_expiry=False))
     window_end = args.within.after(today)
     rows = secretslots.report_rows(stacks, today, window_end)
     doc = secretslots.report_document(rows, today, args.within, window_end)

@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     policy = stackfile.load_policy(tree)
     names = stackfile.stack_names(tree) if args.all else list(dict.fromkeys(args.stack))
-    stacks, problems = stackfile.check_stacks(tree, catalogue.load(tree), names, policy=policy)
+    context = stackfile.ProjectContext(catalogue.load(tree), guard=rules.Guard(policy))
+    stacks, problems = stackfile.check_stacks(tree, context, names)
     problems += [w for s in stacks.values() for w in s.warnings]
     report = build_report(names, problems, policy)
     print(json.dumps(report, indent=2) if args.format == "json" else render_text(report, problems))

@@ -20,6 +20,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import App, Stack
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 
 if TYPE_CHECKING:
     from mailoauth.verify.credentials import AppCredentials
@@ -79,7 +80,7 @@ def _host_port(text: str) -> tuple[str, int]:
 def load_app(args: argparse.Namespace) -> tuple[Stack, App]:
     """The validated stack (expired secrets allowed: verify explains them) and the app it names."""
     tree = WorkTree(cli.project_root(args))
-    stack = stackfile.load_stack(tree, args.stack, catalogue.load(tree), check_expiry=False)
+    stack = stackfile.load_stack(tree, args.stack, ProjectContext(catalogue.load(tree), check_expiry=False))
     if args.app not in stack.apps:
         hint = did_you_mean(args.app, stack.apps) or f"apps: {', '.join(stack.apps)}"
         raise cli.UsageError(f"{stack.file}: config.mailoauth:apps: no app '{args.app}'; {hint}")

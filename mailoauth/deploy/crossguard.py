@@ -25,18 +25,18 @@ from pulumi_policy import (
 )
 
 from mailoauth.base import yamlio
+from mailoauth.base.keyspec import check_fields, key_schema
 from mailoauth.base.problems import InvalidInput, Problems
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
-from mailoauth.desired.model import APP_FIELDS, SIGN_IN_AUDIENCE
+from mailoauth.desired.model import APP_FIELDS, AUDIENCE_OF_SIGN_IN
 from mailoauth.guardrails import rules
-from mailoauth.project import schema, stackfile
+from mailoauth.project import stackfile
 
 APPLICATION = "azuread:index/application:Application"
 PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
 GRANT = "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant"
 COMPONENT = "mailoauth:index:MailApp"
-AUDIENCE_OF = {entra: ours for ours, entra in SIGN_IN_AUDIENCE.items()}
 DEFAULT_SIGN_IN_AUDIENCE = "AzureADMyOrg"  # the provider's default when signInAudience is not set
 GO_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
@@ -79,7 +79,6 @@ class Project:
         self.guard = stackfile.project_guard(self.tree)
         self.today = today or stackfile.utc_today()
         self.name = _project_name(self.tree)
-        self._scopes_by_id = {(s.resource_app_id.lower(), s.id.lower()): s for s in self.catalogue.scopes.values()}
         self._declarations: dict[tuple[str, str], rules.Declaration | None] = {}
 
     @property
@@ -106,7 +105,7 @@ class Project:
         if resource.type == APPLICATION:
             accesses = self._required_accesses(props)
             redirects = _redirects(props)
-            audience = AUDIENCE_OF.get(str(props.get("signInAudience") or DEFAULT_SIGN_IN_AUDIENCE))
+            audience = AUDIENCE_OF_SIGN_IN.get(str(props.get("signInAudience") or DEFAULT_SIGN_IN_AUDIENCE))
             registration = rules.Registration(
                 resource.name,
                 audience,
@@ -129,8 +128,8 @@ class Project:
             return rules.Password(resource.name, end, start), {("end",): "endDate"}
         if resource.type == GRANT:
             claims = [str(c) for c in props.get("claimValues") or ()]
-            accesses = tuple(self._claim(c) for c in claims)
-            grant = rules.ConsentGrant(resource.name, accesses, self.declaration(resource))
+            claimed = tuple(self._claim(c) for c in claims)
+            grant = rules.ConsentGrant(resource.name, claimed, self.declaration(resource))
             return grant, {("permissions", i): f"claimValues[{i}]" for i in range(len(claims))}
         return None
 
@@ -153,7 +152,7 @@ class Project:
         if not isinstance(raw, dict):
             return None
         problems = Problems(stackfile.stack_file(stack))  # the file's own problems are validate's to report
-        return rules.declaration(self.catalogue, stackfile.check_fields(problems, (), raw, APP_FIELDS))
+        return rules.declaration(self.catalogue, check_fields(problems, (), raw, APP_FIELDS))
 
     def _required_accesses(self, props: Mapping[str, Any]) -> list[tuple[str, rules.Access]]:
         out = []
@@ -161,7 +160,7 @@ class Project:
             resource_app_id = str(required.get("resourceAppId") or "")
             for a, entry in enumerate(required.get("resourceAccesses") or ()):
                 kind, ident = str(entry.get("type") or "Scope"), str(entry.get("id") or "")
-                scope = self._scopes_by_id.get((resource_app_id.lower(), ident.lower())) if kind == "Scope" else None
+                scope = self.catalogue.by_id.get((resource_app_id.lower(), ident.lower())) if kind == "Scope" else None
                 access = rules.Access(scope.value if scope else ident, kind, resource_app_id, scope)
                 out.append((f"requiredResourceAccesses[{r}].resourceAccesses[{a}]", access))
         return out
@@ -241,7 +240,7 @@ def _config_schema(project: Project, rule: rules.Rule) -> PolicyConfigSchema | N
     if not rule.params:
         return None
     chosen = project.policy.params(rule)
-    return PolicyConfigSchema({k.name: {**schema.key_schema(k), "default": chosen[k.name]} for k in rule.params})
+    return PolicyConfigSchema({k.name: {**key_schema(k), "default": chosen[k.name]} for k in rule.params})
 
 
 def _validation(project: Project, rule: rules.Rule) -> Callable[[ResourceValidationArgs, ReportViolation], None]:

@@ -20,6 +20,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.endpoints import app_endpoints
 from mailoauth.desired.model import App, Imports, SecretSlot, Stack
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,9 @@ class MailApp(pulumi.ComponentResource):
         ]
         newest = app.newest_managed_secret
         # None when every slot was adopted: no value to export, the downstream app keeps the secret it has.
-        self.client_secret = pulumi.Output.secret(self.passwords[newest.name].value) if newest else None
+        self.client_secret: pulumi.Output[str] | None = (
+            pulumi.Output.secret(self.passwords[newest.name].value) if newest else None
+        )
         # Every slot's value, so downstream can switch to the new secret before the old slot is removed.
         self.slot_secrets = pulumi.Output.secret({name: pw.value for name, pw in self.passwords.items()})
         self.outputs = self.application.client_id.apply(lambda cid: app_output(props.stack, app, cid))
@@ -156,9 +159,8 @@ def desired_stack() -> Stack:
         stack = stackfile.build_stack(
             name,
             config_document(),
-            catalogue.load(tree),
             stackfile.stack_file(name),
-            guard=stackfile.project_guard(tree),
+            ProjectContext(catalogue.load(tree), guard=stackfile.project_guard(tree)),
         )
     except (InvalidInput, CommandError) as exc:
         raise pulumi.RunError(str(exc)) from None

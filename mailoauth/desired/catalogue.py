@@ -6,19 +6,19 @@ name scopes by their value (`SMTP.Send`), and everything else looks the GUID up 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from mailoauth.base import yamlio
+from mailoauth.base.keyspec import Key, check_fields
 from mailoauth.base.problems import Problems, did_you_mean, raise_if_errors
 from mailoauth.base.tree import Tree
-from mailoauth.desired.model import GUID_PATTERN, Key
+from mailoauth.desired.model import GUID_PATTERN
 
 CATALOGUE_FILE = "scopes/catalogue.yaml"
 SETS_DIR = "scopes/sets"
 ALWAYS_SET = "general"
-GUID = re.compile(GUID_PATTERN)
 ACCESS = ("identity", "read", "write", "send")
 AUDIENCES = ("oidc", "graph", "outlook", "ews")
 PROTOCOLS = ("imap", "pop", "smtp", "graph", "ews")
@@ -81,6 +81,15 @@ class Catalogue:
     scopes: dict[str, Scope]
     sets: dict[str, ScopeSet]
 
+    @cached_property
+    def by_id(self) -> dict[tuple[str, str], Scope]:
+        """(resource appId, permission id), both lower case -> the scope: how Entra names a permission."""
+        return {(s.resource_app_id.lower(), s.id): s for s in self.scopes.values()}
+
+    def resource_name(self, app_id: str) -> str | None:
+        """The catalogue's name for a resource application, None when it lists no scope of it."""
+        return next((s.resource_name for s in self.scopes.values() if s.resource_app_id == app_id), None)
+
     def expand(self, set_name: str) -> list[str]:
         """The set's scope names with its includes, depth first, each once (cycles are rejected at load)."""
         seen: dict[str, None] = {}
@@ -122,60 +131,24 @@ def _load_scopes(tree: Tree) -> tuple[dict[str, Scope], list]:
     if text is None:
         found.error((), "the scope catalogue is missing", hint="restore scopes/catalogue.yaml from the repository")
         return {}, found.items
-    doc = yamlio.load(text, CATALOGUE_FILE)
-    resources = doc.get("resources") if isinstance(doc, dict) else None
-    if not isinstance(resources, dict):
-        found.error(("resources",), "expected a mapping of resource applications", resources)
-        return {}, yamlio.with_lines(found.items, text)
+    values = check_fields(found, (), yamlio.load(text, CATALOGUE_FILE), CATALOGUE_KEYS)
     scopes: dict[str, Scope] = {}
     ids: dict[str, str] = {}
-    for rkey, res in resources.items():
-        _check_resource(found, rkey, res, scopes, ids)
+    for rkey, res in (values.get("resources") or {}).items():
+        for value, entry in (res.get("scopes") or {}).items():
+            scope = _scope(str(value), entry, rkey, res.get("name") or rkey, res.get("appId"))
+            if scope is not None:
+                _add_scope(found, ("resources", rkey, "scopes", value), scope, scopes, ids)
     return scopes, yamlio.with_lines(found.items, text)
 
 
-def _check_resource(found: Problems, rkey: str, res: Any, scopes: dict[str, Scope], ids: dict[str, str]) -> None:
-    path = ("resources", rkey)
-    if not isinstance(res, dict) or not isinstance(res.get("scopes"), dict):
-        found.error(path, "expected name, appId and a mapping of scopes", res)
-        return
-    app_id = str(res.get("appId", ""))
-    if not GUID.fullmatch(app_id):
-        found.error((*path, "appId"), "not a GUID", app_id)
-    for value, entry in res["scopes"].items():
-        spath = (*path, "scopes", value)
-        scope = _scope(found, spath, str(value), entry, rkey, str(res.get("name", rkey)), app_id)
-        if scope is None:
-            continue
-        if scope.value in scopes:
-            found.error(spath, "scope name is already defined", value, hint="scope names must be unique")
-        elif scope.id.lower() in ids:
-            found.error((*spath, "id"), f"GUID is already used by '{ids[scope.id.lower()]}'", scope.id)
-        else:
-            scopes[scope.value] = scope
-            ids[scope.id.lower()] = scope.value
-
-
-def _scope(found: Problems, path: tuple, value: str, entry: Any, rkey: str, rname: str, app_id: str) -> Scope | None:
-    if not isinstance(entry, dict):
-        found.error(path, "expected a mapping with id, adminConsent, access and audience", entry)
-        return None
-    before = len(found.items)
-    sid = str(entry.get("id", ""))
-    if not GUID.fullmatch(sid):
-        found.error((*path, "id"), "not a GUID", entry.get("id"))
-    for key, allowed in (("access", ACCESS), ("audience", AUDIENCES)):
-        if entry.get(key) not in allowed:
-            found.error((*path, key), f"must be one of {', '.join(allowed)}", entry.get(key))
-    if entry.get("protocol") not in (None, *PROTOCOLS):
-        found.error((*path, "protocol"), f"must be one of {', '.join(PROTOCOLS)}", entry.get("protocol"))
-    if not isinstance(entry.get("adminConsent"), bool):
-        found.error((*path, "adminConsent"), "must be true or false", entry.get("adminConsent"))
-    if len(found.items) > before:
+def _scope(value: str, entry: dict[str, Any], rkey: str, rname: str, app_id: str | None) -> Scope | None:
+    """The scope from its checked fields; None when a required one did not pass (its problem is recorded)."""
+    if app_id is None or any(entry.get(k.name) is None for k in SCOPE_FIELDS if k.required):
         return None
     return Scope(
         value,
-        sid.lower(),
+        entry["id"].lower(),
         rkey,
         rname,
         app_id,
@@ -183,8 +156,18 @@ def _scope(found: Problems, path: tuple, value: str, entry: Any, rkey: str, rnam
         entry["access"],
         entry["audience"],
         entry.get("protocol"),
-        str(entry.get("source", "")),
+        entry.get("source") or "",
     )
+
+
+def _add_scope(found: Problems, path: tuple, scope: Scope, scopes: dict[str, Scope], ids: dict[str, str]) -> None:
+    if scope.value in scopes:
+        found.error(path, "scope name is already defined", scope.value, hint="scope names must be unique")
+    elif scope.id in ids:
+        found.error((*path, "id"), f"GUID is already used by '{ids[scope.id]}'", scope.id)
+    else:
+        scopes[scope.value] = scope
+        ids[scope.id] = scope.value
 
 
 def _load_sets(tree: Tree, scopes: dict[str, Scope]) -> tuple[dict[str, ScopeSet], list]:
@@ -205,14 +188,8 @@ def _load_sets(tree: Tree, scopes: dict[str, Scope]) -> tuple[dict[str, ScopeSet
 
 
 def _scope_set(found: Problems, name: str, doc: Any, scopes: dict[str, Scope]) -> ScopeSet:
-    if not isinstance(doc, dict):
-        found.error((), "expected a mapping with description, scopes and optional includes", doc)
-        doc = {}
-    keys = [k.name for k in SCOPE_SET_KEYS]
-    for key in doc:
-        if key not in keys:
-            found.error((key,), "unknown key", hint=did_you_mean(key, keys))
-    names = _str_list(found, ("scopes",), doc.get("scopes", []))
+    values = check_fields(found, (), doc, SCOPE_SET_KEYS)
+    names = values.get("scopes") or []
     for i, value in enumerate(names):
         if value not in scopes:
             found.error(
@@ -221,15 +198,8 @@ def _scope_set(found: Problems, name: str, doc: Any, scopes: dict[str, Scope]) -
                 value,
                 hint=did_you_mean(value, scopes) or f"add it to {CATALOGUE_FILE} first",
             )
-    includes = _str_list(found, ("includes",), doc.get("includes", []))
-    return ScopeSet(name, str(doc.get("description", "")), tuple(includes), tuple(names), found.file)
-
-
-def _str_list(found: Problems, path: tuple, value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        found.error(path, "expected a list of names", value)
-        return []
-    return value
+    includes = values.get("includes") or []
+    return ScopeSet(name, values.get("description") or "", tuple(includes), tuple(names), found.file)
 
 
 def _check_includes(sets: dict[str, ScopeSet]) -> list:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from mailoauth.base.keyspec import Key
 from mailoauth.base.problems import Problem
 from mailoauth.desired.clouds import Cloud
 
@@ -20,6 +21,7 @@ SIGN_IN_AUDIENCE = {
     "multi-tenant-and-personal": "AzureADandPersonalMicrosoftAccount",
     "personal": "PersonalMicrosoftAccount",
 }
+AUDIENCE_OF_SIGN_IN = {entra: ours for ours, entra in SIGN_IN_AUDIENCE.items()}  # Entra's name -> ours
 PERSONAL_AUDIENCES = ("multi-tenant-and-personal", "personal")
 WIDE_AUDIENCES = ("multi-tenant", "multi-tenant-and-personal", "personal")
 DEPLOYER = "{deployer}"  # stands for whoever runs pulumi up, where mailoauth:deployers is unset
@@ -29,20 +31,6 @@ PERSONAL_TOKEN_VERSION = 2  # access token version apps with personal accounts m
 def access_token_version(audience: str | None) -> int | None:
     """The access token version an app of this audience (our name) registers; None: the provider's default, 1."""
     return PERSONAL_TOKEN_VERSION if audience in PERSONAL_AUDIENCES else None
-
-
-@dataclass(frozen=True)
-class Key:
-    """One key of the stack file: its type, whether it is required, and what it means."""
-
-    name: str
-    kind: str  # string | bool | int (>= 1) | date | enum | strings | object | objects | map (names -> objects)
-    doc: str
-    required: bool = False
-    default: object = None
-    choices: tuple[str, ...] = ()
-    fields: tuple[Key, ...] = ()
-    pattern: str | None = None
 
 
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"

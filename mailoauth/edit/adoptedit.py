@@ -20,10 +20,11 @@ from mailoauth.desired.model import App, Stack
 from mailoauth.edit.rtyaml import RoundTrip, round_trip_edit
 from mailoauth.guardrails.rules import Guard
 from mailoauth.project import stackfile
+from mailoauth.project.stackfile import ProjectContext
 from mailoauth.tenant.adoption import Adoption
 from mailoauth.tenant.drift import desired_permissions
 
-FLOW_KEYS = ("redirectUris", "scopeSets", "scopes", "owners", "secret")
+FLOW_KEYS = ("redirectUris", "scopeSets", "scopes", "omitScopes", "owners", "secret", "permissionOrder")
 
 
 def added_text(
@@ -42,10 +43,12 @@ def added_text(
         else:
             lines = ["", *comment]  # a blank line between the apps
         apps[adoption.key] = node(adoption.entry)
-        apps.yaml_set_comment_before_after_key(adoption.key, before="\n".join(lines), indent=2 * rt.yaml.map_indent)
+        apps.yaml_set_comment_before_after_key(adoption.key, before="\n".join(lines), indent=2 * rt.yaml.map_indent)  # type: ignore[operator]
 
     def check(text: str) -> Stack:
-        after = stackfile.build_stack(stack.name, yamlio.load(text, stack.file), catalogue, stack.file, today, guard)
+        after = stackfile.build_stack(
+            stack.name, yamlio.load(text, stack.file), stack.file, ProjectContext(catalogue, today, guard=guard)
+        )
         _check(after, stack, adoption)
         return after
 

@@ -100,7 +100,7 @@ def candidates(target: Target, kind: str, env: Mapping[str, str]) -> list[tuple[
         "workload-identity": ("workload identity", lambda: identity.WorkloadIdentityCredential(**common))
         if env.get("AZURE_FEDERATED_TOKEN_FILE") or kind == "workload-identity"
         else None,
-        "azure-cli": ("Azure CLI", lambda: identity.AzureCliCredential(tenant_id=target.tenant_id or None)),
+        "azure-cli": ("Azure CLI", lambda: identity.AzureCliCredential(tenant_id=target.tenant_id or "")),
         "managed-identity": (
             "managed identity",
             lambda: identity.ManagedIdentityCredential(
@@ -108,6 +108,7 @@ def candidates(target: Target, kind: str, env: Mapping[str, str]) -> list[tuple[
             ),
         ),
     }
+    order: tuple[str, ...]
     if kind == "auto":
         order = ("environment", "arm", "workload-identity", "azure-cli", "managed-identity")
     elif kind == "environment":

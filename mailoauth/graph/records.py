@@ -35,6 +35,9 @@ class Registration:
     secrets: tuple[Secret, ...] = ()
 
 
+ADMIN_CONSENT = "AllPrincipals"  # oauth2PermissionGrant.consentType of tenant-wide admin consent
+
+
 @dataclass(frozen=True)
 class Grant:
     """A delegated permission grant (oauth2PermissionGrant) of a client service principal."""
@@ -42,9 +45,13 @@ class Grant:
     id: str
     client_id: str  # the client service principal's object id
     resource_id: str  # the resource service principal's object id
-    consent_type: str  # "AllPrincipals" (admin consent) | "Principal" (one user)
+    consent_type: str  # ADMIN_CONSENT | "Principal" (one user)
     principal_id: str | None
     scopes: tuple[str, ...]
+
+    @property
+    def tenant_wide(self) -> bool:
+        return self.consent_type == ADMIN_CONSENT
 
 
 @dataclass(frozen=True)

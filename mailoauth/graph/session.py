@@ -84,7 +84,9 @@ class GraphSession:
         while page is not None and page.odata_next_link:
             link = page.odata_next_link
             page = await self.call(
-                lambda link=link: builder.with_url(link).get(), "GET", relative_url(link, self.target.api_url)
+                lambda link=link: builder.with_url(link).get(),  # type: ignore[misc]
+                "GET",
+                relative_url(link, self.target.api_url),
             )
             items += list(page.value or []) if page is not None else []
         return items

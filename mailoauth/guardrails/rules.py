@@ -20,6 +20,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from mailoauth.base.keyspec import Key
 from mailoauth.base.problems import KeyPath, Problems
 from mailoauth.desired.catalogue import ALWAYS_SET, Catalogue, Scope
 from mailoauth.desired.exchange import exchange_online
@@ -28,7 +29,6 @@ from mailoauth.desired.model import (
     PERSONAL_AUDIENCES,
     PERSONAL_TOKEN_VERSION,
     WIDE_AUDIENCES,
-    Key,
     Permission,
     SecretSlot,
     access_token_version,
@@ -564,6 +564,6 @@ def _yaml_path(finding: Finding, registration: Registration, values: Mapping[str
     field_name, *index = finding.where
     if field_name == "permissions":
         extra = list(values.get("scopes") or ())
-        name = registration.permissions[index[0]].name
+        name = registration.permissions[int(index[0])].name
         return ("scopes", extra.index(name)) if name in extra else ("scopeSets",)
     return (field_name, *index)

@@ -1,4 +1,5 @@
-"""JSON Schemas for the project's YAML files, generated from the Key specs that validation itself uses.
+"""JSON Schemas for the project's YAML files, generated from the Key specs that validation itself uses
+(`mailoauth.base.keyspec`: one check and one schema per kind).
 
 Editors read them through the YAML language server (`# yaml-language-server: $schema=...` at the top
 of a file) for completion and inline errors. The schemas check shape only; meaning (does the scope
@@ -12,58 +13,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mailoauth.base.keyspec import object_schema
 from mailoauth.desired.catalogue import CATALOGUE_KEYS, SCOPE_SET_KEYS
-from mailoauth.desired.model import CONFIG_KEYS, Key
+from mailoauth.desired.model import CONFIG_KEYS
 from mailoauth.guardrails import rules
 from mailoauth.project.stackfile import PULUMI_FILE_KEYS
 
 SCHEMA_DIR = "schema"
 DRAFT = "http://json-schema.org/draft-07/schema#"
-# A date, or the midnight timestamp some YAML/JSON round trips turn it into (what stackfile accepts).
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}(T00:00(:00(\.0+)?)?(Z|[+-]00:00)?)?$"
 FOREIGN_KEY = "^(?!mailoauth:)"
-
-
-def key_schema(key: Key) -> dict[str, Any]:
-    """One key's schema; `kind` has the meaning stackfile.check_fields gives it."""
-    out: dict[str, Any] = {"description": key.doc}
-    if key.kind == "string":
-        out.update(type="string", pattern=key.pattern or r"\S")
-    elif key.kind == "bool":
-        out.update(type="boolean")
-    elif key.kind == "int":
-        out.update(type="integer", minimum=1)
-    elif key.kind == "date":
-        out.update(type="string", pattern=DATE_PATTERN)
-    elif key.kind == "enum":
-        out.update(enum=list(key.choices))
-    elif key.kind == "strings":
-        out.update(type="array", items={"type": "string", "minLength": 1})
-    elif key.kind == "object":
-        out.update(object_schema(key.fields))
-    elif key.kind == "objects":
-        out.update(type="array", minItems=1, items=object_schema(key.fields))
-    elif key.kind == "map":
-        out.update(type="object", minProperties=1, additionalProperties=object_schema(key.fields))
-        if key.pattern:
-            out["propertyNames"] = {"pattern": key.pattern}
-    else:
-        raise ValueError(f"no schema for key kind {key.kind!r}")
-    if key.default is not None:
-        out["default"] = key.default
-    return out
-
-
-def object_schema(keys: tuple[Key, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "type": "object",
-        "properties": {k.name: key_schema(k) for k in keys},
-        "additionalProperties": False,
-    }
-    required = [k.name for k in keys if k.required]
-    if required:
-        out["required"] = required
-    return out
 
 
 def _stack() -> dict[str, Any]:

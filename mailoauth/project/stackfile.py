@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Any
 
 from mailoauth.base import yamlio
+from mailoauth.base.keyspec import check_fields
 from mailoauth.base.problems import (
     CommandError,
     InvalidInput,
@@ -35,7 +36,6 @@ from mailoauth.desired.model import (
     PERSONAL_AUDIENCES,
     App,
     Imports,
-    Key,
     Permission,
     SecretSlot,
     Stack,
@@ -110,34 +110,48 @@ def utc_today() -> date:
     return day
 
 
-def load_stack(
-    tree: Tree, name: str, catalogue: Catalogue, today: date | None = None, *, check_expiry: bool = True
-) -> Stack:
-    """Read and validate one stack file; problems carry line numbers of that file."""
-    return load_stacks(tree, catalogue, [name], today, check_expiry=check_expiry)[name]
+@dataclass(frozen=True)
+class ProjectContext:
+    """What judging a stack file needs besides the file: one object for build_stack, check_stacks and the edits.
 
-
-def build_stack(
-    name: str,
-    doc: Any,
-    catalogue: Catalogue,
-    file: str,
-    today: date | None = None,
-    guard: rules.Guard | None = None,
-    *,
-    check_expiry: bool = True,
-) -> Stack:
-    """Validate a stack document ({'config': {...}}) and build its desired state.
-
-    `guard` carries the project's rule levels and the other stacks' callback URIs (`project_guard`);
-    without it the rules run at their default levels and nothing is compared across stacks.
+    `guard` carries the project's rule levels and the other stacks' callback URIs (`project_guard`); None
+    runs the rules at their default levels in `build_stack`, and makes `check_stacks` read policy/rules.yaml.
     `check_expiry=False` accepts expired (or too distant) secret expiries, so that `secrets report`
     and `secrets rotate` can read a stack whose secret has already expired; everything else is checked.
     """
+
+    catalogue: Catalogue
+    today: date = field(default_factory=utc_today)
+    guard: rules.Guard | None = None
+    check_expiry: bool = True
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How `check_stacks` reads files, for `diff`, which reads two revisions of each.
+
+    `parsed` (text -> document) parses a file that reads the same at two revisions once (nothing changes a
+    parsed document); `warning_lines=False` skips the second parse that locating each warning costs;
+    `only_apps` (stack -> app keys) builds just those apps of a stack.
+    """
+
+    parsed: dict[str, Any] | None = None
+    warning_lines: bool = True
+    only_apps: Mapping[str, Collection[str]] | None = None
+
+
+def load_stack(tree: Tree, name: str, project: ProjectContext) -> Stack:
+    """Read and validate one stack file; problems carry line numbers of that file."""
+    return load_stacks(tree, project, [name])[name]
+
+
+def build_stack(name: str, doc: Any, file: str, project: ProjectContext) -> Stack:
+    """Validate a stack document ({'config': {...}}) and build its desired state."""
     found = Problems(file)
-    ctx = rules.Context(catalogue, today or utc_today(), name, guard or rules.Guard())
+    ctx = rules.Context(project.catalogue, project.today, name, project.guard or rules.Guard())
+    check_expiry = project.check_expiry
     config = _config(found, doc)
-    values = check_fields(found, ("config",), config, CONFIG_KEYS, unknown_ok=_foreign_key)
+    values = check_fields(found, ("config",), config, CONFIG_KEYS, unknown_ok=_foreign_key, own=[APPS[1]])
     tenant = values.get("azuread:tenantId")
     cloud = clouds().get(values.get("azuread:environment") or "global")
     apps: dict[str, App] = {}
@@ -167,7 +181,7 @@ def build_stack(
 def _object_ids(found: Problems, path: KeyPath, ids: list[str] | None) -> tuple[str, ...]:
     """Directory object ids, lower case; the azuread provider refuses owners that are not UUIDs."""
     for i, value in enumerate(ids or ()):
-        if not re.match(GUID_PATTERN, value):
+        if not re.fullmatch(GUID_PATTERN, value):
             found.error((*path, i), "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), an object id", value)
     return tuple(dict.fromkeys(v.lower() for v in ids or ()))
 
@@ -185,95 +199,6 @@ def _config(found: Problems, doc: Any) -> dict[str, Any]:
 def _foreign_key(key: str) -> bool:
     """Config keys of other namespaces (the provider's clientId, useOidc, ...) are not ours to judge."""
     return not key.startswith("mailoauth:")
-
-
-def check_fields(
-    found: Problems, path: KeyPath, mapping: Any, keys: tuple[Key, ...], unknown_ok: Any = None
-) -> dict[str, Any]:
-    """Type-check a mapping against its Key specs; returns the values that passed, defaults filled in."""
-    if not isinstance(mapping, dict):
-        found.error(path, "expected a mapping", mapping)
-        return {}
-    names = [k.name for k in keys]
-    for key in mapping:
-        if key not in names and not (unknown_ok and unknown_ok(str(key))):
-            found.error((*path, key), "unknown key", hint=did_you_mean(key, names))
-    values: dict[str, Any] = {}
-    for spec in keys:
-        if spec.name not in mapping:
-            if spec.required:
-                found.error((*path, spec.name), "required key is missing", hint=spec.doc)
-            values[spec.name] = spec.default
-            continue
-        ok, value = _check_value(found, (*path, spec.name), mapping[spec.name], spec)
-        if ok:
-            values[spec.name] = value
-    return values
-
-
-def _check_value(found: Problems, path: KeyPath, value: Any, spec: Key) -> tuple[bool, Any]:
-    if spec.kind == "string":
-        if not isinstance(value, str) or not value.strip():
-            found.error(path, "expected a non-empty string", value)
-            return False, None
-        if spec.pattern and not re.fullmatch(spec.pattern, value):
-            message, hint = _pattern_message(spec)
-            found.error(path, message, value, hint)
-            return False, None
-        return True, value
-    if spec.kind == "bool":
-        if isinstance(value, bool):
-            return True, value
-        found.error(path, "expected true or false", value)
-        return False, None
-    if spec.kind == "enum":
-        if value in spec.choices:
-            return True, value
-        found.error(path, f"must be one of {', '.join(spec.choices)}", value, hint=did_you_mean(value, spec.choices))
-        return False, None
-    if spec.kind == "date":
-        return _check_date(found, path, value)
-    if spec.kind == "strings":
-        if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
-            return True, value
-        found.error(path, "expected a list of strings", value)
-        return False, None
-    if spec.kind == "object":
-        return True, check_fields(found, path, value, spec.fields)
-    if spec.kind == "objects":
-        if not isinstance(value, list) or not value:
-            found.error(path, "expected a non-empty list of mappings", value)
-            return False, None
-        return True, [check_fields(found, (*path, i), item, spec.fields) for i, item in enumerate(value)]
-    if spec.kind == "int":
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-            return True, value
-        found.error(path, "expected a whole number of at least 1", value)
-        return False, None
-    return True, value  # "map" (the apps) is checked key by key in _apps
-
-
-def _pattern_message(spec: Key) -> tuple[str, str | None]:
-    """The message, and as hint the key's own description, which names the expected form."""
-    if "{12}" in (spec.pattern or ""):
-        return "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", None
-    return f"must match {spec.pattern}", spec.doc
-
-
-def _check_date(found: Problems, path: KeyPath, value: Any) -> tuple[bool, Any]:
-    if isinstance(value, datetime):  # YAML reads 2027-03-01T00:00:00Z as a timestamp
-        value = value.isoformat()
-    if isinstance(value, date):
-        return True, value
-    if isinstance(value, str):
-        try:  # a plain date, or the midnight timestamp some YAML/JSON round trips turn it into
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value else None
-            if parsed is None or parsed.time() == datetime.min.time():
-                return True, parsed.date() if parsed else date.fromisoformat(value)
-        except ValueError:
-            pass
-    found.error(path, "expected a date as YYYY-MM-DD", value)
-    return False, None
 
 
 def _apps(
@@ -323,7 +248,7 @@ def _app(
     return App(
         key=key,
         display_name=v["displayName"],
-        audience=audience,
+        audience=v["audience"],
         redirect_uris=tuple(v["redirectUris"]),
         scope_sets=tuple(sets),
         extra_scopes=tuple(v.get("scopes") or ()),
@@ -448,7 +373,7 @@ def _secrets(found: Problems, path: KeyPath, v: dict[str, Any], today: date | No
     slots = (
         [(("secret",), single, "secret")]
         if single is not None
-        else [(("secrets", i), s, f"secret-{s.get('expires')}") for i, s in enumerate(many)]
+        else [(("secrets", i), s, f"secret-{s.get('expires')}") for i, s in enumerate(many or ())]
     )
     if many is not None and len(many) > 2:
         found.error(
@@ -616,41 +541,25 @@ def _check_permission_limits(found: Problems, path: KeyPath, permissions: list[P
             )
 
 
-def load_stacks(
-    tree: Tree,
-    catalogue: Catalogue,
-    names: list[str] | None = None,
-    today: date | None = None,
-    *,
-    check_expiry: bool = True,
-) -> dict[str, Stack]:
+def load_stacks(tree: Tree, project: ProjectContext, names: list[str] | None = None) -> dict[str, Stack]:
     """Several stacks at once (default: all); the problems of every stack are reported together."""
-    stacks, problems = check_stacks(tree, catalogue, names, today, check_expiry=check_expiry)
+    stacks, problems = check_stacks(tree, project, names)
     raise_if_errors(problems + [w for s in stacks.values() for w in s.warnings])
     return stacks
 
 
 def check_stacks(
-    tree: Tree,
-    catalogue: Catalogue,
-    names: list[str] | None = None,
-    today: date | None = None,
-    policy: rules.Policy | None = None,
-    *,
-    check_expiry: bool = True,
-    parsed: dict[str, Any] | None = None,
-    warning_lines: bool = True,
-    only_apps: Mapping[str, Collection[str]] | None = None,
+    tree: Tree, project: ProjectContext, names: list[str] | None = None, reading: Reading = Reading()
 ) -> tuple[dict[str, Stack], list[Problem]]:
     """The valid stacks among `names` (default: all) and the problems of the others, without raising.
 
-    Every stack file is read once, also when only some are checked: the cross-stack rule needs them.
-    For `diff`: `parsed` (text -> document) parses a file that reads the same at two revisions once
-    (nothing changes a parsed document); `warning_lines=False` skips the second parse that locating
-    each warning costs; `only_apps` (stack -> app keys) builds just those apps of a stack.
+    Every stack file is read once, also when only some are checked: the cross-stack rule needs them. The
+    rules run with the policy of `project.guard` (policy/rules.yaml when it is None) and the callback URIs
+    of the files read here.
     """
+    parsed, only_apps = reading.parsed, reading.only_apps
     read = _read_stacks(tree, names or [], parsed)
-    guard = _guard(tree, read, policy)
+    project = replace(project, guard=_guard(tree, read, project.guard.policy if project.guard else None))
     stacks: dict[str, Stack] = {}
     problems: list[Problem] = []
     for name in names if names is not None else stack_names(tree):
@@ -663,11 +572,11 @@ def check_stacks(
             config = doc["config"]  # the caller found a mapping of apps there
             doc = {**doc, "config": {**config, APPS[1]: {k: config[APPS[1]][k] for k in only_apps[name]}}}
         try:
-            stack = build_stack(name, doc, catalogue, stack_file(name), today, guard, check_expiry=check_expiry)
+            stack = build_stack(name, doc, stack_file(name), project)
         except InvalidInput as exc:
             problems += yamlio.with_lines(list(exc.problems), text)
             continue
-        if warning_lines:
+        if reading.warning_lines:
             stack = replace(stack, warnings=tuple(yamlio.with_lines(list(stack.warnings), text)))
         stacks[name] = stack
     return stacks, problems

@@ -143,7 +143,7 @@ class Report:
 
     def changes(self) -> list[tuple[StackDiff, AppDiff | None, Change]]:
         """Every change with where it is, highest risk first (stable within a level)."""
-        found = [(s, None, c) for s in self.changed for c in s.changes]
+        found: list[tuple[StackDiff, AppDiff | None, Change]] = [(s, None, c) for s in self.changed for c in s.changes]
         found += [(s, a, c) for s in self.changed for a in s.apps for c in a.changes]
         return sorted(found, key=lambda t: -RISKS.index(t[2].risk))
 

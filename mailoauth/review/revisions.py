@@ -91,9 +91,9 @@ def load_sides(base: Tree, head: Tree, names: list[str] | None) -> tuple[diff.Si
         todo = [n for n in differing if tree.read_text(stackfile.stack_file(n)) is not None] + extra
         if todo:
             only = {n: list(apps) for n, apps in reached.items()} if tree is head else None
-            built, problems = stackfile.check_stacks(
-                tree, cat, todo, _today(tree), parsed=parsed, warning_lines=False, only_apps=only
-            )
+            context = stackfile.ProjectContext(cat, _today(tree))
+            reading = stackfile.Reading(parsed, warning_lines=False, only_apps=only)
+            built, problems = stackfile.check_stacks(tree, context, todo, reading)
             found.add(tree, problems)
             stacks.update(built)
     for name, then in reached.items():
@@ -107,9 +107,9 @@ def _reads_the_same(base: Tree, head: Tree, name: str) -> bool:
     return text is not None and text == base.read_text(stackfile.stack_file(name))
 
 
-def _today(tree: Tree) -> date | None:
+def _today(tree: Tree) -> date:
     """A revision is validated as of its commit date, the working tree as of today."""
-    return tree.commit_date if isinstance(tree, GitTree) else None
+    return tree.commit_date if isinstance(tree, GitTree) else stackfile.utc_today()
 
 
 def _revision(tree: Tree) -> diff.Revision:

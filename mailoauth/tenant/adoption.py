@@ -20,7 +20,7 @@ from typing import Any
 
 from mailoauth.base.problems import CommandError
 from mailoauth.desired.catalogue import ALWAYS_SET, Catalogue
-from mailoauth.desired.model import APP_KEY_PATTERN, SIGN_IN_AUDIENCE
+from mailoauth.desired.model import APP_KEY_PATTERN, AUDIENCE_OF_SIGN_IN
 from mailoauth.graph.records import Grant, PermissionKey, Registration, ResourceApi, Secret
 from mailoauth.guardrails.rules import ews_status
 from mailoauth.tenant.drift import Names
@@ -29,7 +29,6 @@ APPLICATION = "azuread:index/application:Application"
 SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
 GRANT = "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant"
 MAIL_APP = "mailoauth:index:MailApp"
-AUDIENCES = {entra: ours for ours, entra in SIGN_IN_AUDIENCE.items()}
 PORTAL_DEFAULT = "User.Read"
 # The Graph properties of an application the settings checks read (besides what find_apps reads).
 SETTINGS_SELECT = [
@@ -126,7 +125,7 @@ def adopt(live: LiveApp, catalogue: Catalogue, resources: dict[str, ResourceApi]
     reg = live.registration
     names = Names(catalogue, resources)
     refusals = _settings(live) + _platforms(reg) + _unknown_permissions(reg, catalogue, names)
-    audience = AUDIENCES.get(reg.sign_in_audience)
+    audience = AUDIENCE_OF_SIGN_IN.get(reg.sign_in_audience)
     if audience is None:
         refusals.append(Refusal(f"sign-in audience {reg.sign_in_audience}", f"choose a supported one, {KEEP_OUT}"))
     slots, secret_refusals = _secrets(reg.secrets, request.today)
@@ -240,7 +239,7 @@ def _platforms(reg: Registration) -> list[Refusal]:
 
 
 def _unknown_permissions(reg: Registration, catalogue: Catalogue, names: Names) -> list[Refusal]:
-    known = _catalogue_ids(catalogue)
+    known = catalogue.by_id
     out = []
     for perm in sorted(reg.permissions, key=names.permission):
         if perm[2] != "Scope":
@@ -262,10 +261,6 @@ def _unknown_permissions(reg: Registration, catalogue: Catalogue, names: Names) 
     return out
 
 
-def _catalogue_ids(catalogue: Catalogue) -> dict[tuple[str, str], str]:
-    return {(s.resource_app_id.lower(), s.id.lower()): s.value for s in catalogue.scopes.values()}
-
-
 def _secrets(secrets: tuple[Secret, ...], today: date) -> tuple[list[dict[str, Any]], list[Refusal]]:
     """Slots for the portal's secrets, oldest first; the stack holds at most two, each still valid."""
     delete = "delete it in the portal (Certificates & secrets) once nothing uses it, then adopt again"
@@ -284,7 +279,7 @@ def _secrets(secrets: tuple[Secret, ...], today: date) -> tuple[list[dict[str, A
     if refusals:
         return [], refusals
     ordered = sorted(secrets, key=lambda s: (s.end, s.key_id))
-    slots = [
+    slots: list[dict[str, Any]] = [
         {"description": s.display_name or "portal secret", "expires": s.end.date(), "keyId": s.key_id}
         for s in ordered
         if s.end
@@ -304,8 +299,8 @@ def _secret_name(secret: Secret) -> str:
 
 def _present(reg: Registration, catalogue: Catalogue) -> list[str]:
     """The registration's delegated permissions by catalogue name, in catalogue order."""
-    ids = _catalogue_ids(catalogue)
-    have = {ids[(rid, pid)] for rid, pid, kind in reg.permissions if kind == "Scope" and (rid, pid) in ids}
+    ids = catalogue.by_id
+    have = {ids[(rid, pid)].value for rid, pid, kind in reg.permissions if kind == "Scope" and (rid, pid) in ids}
     return [name for name in catalogue.scopes if name in have]
 
 
@@ -325,9 +320,9 @@ def scope_sets(present: list[str], catalogue: Catalogue) -> tuple[list[str], lis
 
 def _tenant_order(live: LiveApp, catalogue: Catalogue) -> list[str]:
     """The delegated permissions by catalogue name in the registration's own order (requiredResourceAccess)."""
-    ids = _catalogue_ids(catalogue)
+    ids = catalogue.by_id
     return [
-        ids[(str(rra.get("resourceAppId")).lower(), str(access.get("id")).lower())]
+        ids[(str(rra.get("resourceAppId")).lower(), str(access.get("id")).lower())].value
         for rra in live.settings.get("requiredResourceAccess") or ()
         for access in rra.get("resourceAccess") or ()
         if access.get("type") == "Scope"
@@ -339,21 +334,20 @@ def _consent(
     live: LiveApp, wanted: list[str], catalogue: Catalogue, names: Names, adoption: Adoption
 ) -> tuple[bool, list[dict[str, str]]]:
     """adminConsent, and the tenant-wide grants to import (resource key -> grant)."""
-    users = [g for g in live.grants if g.consent_type != "AllPrincipals"]
+    users = [g for g in live.grants if not g.tenant_wide]
     if users:
         adoption.notes.append(
             f"{len(users)} user consent grant(s) are left alone: the users who consented keep their consent"
         )
-    admin = [g for g in live.grants if g.consent_type == "AllPrincipals"]
+    admin = [g for g in live.grants if g.tenant_wide]
     if not admin:
         return False, []
-    by_app_id = {api.object_id: api.app_id for api in names.resources.values()}
     want: dict[str, list[str]] = {}
     for name in wanted:
         want.setdefault(catalogue.scopes[name].resource_app_id.lower(), []).append(name)
     grants = []
     for app_id, scopes in sorted(want.items()):
-        grant = next((g for g in admin if by_app_id.get(g.resource_id) == app_id), None)
+        grant = next((g for g in admin if names.resource_app_id(g) == app_id), None)
         resource = names.resource(app_id)
         if grant is None:
             adoption.changes.append(
@@ -373,9 +367,9 @@ def _consent(
                 f"set the admin consent for {resource} to exactly the requested scopes ({'; '.join(parts)})"
             )
     for grant in admin:
-        if by_app_id.get(grant.resource_id) not in want:
+        if names.resource_app_id(grant) not in want:
             adoption.notes.append(
-                f"admin consent for {names.resource(by_app_id.get(grant.resource_id, grant.resource_id))} "
+                f"admin consent for {names.resource(names.resource_app_id(grant))} "
                 f"({' '.join(grant.scopes)}) covers nothing the app requests: left alone; revoke it in the portal "
                 "(Enterprise applications > Permissions)"
             )

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailoauth.desired.model import App, Stack
-from mailoauth.graph.records import AppInTenant, Grant
+from mailoauth.graph.records import ADMIN_CONSENT, AppInTenant, Grant
 from mailoauth.tenant.drift import Names
 
-ADMIN = "AllPrincipals"  # oauth2PermissionGrant.consentType of tenant-wide admin consent
 USER = "Principal"  # ... of one user's own consent
 TOKENS_NOTICE = (
     "access tokens already issued stay valid until they expire, 60-90 minutes after issue; "
@@ -35,7 +34,7 @@ class ConsentGrant:
 
     @property
     def tenant_wide(self) -> bool:
-        return self.grant.consent_type == ADMIN
+        return self.grant.tenant_wide
 
     @property
     def who(self) -> str:
@@ -88,7 +87,7 @@ class AppConsent:
 
 
 def who(consent_type: str, upn: str | None, principal_id: str | None) -> str:
-    if consent_type == ADMIN:
+    if consent_type == ADMIN_CONSENT:
         return "all users"
     return upn or f"unknown user {principal_id}"
 
@@ -101,10 +100,9 @@ def declared_scopes(app: App) -> dict[str, set[str]]:
 def app_consent(app: App, found: AppInTenant, names: Names, upns: dict[str, str]) -> AppConsent:
     """The app's grants, tenant-wide first then by user, with their drift from the stack."""
     want = declared_scopes(app)
-    by_object_id = {api.object_id: api for api in names.resources.values()}
     grants = []
     for g in found.grants:
-        api = by_object_id.get(g.resource_id)
+        api = names.api_of(g)
         rid = api.app_id if api else g.resource_id
         declared = want.get(rid, set())
         grants.append(
@@ -114,7 +112,7 @@ def app_consent(app: App, found: AppInTenant, names: Names, upns: dict[str, str]
                 resource=names.resource(rid),
                 user=upns.get(g.principal_id) if g.principal_id else None,
                 undeclared=tuple(s for s in g.scopes if s.casefold() not in declared),
-                declared=g.consent_type == ADMIN and app.admin_consent and rid in want,
+                declared=g.tenant_wide and app.admin_consent and rid in want,
             )
         )
     grants.sort(key=lambda c: (not c.tenant_wide, c.who.casefold(), c.resource, c.grant.id))
@@ -176,7 +174,7 @@ def _app_line(key: str, app: dict[str, Any]) -> str:
 def grant_row(g: dict[str, Any]) -> tuple[str, ...]:
     """A grant (as JSON) as a table row: consent, user, resource, scopes, scopes not in the stack."""
     return (
-        "tenant-wide" if g["consentType"] == ADMIN else "user",
+        "tenant-wide" if g["consentType"] == ADMIN_CONSENT else "user",
         who(g["consentType"], g["userPrincipalName"], g["principalId"]),
         g["resource"],
         " ".join(g["scopes"]),

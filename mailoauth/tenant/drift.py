@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 from mailoauth.desired.catalogue import Catalogue
-from mailoauth.desired.model import SIGN_IN_AUDIENCE, App, SecretSlot, Stack
+from mailoauth.desired.model import AUDIENCE_OF_SIGN_IN, App, SecretSlot, Stack
 from mailoauth.graph.records import AppInTenant, Grant, PermissionKey, Registration, ResourceApi, Secret
 
 PULUMI_UP = "run pulumi up to restore the stack's state"
@@ -42,11 +43,25 @@ class Names:
         api = self.resources.get(app_id)
         if api:
             return api.display_name
-        return next((s.resource_name for s in self.catalogue.scopes.values() if s.resource_app_id == app_id), app_id)
+        return self.catalogue.resource_name(app_id) or app_id
+
+    @cached_property
+    def _by_object_id(self) -> dict[str, ResourceApi]:
+        return {api.object_id: api for api in self.resources.values()}
+
+    def api_of(self, grant: Grant) -> ResourceApi | None:
+        """The resource API a grant is on (a grant names the resource's service principal object id)."""
+        return self._by_object_id.get(grant.resource_id)
+
+    def resource_app_id(self, grant: Grant) -> str:
+        """The appId of the resource a grant is on; its object id when the resource was not read."""
+        api = self.api_of(grant)
+        return api.app_id if api else grant.resource_id
 
     def permission(self, key: PermissionKey) -> str:
         app_id, pid, kind = key
-        name = next((s.value for s in self.catalogue.scopes.values() if s.id == pid and kind == "Scope"), None)
+        scope = self.catalogue.by_id.get((app_id.lower(), pid.lower())) if kind == "Scope" else None
+        name = scope.value if scope else None
         api = self.resources.get(app_id)
         name = name or (api.permission_name(pid, kind) if api else None) or pid
         kind_text = "delegated" if kind == "Scope" else "application"
@@ -96,7 +111,7 @@ def _identity(app: App, reg: Registration) -> list[Finding]:
             )
         )
     if reg.sign_in_audience != app.sign_in_audience:
-        ours = {v: k for k, v in SIGN_IN_AUDIENCE.items()}.get(reg.sign_in_audience, reg.sign_in_audience)
+        ours = AUDIENCE_OF_SIGN_IN.get(reg.sign_in_audience, reg.sign_in_audience)
         out.append(
             Finding(
                 "audience",
@@ -224,8 +239,7 @@ def _consent(app: App, found: AppInTenant, names: Names) -> list[Finding]:
                 "run pulumi up to create it",
             )
         ]
-    admin = [g for g in found.grants if g.consent_type == "AllPrincipals"]
-    by_resource = {_resource_app_id(g, names): g for g in admin}
+    by_resource = {names.resource_app_id(g): g for g in found.grants if g.tenant_wide}
     want = {rid: sorted(p.value for p in perms) for rid, perms in app.resources().items()} if app.admin_consent else {}
     out = []
     for rid, scopes in want.items():
@@ -254,12 +268,6 @@ def _consent(app: App, found: AppInTenant, names: Names) -> list[Finding]:
         for rid, g in by_resource.items()
     ]
     return out
-
-
-def _resource_app_id(grant: Grant, names: Names) -> str:
-    return next(
-        (api.app_id for api in names.resources.values() if api.object_id == grant.resource_id), grant.resource_id
-    )
 
 
 def _consent_scopes(resource: str, grant: Grant, want: list[str]) -> Finding:
@@ -322,7 +330,7 @@ def render_text(doc: dict[str, object]) -> str:
     from mailoauth.base.tables import text_table
 
     lines = [_summary(doc), ""]
-    for key, app in doc["apps"].items():  # type: ignore[union-attr]
+    for key, app in doc["apps"].items():  # type: ignore[attr-defined]
         lines.append(_app_line(key, app))
         rows = [(f["kind"], f["message"], f["fix"]) for f in app["findings"]]
         if rows:
@@ -334,7 +342,7 @@ def render_markdown(doc: dict[str, object]) -> str:
     from mailoauth.base.tables import markdown_table
 
     out = [f"**{_summary(doc)}**", ""]
-    for key, app in doc["apps"].items():  # type: ignore[union-attr]
+    for key, app in doc["apps"].items():  # type: ignore[attr-defined]
         out += [f"### {_app_line(key, app)}", ""]
         rows = [(f"`{f['kind']}`", f["message"], f["fix"]) for f in app["findings"]]
         if rows:

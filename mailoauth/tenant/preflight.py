@@ -105,7 +105,8 @@ def _plans(service_plans: list[dict[str, Any]]) -> list[tuple[str, str]]:
 def exchange_plan(skus: Fact) -> Check:
     if isinstance(skus, GraphError):
         return unreadable("exchange-plan", "tenant", skus)
-    enabled, other = [], []
+    enabled: list[str] = []
+    other: list[str] = []
     for sku in skus:
         for plan, status in _plans(sku.get("servicePlans")):
             entry = f"{plan} in {sku.get('skuPartNumber')} ({sku.get('capabilityStatus')}, plan {status})"

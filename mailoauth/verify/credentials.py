@@ -37,7 +37,7 @@ def read_outputs(path: str, stdin: TextIO) -> tuple[str, Any]:
         raise InvalidInput([Problem(label, (), f"cannot read the outputs: {exc.strerror}", hint=PIPE_HINT)]) from None
     try:
         return label, json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise InvalidInput([Problem(label, (), f"not JSON ({exc.msg}, line {exc.lineno})", hint=PIPE_HINT)]) from None
 
 

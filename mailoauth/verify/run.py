@@ -252,7 +252,8 @@ class Verification:
                 )
                 continue
             self.token_step(
-                audience, lambda s=scope, r=refresh_token: self.client.refresh(r, s, confidential=not self.public)
+                audience,
+                lambda s=scope, r=refresh_token: self.client.refresh(r, s, confidential=not self.public),  # type: ignore[misc]
             )
 
     def protocol_steps(self) -> None:

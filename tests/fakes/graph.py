@@ -200,7 +200,7 @@ class FakeGraph:
 
     # -- handlers ------------------------------------------------------------------------------------
     def _list(self, req: Request, items: list[dict[str, Any]]) -> Response:
-        wanted = parse_filter(req.query.get("$filter"))  # refused even when nothing would match, as Graph does
+        wanted = parse_filter(req.query.get("$filter"), _advanced_query(req))  # refused even when nothing matches
         matched = [o for o in items if wanted(o)]
         size = min(int(req.query.get("$top") or self.page_size), self.page_size)
         start = int(req.query.get("$skiptoken") or 0)

@@ -2,6 +2,8 @@
 
 $filter: `eq`, `ne`, `in (...)` (at most 15 values, Graph's default limit), `and`, `or`, `not`,
 parentheses and `startswith(prop,'x')`; string comparison is case-insensitive, as in the directory.
+`ne` and `not` are advanced queries on directory objects: Graph takes them only with
+`ConsistencyLevel: eventual` and `$count=true` (microsoft-graph-docs concepts/aad-advanced-queries.md).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class FilterParser:
         self.text = text
         self.tokens = tokenize(text)
         self.pos = 0
+        self.advanced = False  # uses an operator Graph supports only in advanced queries (ne, not)
 
     def parse(self) -> Predicate:
         pred = self._or()
@@ -84,6 +87,7 @@ class FilterParser:
     def _factor(self) -> Predicate:
         tok = self._take()
         if tok.lower() == "not":
+            self.advanced = True
             inner = self._factor()
             return lambda obj: not inner(obj)
         if tok == "(":
@@ -105,6 +109,7 @@ class FilterParser:
         if op == "eq":
             return lambda obj: same(obj.get(tok), value)
         if op == "ne":
+            self.advanced = True
             return lambda obj: not same(obj.get(tok), value)
         raise ODataError("Request_UnsupportedQuery", f"Unsupported filter operator '{op}'.")
 
@@ -142,8 +147,18 @@ def same(actual: Any, expected: Any) -> bool:
     return actual == expected
 
 
-def parse_filter(text: str | None) -> Predicate:
-    return FilterParser(text).parse() if text else (lambda obj: True)
+def parse_filter(text: str | None, advanced: bool = False) -> Predicate:
+    """The predicate of a $filter; `advanced`: the request carries Graph's advanced query options."""
+    if not text:
+        return lambda obj: True
+    parser = FilterParser(text)
+    predicate = parser.parse()
+    if parser.advanced and not advanced:
+        raise ODataError(
+            "Request_UnsupportedQuery",
+            "Operators 'ne' and 'not' need the ConsistencyLevel header set to eventual and $count=true.",
+        )
+    return predicate
 
 
 def select(obj: dict[str, Any], fields: str | None) -> dict[str, Any]:
