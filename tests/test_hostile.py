@@ -283,3 +283,12 @@ def test_a_stack_file_linked_to_a_file_outside_the_project_is_not_read(project: 
         result = run_limited(*args, cwd=project)
         assert_refused(result, "stacks/Pulumi.leak.yaml: (file): the file is a link to a file outside the project")
         assert "hunter2" not in result.stdout + result.stderr and "the-secret" not in result.stdout + result.stderr
+
+
+def test_a_stack_file_committed_as_a_symbolic_link_fails_the_diff(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("examples")
+    (repo.path / "stacks" / "Pulumi.linked.yaml").symlink_to("Pulumi.dev.yaml")
+    head = repo.commit("a stack that is a link")
+    result = run_limited("diff", "--base", "main~1", "--head", head, cwd=repo.path)
+    assert_refused(result, f"error: stacks/Pulumi.linked.yaml: (file): the file is a symbolic link at {head}; commit")

@@ -134,6 +134,7 @@ class GitTree:
             raise RevisionError(f"unknown revision {rev!r}")
         self.root, self.rev, self.label = Path(root), rev, f"{side} {rev}"
         self._files: dict[str, bytes | int | None] = {}  # int: the size of a blob too large to read
+        self._links: set[str] = set()
         self._dirs: dict[str, list[str]] = {}
         try:
             self._git = subprocess.Popen(
@@ -182,6 +183,8 @@ class GitTree:
                 pipe.close()
 
     def read_text(self, path: str) -> str | None:
+        if path in self._links:
+            raise _unreadable(path, f"is a symbolic link at {self.rev}", "commit the file itself, not a link to it")
         if path not in self._files:
             found = self._fetch([f"{self.commit}:./{path}"])[0]
             self._files[path] = found[2] if found and found[1] == "blob" else None
@@ -198,24 +201,29 @@ class GitTree:
             data = found[2] if found and found[1] == "tree" else b""
             if isinstance(data, int):
                 raise too_large(path, data)
-            files = self._tree_files(data)
+            files, links = self._tree_files(data)
+            self._links.update(f"{path}/{name}" for name in links)
             wanted = [name for name in files if f"{path}/{name}" not in self._files]
             for name, blob in zip(wanted, self._fetch([files[name] for name in wanted]), strict=True):
                 self._files[f"{path}/{name}"] = blob[2] if blob else None
-            self._dirs[path] = sorted(files)
+            self._dirs[path] = sorted([*files, *links])
         return list(self._dirs[path])
 
-    def _tree_files(self, data: bytes) -> dict[str, str]:
-        """Regular files of a raw tree object (entries: mode SP name NUL binary-oid), name -> blob oid."""
-        files, at = {}, 0
+    def _tree_files(self, data: bytes) -> tuple[dict[str, str], list[str]]:
+        """Regular files of a raw tree object (entries: mode SP name NUL binary-oid) as name -> blob oid,
+        and the names of its symbolic links (listed, so that reading one is refused rather than skipped)."""
+        files, links, at = {}, [], 0
         while at < len(data):
             space = data.index(b" ", at)
             nul = data.index(b"\0", space)
             end = nul + 1 + self._hash_bytes
+            name = data[space + 1 : nul].decode("utf-8", "surrogateescape")
             if data[at:space] in (b"100644", b"100755"):
-                files[data[space + 1 : nul].decode("utf-8", "surrogateescape")] = data[nul + 1 : end].hex()
+                files[name] = data[nul + 1 : end].hex()
+            elif data[at:space] == b"120000":
+                links.append(name)
             at = end
-        return files
+        return files, links
 
     def _fetch(self, names: list[str]) -> list[Object | None]:
         """(oid, type, content) of each object name, None when missing; requests are pipelined in batches."""
