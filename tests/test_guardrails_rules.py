@@ -27,7 +27,7 @@ def scope(name: str) -> rules.Access:
     return rules.Access(s.value, "Scope", s.resource_app_id, s)
 
 
-def registration(*permissions: rules.Access, **fields: object) -> rules.Registration:
+def registration(*permissions: rules.Access, **fields: object) -> rules.ApplicationSubject:
     base: dict[str, object] = {
         "name": "app",
         "audience": "single-tenant",
@@ -36,7 +36,7 @@ def registration(*permissions: rules.Access, **fields: object) -> rules.Registra
         "owners": ("{deployer}",),
         "declaration": None,
     }
-    return rules.Registration(**{**base, **fields})  # type: ignore[arg-type]
+    return rules.ApplicationSubject(**{**base, **fields})  # type: ignore[arg-type]
 
 
 def messages(rule_id: str, subject: rules.Subject, ctx: rules.Context = CTX) -> list[str]:

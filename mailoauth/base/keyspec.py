@@ -77,10 +77,18 @@ def _check_value(found: Problems, path: KeyPath, value: Any, spec: Key) -> tuple
         return _check_date(found, path, value)
     ok, message = _SCALARS[spec.kind](value, spec)
     if not ok:
-        hint = did_you_mean(value, spec.choices) if spec.kind == "enum" else _pattern_hint(message, spec)
-        found.error(path, message, value, hint=hint)
+        found.error(path, message, value, hint=_hint(value, spec, message))
         return False, None
     return True, value
+
+
+def _hint(value: Any, spec: Key, message: str) -> str | None:
+    """A close choice for an enum; for a pattern other than a GUID, the key's own description (it names the form)."""
+    if spec.kind == "enum":
+        return did_you_mean(value, spec.choices)
+    if spec.pattern and message.startswith("must match"):
+        return spec.doc
+    return None
 
 
 def _string(value: Any, spec: Key) -> tuple[bool, str]:
@@ -124,11 +132,6 @@ def _check_nested(found: Problems, path: KeyPath, value: Any, spec: Key) -> tupl
             continue
         entries[name] = check_fields(found, (*path, name), entry, spec.fields)
     return True, entries
-
-
-def _pattern_hint(message: str, spec: Key) -> str | None:
-    """A pattern other than a GUID's is unreadable: the key's own description names the expected form."""
-    return spec.doc if message.startswith("must match") else None
 
 
 def pattern_message(pattern: str) -> str:

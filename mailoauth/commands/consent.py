@@ -28,7 +28,7 @@ from mailoauth.tenant import consent, drift
 
 if TYPE_CHECKING:
     from mailoauth.graph.auth import Principal
-    from mailoauth.graph.grants import Outcome
+    from mailoauth.graph.grants import Removal
     from mailoauth.graph.session import GraphSession
 
 LABELS = {
@@ -218,7 +218,7 @@ def _confirm(count: int, sign_out: str | None) -> bool:
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
-def _progress(n: int, total: int, grant: consent.ConsentGrant, outcome: Outcome) -> str:
+def _progress(n: int, total: int, grant: consent.ConsentGrant, outcome: Removal) -> str:
     line = f"[{n}/{total}] {LABELS[outcome.status]}: {_describe(grant)}"
     return line + (f": {outcome.error}" if outcome.error and not outcome.absent else "")
 
@@ -243,7 +243,7 @@ async def _sign_out(graph: GraphSession, user_id: str | None, upn: str | None) -
 def _finish(
     stack: Stack,
     key: str,
-    outcomes: list[Outcome],
+    outcomes: list[Removal],
     by_id: dict[str, consent.ConsentGrant],
     signed_out: bool,
     covered: str | None,

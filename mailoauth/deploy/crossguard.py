@@ -106,7 +106,7 @@ class Project:
             accesses = self._required_accesses(props)
             redirects = _redirects(props)
             audience = AUDIENCE_OF_SIGN_IN.get(str(props.get("signInAudience") or DEFAULT_SIGN_IN_AUDIENCE))
-            registration = rules.Registration(
+            registration = rules.ApplicationSubject(
                 resource.name,
                 audience,
                 tuple(uri for _, uri in redirects),
@@ -129,7 +129,7 @@ class Project:
         if resource.type == GRANT:
             claims = [str(c) for c in props.get("claimValues") or ()]
             claimed = tuple(self._claim(c) for c in claims)
-            grant = rules.ConsentGrant(resource.name, claimed, self.declaration(resource))
+            grant = rules.GrantSubject(resource.name, claimed, self.declaration(resource))
             return grant, {("permissions", i): f"claimValues[{i}]" for i in range(len(claims))}
         return None
 

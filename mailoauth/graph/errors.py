@@ -12,29 +12,8 @@ import re
 from collections.abc import Iterable
 
 from mailoauth.base.problems import CommandError
+from mailoauth.desired import entra
 
-# Least-privileged Microsoft Graph permission per request, first match wins (GET vs. writes).
-READ_PERMISSIONS = (
-    (
-        r"^/oauth2PermissionGrants\b|^/servicePrincipals/[^/]+/oauth2PermissionGrants",
-        "DelegatedPermissionGrant.Read.All",
-    ),
-    (r"^/(applications|servicePrincipals)\b", "Application.Read.All"),
-    (r"^/users$", "User.ReadBasic.All"),  # listing users: id, UPN and names
-    (r"^/users\b", "User.Read.All"),
-    (r"^/subscribedSkus\b", "LicenseAssignment.Read.All"),
-    (r"^/policies/authorizationPolicy\b", "Policy.Read.All"),
-    (r"^/me/(transitiveMemberOf|memberOf)\b", "User.Read"),
-)
-WRITE_PERMISSIONS = (
-    (
-        r"^/servicePrincipals/[^/]+/oauth2PermissionGrants|^/oauth2PermissionGrants\b",
-        "DelegatedPermissionGrant.ReadWrite.All",
-    ),
-    (r"^/(applications|servicePrincipals)\b", "Application.ReadWrite.All"),
-    (r"^/users/[^/]+/revokeSignInSessions$", "User.RevokeSessions.All"),
-    (r"^/users\b", "User.ReadWrite.All"),
-)
 SECRET_VARIABLES = ("AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD")
 JWT = re.compile(r"\beyJ[\w-]{6,}\.[\w-]+\.[\w-]*")
 AADSTS = re.compile(r"(AADSTS\d+):?\s*(.*?)(?:\s*(?:Trace ID|Correlation ID|Timestamp):|[\r\n]|$)", re.S)
@@ -53,9 +32,9 @@ class GraphError(CommandError):
 
 
 def permission_for(method: str, path: str) -> str | None:
-    """The Graph permission a request needs (None when unknown): GET reads, anything else writes."""
-    table = READ_PERMISSIONS if method.upper() == "GET" else WRITE_PERMISSIONS
-    return next((perm for pattern, perm in table if re.search(pattern, path)), None)
+    """The Graph permission a request needs (None when unknown): GET reads, anything else writes (entra.yaml)."""
+    table = entra.graph_permissions("read" if method.upper() == "GET" else "write")
+    return next((p.permission for p in table if p.path.search(path)), None)
 
 
 def refused(method: str, path: str, status: int, code: str, message: str, principal_kind: str | None) -> GraphError:

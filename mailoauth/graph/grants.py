@@ -81,7 +81,7 @@ def lacking(held: Iterable[str], sign_out: bool) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Removal:
     """What happened to one grant: removed, gone (already deleted), failed, unconfirmed or not attempted."""
 
     grant_id: str
@@ -95,18 +95,18 @@ class Outcome:
 
 
 async def delete_grants(
-    graph: GraphSession, grant_ids: Sequence[str], progress: Callable[[int, Outcome], None]
-) -> list[Outcome]:
+    graph: GraphSession, grant_ids: Sequence[str], progress: Callable[[int, Removal], None]
+) -> list[Removal]:
     """DELETE each grant, 20 to a batch, calling `progress(position, outcome)` for each as its batch answers.
 
     A step that fails leaves the others to go on; a batch that fails as a whole (no answer per
     step) leaves its grants unconfirmed and stops, since the next batch would fail the same way.
     """
-    outcomes: list[Outcome] = []
+    outcomes: list[Removal] = []
     for start in range(0, len(grant_ids), MAX_STEPS):
         chunk = grant_ids[start : start + MAX_STEPS]
         if any(o.status == "unconfirmed" for o in outcomes):
-            answered = [Outcome(i, "not attempted", "not sent: an earlier batch failed as a whole") for i in chunk]
+            answered = [Removal(i, "not attempted", "not sent: an earlier batch failed as a whole") for i in chunk]
         else:
             answered = await _delete_chunk(graph, chunk)
         for outcome in answered:
@@ -115,11 +115,11 @@ async def delete_grants(
     return outcomes
 
 
-async def _delete_chunk(graph: GraphSession, grant_ids: Sequence[str]) -> list[Outcome]:
+async def _delete_chunk(graph: GraphSession, grant_ids: Sequence[str]) -> list[Removal]:
     try:
         results = await run_batch(graph, _deletes(graph, grant_ids))
     except GraphError as exc:  # no answer per step: any of them may or may not have been applied
-        return [Outcome(i, "unconfirmed", str(exc)) for i in grant_ids]
+        return [Removal(i, "unconfirmed", str(exc)) for i in grant_ids]
     return [_outcome(i, r) for i, r in zip(grant_ids, results, strict=True)]
 
 
@@ -128,13 +128,13 @@ def _deletes(graph: GraphSession, grant_ids: Sequence[str]) -> list[Step]:
     return [Step(grants.by_o_auth2_permission_grant_id(i).to_delete_request_information()) for i in grant_ids]
 
 
-def _outcome(grant_id: str, result: StepResult) -> Outcome:
+def _outcome(grant_id: str, result: StepResult) -> Removal:
     error = result.error
     if error is None:
-        return Outcome(grant_id, "removed")
+        return Removal(grant_id, "removed")
     if error.status == 404:
-        return Outcome(grant_id, "gone", str(error))
-    return Outcome(grant_id, "failed", str(error))
+        return Removal(grant_id, "gone", str(error))
+    return Removal(grant_id, "failed", str(error))
 
 
 async def sign_out(graph: GraphSession, user_id: str) -> None:

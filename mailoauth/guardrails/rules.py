@@ -109,7 +109,7 @@ class Declaration:
 
 
 @dataclass(frozen=True)
-class Registration:
+class ApplicationSubject:
     """An app registration (azuread Application)."""
 
     name: str
@@ -131,7 +131,7 @@ class Password:
 
 
 @dataclass(frozen=True)
-class ConsentGrant:
+class GrantSubject:
     """Tenant-wide admin consent (azuread ServicePrincipalDelegatedPermissionGrant)."""
 
     name: str
@@ -139,11 +139,11 @@ class ConsentGrant:
     declaration: Declaration | None = None
 
 
-Subject = Registration | Password | ConsentGrant
+Subject = ApplicationSubject | Password | GrantSubject
 
 
 @dataclass(frozen=True)
-class Finding:
+class Violation:
     """One violation: `where` names the subject's field (and index) so each caller can point at its own input."""
 
     message: str
@@ -192,7 +192,7 @@ class Context:
     guard: Guard = field(default_factory=Guard)
 
 
-Check = Callable[[Any, Context, Mapping[str, Any]], Iterator[Finding]]
+RuleCheck = Callable[[Any, Context, Mapping[str, Any]], Iterator[Violation]]
 
 
 @dataclass(frozen=True)
@@ -204,14 +204,14 @@ class Rule:
     rationale: str
     hint: str
     subjects: tuple[type, ...]
-    check: Check
+    check: RuleCheck
     params: tuple[Key, ...] = ()
 
     @property
     def defaults(self) -> dict[str, Any]:
         return {k.name: k.default for k in self.params}
 
-    def findings(self, subject: Subject, ctx: Context, params: Mapping[str, Any] | None = None) -> list[Finding]:
+    def findings(self, subject: Subject, ctx: Context, params: Mapping[str, Any] | None = None) -> list[Violation]:
         if not isinstance(subject, self.subjects):
             return []
         return list(self.check(subject, ctx, {**self.defaults, **(params or {})}))
@@ -220,10 +220,10 @@ class Rule:
 # --- the rules ----------------------------------------------------------------------------------
 
 
-def _delegated_only(s: Registration, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+def _delegated_only(s: ApplicationSubject, ctx: Context, params: Mapping[str, Any]) -> Iterator[Violation]:
     for i, p in enumerate(s.permissions):
         if p.type != "Scope":
-            yield Finding(
+            yield Violation(
                 f"{p.name} on {p.resource_app_id} is an application permission (type {p.type}): it works without a "
                 "signed-in user, on every mailbox the tenant allows",
                 ("permissions", i),
@@ -231,29 +231,31 @@ def _delegated_only(s: Registration, ctx: Context, params: Mapping[str, Any]) ->
             )
 
 
-def _declared_scopes(s: Registration | ConsentGrant, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+def _declared_scopes(
+    s: ApplicationSubject | GrantSubject, ctx: Context, params: Mapping[str, Any]
+) -> Iterator[Violation]:
     for i, p in enumerate(s.permissions):
         if p.type != "Scope":
             continue  # delegated-only reports application permissions
         if s.declaration is None and p.scope is None:
-            yield Finding(
+            yield Violation(
                 f"{p.name} is not a scope of the catalogue (scopes/catalogue.yaml); a mail app needs none outside it",
                 ("permissions", i),
                 p.name,
             )
         elif s.declaration is not None and p.name not in s.declaration.scopes:
-            yield Finding(
+            yield Violation(
                 f"{p.name} is registered but not declared by the app's scopeSets or scopes in its stack file",
                 ("permissions", i),
                 p.name,
             )
 
 
-def _user_read(s: Registration | ConsentGrant, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+def _user_read(s: ApplicationSubject | GrantSubject, ctx: Context, params: Mapping[str, Any]) -> Iterator[Violation]:
     asked = s.declaration.asked if s.declaration else frozenset()
     for i, p in enumerate(s.permissions):
         if p.scope is not None and p.scope.value == USER_READ and USER_READ not in asked:
-            yield Finding(
+            yield Violation(
                 "User.Read is registered but the app does not ask for it (it comes from the portal's default, the "
                 "always-added 'general' set or a set included by another)",
                 ("permissions", i),
@@ -261,13 +263,13 @@ def _user_read(s: Registration | ConsentGrant, ctx: Context, params: Mapping[str
             )
 
 
-def _wide_audience(s: Registration, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+def _wide_audience(s: ApplicationSubject, ctx: Context, params: Mapping[str, Any]) -> Iterator[Violation]:
     if s.audience not in WIDE_AUDIENCES or (s.declaration and s.declaration.allow_wide_audience):
         return
     risky = [p.name for p in s.permissions if p.scope is not None and p.scope.access in RISKY_ACCESS]
     if risky:
         who = "other tenants' users and personal accounts" if s.audience in PERSONAL_AUDIENCES else "other tenants"
-        yield Finding(
+        yield Violation(
             f"a {s.audience} app with write or send scopes ({', '.join(risky)}): {who} can consent to it changing "
             "or sending their mail",
             ("audience",),
@@ -275,10 +277,10 @@ def _wide_audience(s: Registration, ctx: Context, params: Mapping[str, Any]) -> 
         )
 
 
-def _personal_token_version(s: Registration, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+def _personal_token_version(s: ApplicationSubject, ctx: Context, params: Mapping[str, Any]) -> Iterator[Violation]:
     version = s.access_token_version or 1
     if s.audience in PERSONAL_AUDIENCES and version != PERSONAL_TOKEN_VERSION:
-        yield Finding(
+        yield Violation(
             f"a {s.audience} app requests v{version} access tokens; apps that allow personal accounts must request "
             f"v{PERSONAL_TOKEN_VERSION} (the azuread provider refuses the plan)",
             ("accessTokenVersion",),
@@ -286,7 +288,7 @@ def _personal_token_version(s: Registration, ctx: Context, params: Mapping[str, 
         )
 
 
-def _secret_lifetime(s: Password, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+def _secret_lifetime(s: Password, ctx: Context, params: Mapping[str, Any]) -> Iterator[Violation]:
     months = int(params["maxMonths"])
     start = s.start or ctx.today
     end = s.end or add_months(start, GRAPH_DEFAULT_MONTHS)
@@ -294,7 +296,7 @@ def _secret_lifetime(s: Password, ctx: Context, params: Mapping[str, Any]) -> It
     if end > limit:
         since = "today" if s.start is None else start.isoformat()
         unpinned = "" if s.end else " (no end date: Microsoft Graph gives two years)"
-        yield Finding(
+        yield Violation(
             f"secret expires {end.isoformat()}, more than {months} months from {since}{unpinned}",
             ("end",),
             end.isoformat(),
@@ -302,38 +304,42 @@ def _secret_lifetime(s: Password, ctx: Context, params: Mapping[str, Any]) -> It
         )
 
 
-def _redirect_https(s: Registration, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+def _redirect_https(s: ApplicationSubject, ctx: Context, params: Mapping[str, Any]) -> Iterator[Violation]:
     for i, uri in enumerate(s.redirect_uris):
         parts = split_uri(uri)
         if parts is not None and parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(uri)):
-            yield Finding(
+            yield Violation(
                 f"redirect URI {uri!r} must use https (http only for localhost or 127.0.0.1)", ("redirectUris", i), uri
             )
 
 
-def _redirect_no_wildcard(s: Registration, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+def _redirect_no_wildcard(s: ApplicationSubject, ctx: Context, params: Mapping[str, Any]) -> Iterator[Violation]:
     for i, uri in enumerate(s.redirect_uris):
         if "*" in uri:
-            yield Finding(f"redirect URI {uri!r} has a wildcard", ("redirectUris", i), uri)
+            yield Violation(f"redirect URI {uri!r} has a wildcard", ("redirectUris", i), uri)
 
 
-def _owners(s: Registration, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+def _owners(s: ApplicationSubject, ctx: Context, params: Mapping[str, Any]) -> Iterator[Violation]:
     if not s.owners:
-        yield Finding("the app registration has no owner", ("owners",), [])
+        yield Violation("the app registration has no owner", ("owners",), [])
 
 
-def _ews_retirement(s: Registration | ConsentGrant, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+def _ews_retirement(
+    s: ApplicationSubject | GrantSubject, ctx: Context, params: Mapping[str, Any]
+) -> Iterator[Violation]:
     for i, p in enumerate(s.permissions):
         if p.scope is not None and p.scope.protocol == "ews":
-            yield Finding(f"{p.name} (EWS): {ews_status(ctx.today)}", ("permissions", i), p.name)
+            yield Violation(f"{p.name} (EWS): {ews_status(ctx.today)}", ("permissions", i), p.name)
 
 
-def _ews_opt_in(s: Registration | ConsentGrant, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+def _ews_opt_in(s: ApplicationSubject | GrantSubject, ctx: Context, params: Mapping[str, Any]) -> Iterator[Violation]:
     if s.declaration is not None and s.declaration.allow_ews:
         return
     for i, p in enumerate(s.permissions):
         if p.scope is not None and p.scope.protocol == "ews":
-            yield Finding(f"{p.name} (EWS) without allowEws: true: {ews_status(ctx.today)}", ("permissions", i), p.name)
+            yield Violation(
+                f"{p.name} (EWS) without allowEws: true: {ews_status(ctx.today)}", ("permissions", i), p.name
+            )
 
 
 def ews_status(today: date) -> str:
@@ -348,11 +354,11 @@ def ews_status(today: date) -> str:
     )
 
 
-def _unique_callback(s: Registration, ctx: Context, params: Mapping[str, Any]) -> Iterator[Finding]:
+def _unique_callback(s: ApplicationSubject, ctx: Context, params: Mapping[str, Any]) -> Iterator[Violation]:
     for i, uri in enumerate(s.redirect_uris):
         others = sorted(ctx.guard.callbacks.get(uri, frozenset()) - {ctx.stack})
         if others:
-            yield Finding(
+            yield Violation(
                 f"redirect URI {uri!r} is also registered by stack {', '.join(others)}: an instance's callback "
                 "must belong to one stack",
                 ("redirectUris", i),
@@ -370,7 +376,7 @@ RULES: tuple[Rule, ...] = (
         "mandatory",
         "Only delegated (Scope) permissions: an application role reads or sends any mailbox without a user.",
         "register delegated scopes from scopes/catalogue.yaml; remove application roles (type Role)",
-        (Registration,),
+        (ApplicationSubject,),
         _delegated_only,
     ),
     Rule(
@@ -379,7 +385,7 @@ RULES: tuple[Rule, ...] = (
         "An app holds only the scopes its stack file declares (scope sets and scopes:), or catalogue scopes when "
         "written by hand.",
         "declare the scope in the app's scopeSets or scopes, or remove it from the registration",
-        (Registration, ConsentGrant),
+        (ApplicationSubject, GrantSubject),
         _declared_scopes,
     ),
     Rule(
@@ -387,7 +393,7 @@ RULES: tuple[Rule, ...] = (
         "mandatory",
         "User.Read only when the app asks for it by name; the portal adds it by default and mail needs none of it.",
         "add User.Read to the app's scopes: if it reads the user's profile; otherwise remove it from the set",
-        (Registration, ConsentGrant),
+        (ApplicationSubject, GrantSubject),
         _user_read,
     ),
     Rule(
@@ -395,7 +401,7 @@ RULES: tuple[Rule, ...] = (
         "mandatory",
         "Write or send scopes on a multi-tenant or personal-account app need an explicit allowWideAudience: true.",
         "set allowWideAudience: true to acknowledge it, or use audience: single-tenant",
-        (Registration,),
+        (ApplicationSubject,),
         _wide_audience,
     ),
     Rule(
@@ -421,7 +427,7 @@ RULES: tuple[Rule, ...] = (
         "mandatory",
         "Redirect URIs use https (http only for localhost or 127.0.0.1), so codes are not sent in clear text.",
         "use the instance's https callback URL",
-        (Registration,),
+        (ApplicationSubject,),
         _redirect_https,
     ),
     Rule(
@@ -429,7 +435,7 @@ RULES: tuple[Rule, ...] = (
         "mandatory",
         "Redirect URIs have no wildcards, so a code cannot be sent to a host nobody reviewed.",
         "list each callback URL explicitly",
-        (Registration,),
+        (ApplicationSubject,),
         _redirect_no_wildcard,
     ),
     Rule(
@@ -437,7 +443,7 @@ RULES: tuple[Rule, ...] = (
         "mandatory",
         "Every app registration has at least one owner who can rotate its secret and answer for it.",
         "set owners (the program always adds the deploying principal)",
-        (Registration,),
+        (ApplicationSubject,),
         _owners,
     ),
     Rule(
@@ -446,7 +452,7 @@ RULES: tuple[Rule, ...] = (
         f"EWS scopes stop working in Exchange Online: blocked from {exchange_online().ews_blocked} unless "
         f"allow-listed, shut down {exchange_online().ews_shutdown}.",
         "send MIME through Graph sendMail instead (scopeSets: [graph-send], Mail.Send alone)",
-        (Registration, ConsentGrant),
+        (ApplicationSubject, GrantSubject),
         _ews_retirement,
     ),
     Rule(
@@ -455,7 +461,7 @@ RULES: tuple[Rule, ...] = (
         "EWS scopes only where the stack file acknowledges them with allowEws: true: EWS is blocked in Exchange "
         "Online and shut down soon, and Graph sendMail takes MIME.",
         "send MIME through Graph sendMail (scopeSets: [graph-send]); if the product cannot, set allowEws: true",
-        (Registration, ConsentGrant),
+        (ApplicationSubject, GrantSubject),
         _ews_opt_in,
     ),
     Rule(
@@ -464,7 +470,7 @@ RULES: tuple[Rule, ...] = (
         "Apps that allow personal Microsoft accounts request v2 access tokens; the azuread provider refuses v1 at "
         "plan time.",
         "set api.requestedAccessTokenVersion to 2 (the program does so for these audiences)",
-        (Registration,),
+        (ApplicationSubject,),
         _personal_token_version,
     ),
     Rule(
@@ -472,7 +478,7 @@ RULES: tuple[Rule, ...] = (
         "mandatory",
         "An instance's callback URL is registered by one stack only, so one instance cannot receive another's codes.",
         "give each stack its own instance's callback URL",
-        (Registration,),
+        (ApplicationSubject,),
         _unique_callback,
     ),
 )
@@ -501,7 +507,7 @@ def policy_from_values(values: Mapping[str, Any]) -> Policy:
     return Policy({rule_id: dict(v) for rule_id, v in (values.get("rules") or {}).items() if v})
 
 
-def evaluate(subject: Subject, ctx: Context) -> Iterator[tuple[Rule, str, Finding]]:
+def evaluate(subject: Subject, ctx: Context) -> Iterator[tuple[Rule, str, Violation]]:
     """Every enabled rule's findings on one subject, with the level it is enforced at."""
     for rule, level, params in ctx.guard.policy.enabled:
         if isinstance(subject, rule.subjects):
@@ -509,7 +515,7 @@ def evaluate(subject: Subject, ctx: Context) -> Iterator[tuple[Rule, str, Findin
                 yield rule, level, finding
 
 
-def hint_of(rule: Rule, finding: Finding) -> str:
+def hint_of(rule: Rule, finding: Violation) -> str:
     return f"{finding.hint}; {rule.hint}" if finding.hint else rule.hint
 
 
@@ -539,7 +545,7 @@ def check_app(
     ctx: Context,
 ) -> None:
     """Run the rules on one app of a stack file; findings become problems at the app's own keys."""
-    registration = Registration(
+    registration = ApplicationSubject(
         str(path[-1]),
         values.get("audience"),
         tuple(values.get("redirectUris") or ()),
@@ -559,7 +565,7 @@ def check_app(
             report((*path, *where), finding.message, finding.value, hint_of(rule, finding), rule.id)
 
 
-def _yaml_path(finding: Finding, registration: Registration, values: Mapping[str, Any]) -> KeyPath:
+def _yaml_path(finding: Violation, registration: ApplicationSubject, values: Mapping[str, Any]) -> KeyPath:
     """Where in the app's YAML a registration finding points: the scope's entry, a redirect URI, a key."""
     field_name, *index = finding.where
     if field_name == "permissions":

@@ -27,6 +27,7 @@ from mailoauth.base.problems import (
     raise_if_errors,
 )
 from mailoauth.base.tree import Tree
+from mailoauth.desired import entra
 from mailoauth.desired.catalogue import ALWAYS_SET, Catalogue
 from mailoauth.desired.clouds import Cloud, clouds
 from mailoauth.desired.model import (
@@ -412,7 +413,8 @@ def _check_expiry(found: Problems, path: KeyPath, expires: date, today: date) ->
 
 
 def _check_display_name(found: Problems, path: KeyPath, name: str | None, personal: bool) -> None:
-    limit = 90 if personal else 120
+    limits = entra.limits()
+    limit = limits.of(limits.display_name_length, personal)
     if name and len(name) > limit:
         found.error(
             (*path, "displayName"),
@@ -425,7 +427,8 @@ def _check_display_name(found: Problems, path: KeyPath, name: str | None, person
 def _check_redirect_uris(found: Problems, path: KeyPath, uris: list[str] | None, personal: bool) -> None:
     if uris is None:
         return
-    limit = 100 if personal else 256
+    limits = entra.limits()
+    limit = limits.of(limits.redirect_uris, personal)
     if not uris:
         found.error(
             (*path, "redirectUris"), "at least one redirect URI is needed (the instance's OAuth callback)", uris
@@ -454,8 +457,9 @@ def redirect_uri_problems(uri: str, personal: bool) -> list[tuple[str, str | Non
     """
     out: list[tuple[str, str | None]] = []
     parts = rules.split_uri(uri)
-    if len(uri) > 256:
-        out.append((f"redirect URI is {len(uri)} characters; Entra allows 256", None))
+    longest = entra.limits().redirect_uri_length
+    if len(uri) > longest:
+        out.append((f"redirect URI is {len(uri)} characters; Entra allows {longest}", None))
     if parts is None or not parts.netloc:
         out.append(("redirect URI must be an absolute URL with a host", None))
     elif parts.scheme not in PROVIDER_REDIRECT_SCHEMES:
@@ -526,17 +530,20 @@ def _check_audience(
 
 
 def _check_permission_limits(found: Problems, path: KeyPath, permissions: list[Permission], personal: bool) -> None:
-    total = 200 if personal else 400
+    limits = entra.limits()
+    total = limits.of(limits.permissions, personal)
+    per_api = limits.permissions_per_api_personal
     if len(permissions) > total:
         found.error((*path, "scopes"), f"{len(permissions)} permissions; Entra allows {total}", len(permissions))
     per_resource: dict[str, int] = {}
     for p in permissions:
         per_resource[p.resource] = per_resource.get(p.resource, 0) + 1
     for resource, count in per_resource.items():
-        if personal and count > 30:
+        if personal and count > per_api:
             found.error(
                 (*path, "scopes"),
-                f"{count} permissions on {resource}; Entra allows 30 per API for apps that allow personal accounts",
+                f"{count} permissions on {resource}; Entra allows {per_api} per API for apps that allow personal "
+                "accounts",
                 count,
             )
 

@@ -10,20 +10,26 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from mailoauth.desired import entra
 from mailoauth.desired.exchange import exchange_online
 from mailoauth.desired.model import Stack
 from mailoauth.graph.auth import Principal
 from mailoauth.graph.errors import GraphError, grant_hint
 from mailoauth.graph.records import Registration
 
-# Directory role template ids (entra-docs permissions-reference).
-GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
-PRIVILEGED_ROLE_ADMIN = "e8611ab8-c189-46e8-94e1-60213ab1f814"
-APP_ADMIN = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
-CLOUD_APP_ADMIN = "158c047a-c907-4556-b7ef-446551a6b5f7"
-APP_DEVELOPER = "cf1c38e5-3621-4004-a7cb-879624dced7c"
-CREATE_APP_ROLES = (GLOBAL_ADMIN, APP_ADMIN, CLOUD_APP_ADMIN, APP_DEVELOPER)
-CONSENT_ROLES = (GLOBAL_ADMIN, PRIVILEGED_ROLE_ADMIN, APP_ADMIN, CLOUD_APP_ADMIN)
+# Directory roles (their template ids are in desired/entra.yaml) that may register apps, or grant admin consent.
+CREATE_APP_ROLES = (
+    "globalAdministrator",
+    "applicationAdministrator",
+    "cloudApplicationAdministrator",
+    "applicationDeveloper",
+)
+CONSENT_ROLES = (
+    "globalAdministrator",
+    "privilegedRoleAdministrator",
+    "applicationAdministrator",
+    "cloudApplicationAdministrator",
+)
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
 Fact = Any  # the JSON Graph returned, or the GraphError that prevented reading it
@@ -174,7 +180,7 @@ class Right:
 
     check: str
     permissions: tuple[str, ...]
-    roles: tuple[str, ...]
+    roles: tuple[str, ...]  # keys of roleTemplates in entra.yaml
     app_lacks: str
     user_has: str
 
@@ -206,7 +212,8 @@ def holds(facts: TenantFacts, right: Right) -> Check | None:
     if isinstance(facts.directory_roles, GraphError):
         return unreadable(right.check, "deployer", facts.directory_roles)
     roles = {str(r.get("roleTemplateId")).lower() for r in facts.directory_roles or ()}
-    return Check(right.check, "deployer", PASS, right.user_has) if roles & set(right.roles) else None
+    wanted = {entra.role_template(name) for name in right.roles}
+    return Check(right.check, "deployer", PASS, right.user_has) if roles & wanted else None
 
 
 def create_apps(facts: TenantFacts) -> Check:

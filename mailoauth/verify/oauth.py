@@ -78,7 +78,7 @@ class Pkce:
         return base64.urlsafe_b64encode(hashlib.sha256(self.verifier.encode()).digest()).decode().rstrip("=")
 
 
-def authorize_url(endpoint: str, client_id: str, redirect_uri: str, scope: str, state: str, pkce: Pkce) -> str:
+def sign_in_url(endpoint: str, client_id: str, redirect_uri: str, scope: str, state: str, pkce: Pkce) -> str:
     """The browser's sign-in URL. `prompt=select_account` lets whoever runs verify pick the mailbox user's
     account; no login_hint, since --mailbox may name a shared mailbox nobody signs in as."""
     params = {

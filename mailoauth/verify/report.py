@@ -11,7 +11,7 @@ PASS, FAIL, SKIP = "pass", "fail", "skip"
 
 
 @dataclass(frozen=True)
-class Step:
+class ReportStep:
     name: str
     status: str
     detail: str
@@ -27,7 +27,7 @@ class Step:
 
 
 @dataclass
-class Report:
+class VerifyReport:
     stack: str
     app: str
     client_id: str
@@ -38,13 +38,13 @@ class Report:
     mailbox: str | None = None
     refresh_token: str = "none obtained"
     notes: list[str] = field(default_factory=list)
-    steps: list[Step] = field(default_factory=list)
+    steps: list[ReportStep] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return all(s.status != FAIL for s in self.steps)
 
-    def add(self, step: Step) -> Step:
+    def add(self, step: ReportStep) -> ReportStep:
         self.steps.append(step)
         return step
 

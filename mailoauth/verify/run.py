@@ -28,9 +28,9 @@ from mailoauth.verify.credentials import AppCredentials
 from mailoauth.verify.explain import explain
 from mailoauth.verify.loopback import Listener, loopback_redirect, sign_in_page_error
 from mailoauth.verify.mail import Outcome, check_imap, check_smtp
-from mailoauth.verify.oauth import OAuthError, Pkce, TokenClient, Tokens, authorize_url
+from mailoauth.verify.oauth import OAuthError, Pkce, TokenClient, Tokens, sign_in_url
 from mailoauth.verify.redact import Redactor
-from mailoauth.verify.report import FAIL, PASS, SKIP, Report, Step
+from mailoauth.verify.report import FAIL, PASS, SKIP, ReportStep, VerifyReport
 
 PROTOCOLS = ("imap", "smtp", "graph")
 AUDIENCE = {"imap": "outlook", "smtp": "outlook", "graph": "graph"}
@@ -99,7 +99,7 @@ class Verification:
         self.tokens: dict[str, Tokens] = {}
         self.refresh_token: str | None = None
         self.public = False  # device-code tokens belong to a public client: refreshed without the secret
-        self.report = Report(
+        self.report = VerifyReport(
             self.stack.name,
             self.app.key,
             job.credentials.client_id,
@@ -113,14 +113,14 @@ class Verification:
     def step(self, name: str, ok: bool, detail: str) -> bool:
         detail = self.redact(detail)
         context = {"key": self.app.key, "stack": self.stack.name, "file": self.stack.file, "mailbox": self.mailbox}
-        self.report.add(Step(name, PASS if ok else FAIL, detail, None if ok else explain(detail, context)))
+        self.report.add(ReportStep(name, PASS if ok else FAIL, detail, None if ok else explain(detail, context)))
         return ok
 
     def outcome(self, name: str, outcome: Outcome) -> bool:
         return self.step(name, outcome.ok, outcome.detail)
 
     def skip(self, name: str, why: str) -> None:
-        self.report.add(Step(name, SKIP, why))
+        self.report.add(ReportStep(name, SKIP, why))
 
     @property
     def signed_in(self) -> str | None:
@@ -134,7 +134,7 @@ class Verification:
         return self.opts.mailbox or first or self.signed_in
 
     # -- the steps -----------------------------------------------------------------------------------
-    def run(self) -> Report:
+    def run(self) -> VerifyReport:
         if self.app_credentials() and self.sign_in():
             self.other_audiences()
         self.report.mailbox = self.mailbox
@@ -188,7 +188,7 @@ class Verification:
         scope, state, pkce = self.job.scope_requests[first], secrets.token_urlsafe(24), Pkce.new()
         endpoint = self.job.endpoints.oauth(self.segment, "authorize")
         with Listener(redirect, state) as listener:
-            url = authorize_url(endpoint, self.client.client_id, listener.redirect_uri, scope, state, pkce)
+            url = sign_in_url(endpoint, self.client.client_id, listener.redirect_uri, scope, state, pkce)
             if not self.sign_in_page(url, endpoint, listener.redirect_uri):
                 return False
             self.opts.say(f"Sign in as the mailbox user in the browser. If none opens, open this URL:\n\n  {url}\n")
@@ -337,5 +337,5 @@ def write_token_file(path: Path, document: dict[str, object]) -> None:
         out.write("\n")
 
 
-def verify(job: Job) -> Report:
+def verify(job: Job) -> VerifyReport:
     return Verification(job).run()
