@@ -297,10 +297,23 @@ def test_redirect_uri_changed(repo: GitRepo, diff) -> None:
     )
     doc = diff("--format", "json").json()
     assert [(c["action"], c["subject"], c["risk"]) for c in app_changes(doc, "saas", "helpdesk")] == [
-        ("added", "https://eu2.helpdesk.example/cb", "medium"),
+        ("added", "https://eu2.helpdesk.example/cb", "high"),
         ("removed", "https://eu.helpdesk.example/oauth2/callback", "low"),
     ]
-    assert diff("--fail-on", "medium").code == 3
+    assert app_changes(doc, "saas", "helpdesk")[0]["why"] == (
+        "authorization codes can be sent to this address, and the app's secret redeems them"
+    )
+    assert diff("--fail-on", "high").code == 3
+
+
+def test_an_internationalised_redirect_host_is_shown_with_its_punycode(repo: GitRepo, diff) -> None:
+    repo.edit(
+        "stacks/Pulumi.saas.yaml", "https://eu.helpdesk.example/oauth2/callback", "https://eu.h\u0435lpdesk.example/cb"
+    )
+    doc = diff("--format", "json").json()
+    assert app_changes(doc, "saas", "helpdesk")[0]["subject"] == (
+        "https://eu.h\u0435lpdesk.example/cb (host eu.xn--hlpdesk-7gg.example)"
+    )
 
 
 def test_secret_rotated_and_a_second_slot_added(repo: GitRepo, diff) -> None:

@@ -146,8 +146,6 @@ def _check_cases(product: Product, cases: list[str]) -> None:
 
 def _check(tree: WorkTree, cat: catalogue.Catalogue, env: str, text: str, file: str, today: date) -> None:
     """The new file validates as `plan` reads it, against the project's other stacks; nothing is written otherwise."""
-    if not stackfile.STACK_FILE.match(Path(file).name) or "/" in env:
-        raise cli.UsageError(f"--env {env!r} cannot name a stack file")
     if tree.read_text(file) is not None:
         raise cli.UsageError(f"{file} exists; init never overwrites a stack file (edit it, or pick another --env)")
     guard = stackfile.project_guard(tree, cat.products)
