@@ -30,6 +30,14 @@ def edit(project: Path, rel: str, old: str, new: str) -> None:
     (project / rel).write_text(text.replace(old, new))
 
 
+def line_of(project: Path, rel: str, text: str) -> int:
+    """The number of the first line of `rel` that holds `text`, as error messages count lines (from 1)."""
+    lines = (project / rel).read_text().splitlines()
+    numbers = [number for number, line in enumerate(lines, start=1) if text in line]
+    assert numbers, f"{text!r} not in {rel}"
+    return numbers[0]
+
+
 def bomb_stack(project: Path) -> None:
     """stacks/Pulumi.bomb.yaml: about 600 bytes, 9**9 strings once its aliases are expanded."""
     lines = ["config:", "  azuread:tenantId: 11111111-2222-3333-4444-555555555555", *alias_bomb()]
@@ -120,9 +128,10 @@ def test_a_stack_file_that_is_a_fifo_or_a_device_is_refused(project: Path, kind:
 )
 def test_an_app_key_yaml_reads_as_a_number_or_date(project: Path, key: str, kind: str) -> None:
     edit(project, DEV, "    jira-mail-in:", f"    {key}:")
+    line = line_of(project, DEV, f"    {key}:")
     assert_refused(
         run_limited("plan", "--stack", "dev", cwd=project),
-        f"error: stacks/Pulumi.dev.yaml:7: (file): invalid key: the key '{key}' is read by YAML as {kind}, not as "
+        f"error: stacks/Pulumi.dev.yaml:{line}: (file): invalid key: the key '{key}' is read by YAML as {kind}, not as "
         "text; quote the key, or start it with a letter",
     )
     assert_refused(run_limited("secrets", "rotate", "--stack", "dev", "--app", key, cwd=project), f"the key '{key}'")
@@ -137,7 +146,8 @@ def test_a_long_include_chain_and_a_diamond_of_scope_sets(project: Path) -> None
         (sets / f"d{i}.yaml").write_text(f"description: d\nscopes: []\nincludes: [d{i + 1}, d{i + 2}]\n")
     for i in (60, 61):
         (sets / f"d{i}.yaml").write_text("description: d\nscopes: [SMTP.Send]\n")
-    edit(project, DEV, "scopeSets: [imap, smtp]", "scopeSets: [chain0, d0]")
+    profile = "product: email-this-issue\n      useCases: [mail-handler-imap, send-smtp]"
+    edit(project, DEV, profile, "scopeSets: [chain0, d0]")
     result = run_limited("plan", "--stack", "dev", "--format", "json", cwd=project)
     assert result.returncode == 0, result.stderr[-2000:]
     assert '"value": "IMAP.AccessAsUser.All"' in result.stdout and '"value": "SMTP.Send"' in result.stdout
@@ -223,10 +233,10 @@ CALLBACK = "https://jira-dev.example.com/plugins/servlet/oauth2/callback"
 )
 def test_a_redirect_uri_that_reads_as_one_host_and_goes_to_another(project: Path, uri: str, message: str) -> None:
     edit(project, DEV, f"[{CALLBACK}]", f"[{uri}]")
+    line = line_of(project, DEV, "redirectUris:")
     assert_refused(
         run_limited("plan", "--stack", "dev", cwd=project),
-        "error: stacks/Pulumi.dev.yaml:10: config.mailoauth:apps.jira-mail-in.redirectUris[0]: ",
-        message,
+        f"error: stacks/Pulumi.dev.yaml:{line}: config.mailoauth:apps.jira-mail-in.redirectUris[0]: {message}",
     )
 
 
@@ -268,10 +278,12 @@ def test_keep_token_leaves_another_users_file_as_it_was(tmp_path: Path) -> None:
 def test_a_key_with_a_newline_cannot_print_a_forged_line(project: Path) -> None:
     forged = '      "x\\nerror: forged by the file": 1\n'
     edit(project, DEV, "      audience: single-tenant", f"{forged}      audience: single-tenant")
+    at = line_of(project, DEV, "forged by the file")
     result = run_limited("plan", "--stack", "dev", cwd=project)
-    assert_refused(result, r"config.mailoauth:apps.jira-mail-in.x\nerror: forged by the file: unknown key")
+    problem = r"config.mailoauth:apps.jira-mail-in.x\nerror: forged by the file: unknown key"
+    assert_refused(result, problem)
     assert [line for line in result.stderr.splitlines() if "forged" in line] == [
-        r"error: stacks/Pulumi.dev.yaml:9: config.mailoauth:apps.jira-mail-in.x\nerror: forged by the file: unknown key"
+        f"error: stacks/Pulumi.dev.yaml:{at}: {problem}"
     ]
 
 

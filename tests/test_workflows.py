@@ -245,7 +245,7 @@ def test_diff_step_treats_a_crash_as_an_unfinished_review(tmp_path: Path, step_e
 def test_diff_step_previews_only_stacks_the_base_branch_has(tmp_path: Path, step_env: dict[str, str]) -> None:
     repo = GitRepo(tmp_path / "repo")
     repo.commit("examples")
-    repo.edit("stacks/Pulumi.dev.yaml", "scopeSets: [imap, smtp]", "scopeSets: [imap]")
+    repo.edit("stacks/Pulumi.dev.yaml", "useCases: [mail-handler-imap, send-smtp]", "useCases: [mail-handler-imap]")
     repo.write("stacks/Pulumi.new.yaml", repo.read("stacks/Pulumi.dev.yaml").replace("jira-dev.", "jira-new."))
     assert run_diff_step(repo, step_env)["stacks"] == '["dev"]'
 
