@@ -304,3 +304,28 @@ def test_a_stack_file_committed_as_a_symbolic_link_fails_the_diff(tmp_path: Path
     head = repo.commit("a stack that is a link")
     result = run_limited("diff", "--base", "main~1", "--head", head, cwd=repo.path)
     assert_refused(result, f"error: stacks/Pulumi.linked.yaml: (file): the file is a symbolic link at {head}; commit")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        (
+            "product: email-this-issue",
+            r'product: "\e\N"',
+            r"config.mailoauth:apps.jira-mail-in.product: unknown product '\x1b\x85'; products: ",
+        ),
+        (
+            "useCases: [mail-handler-imap, send-smtp]",
+            r'useCases: [mail-handler-imap, "send\Lx"]',
+            r"config.mailoauth:apps.jira-mail-in.useCases[1]: Email This Issue has no use case 'send\u2028x'; ",
+        ),
+    ],
+)
+def test_a_name_with_line_breaking_characters_is_shown_escaped_on_one_line(
+    project: Path, old: str, new: str, problem: str
+) -> None:
+    edit(project, DEV, old, new)
+    at = line_of(project, DEV, new)
+    result = run_limited("plan", "--stack", "dev", cwd=project)
+    assert_refused(result, f"error: stacks/Pulumi.dev.yaml:{at}: {problem}")
+    assert all(line.startswith(("error: ", "warning: ")) for line in result.stderr.splitlines()), result.stderr

@@ -15,8 +15,15 @@ from typing import Literal
 Severity = Literal["error", "warning"]
 KeyPath = tuple[str | int, ...]
 # Control characters in a value or key are shown escaped: a problem is one line, and a value holding a
-# newline cannot print a line of its own (a forged "error:" or PR comment line).
-ONE_LINE = {i: repr(chr(i))[1:-1] for i in (*range(32), 127)}
+# newline cannot print a line of its own (a forged "error:" or PR comment line). Besides C0 and DEL this
+# covers C1 (NEL, U+0085, ends a line for str.splitlines) and the Unicode line and paragraph separators.
+ONE_LINE = {i: repr(chr(i))[1:-1] for i in (*range(32), *range(127, 160), 0x2028, 0x2029)}
+
+
+def quoted(name: object) -> str:
+    """A name from the input, quoted inside a message the way `Problem.shown_value` shows a value:
+    control and other unprintable characters escaped (`unknown product '\\x1b'`)."""
+    return repr(name if isinstance(name, str) else str(name))
 
 
 def format_path(path: KeyPath) -> str:
@@ -58,7 +65,7 @@ class Problem:
         if isinstance(self.value, str) and len(self.value) > 80:
             return None
         text = self.value.isoformat() if isinstance(self.value, date) else str(self.value)
-        if len(text) > 80 or f"'{text}'" in self.message or f"(got {text})" in self.message:
+        if len(text) > 80 or quoted(text) in self.message or f"(got {text})" in self.message:
             return None
         if len(text) > 3 and text in self.message:
             return None

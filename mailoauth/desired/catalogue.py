@@ -12,7 +12,7 @@ from typing import Any
 
 from mailoauth.base import yamlio
 from mailoauth.base.keyspec import Key, check_fields
-from mailoauth.base.problems import Problems, did_you_mean, raise_if_errors
+from mailoauth.base.problems import Problems, did_you_mean, quoted, raise_if_errors
 from mailoauth.base.tree import Tree
 from mailoauth.desired.model import GUID_PATTERN
 from mailoauth.desired.products import Product, load_products
@@ -212,9 +212,9 @@ def _check_includes(sets: dict[str, ScopeSet]) -> list:
         found = Problems(s.file)
         for i, inc in enumerate(s.includes):
             if inc not in sets:
-                found.error(("includes", i), f"unknown scope set '{inc}'", inc, hint=did_you_mean(inc, sets))
+                found.error(("includes", i), f"unknown scope set {quoted(inc)}", inc, hint=did_you_mean(inc, sets))
             elif _reaches(sets, inc, s.name):
-                found.error(("includes", i), f"including '{inc}' makes a cycle back to '{s.name}'", inc)
+                found.error(("includes", i), f"including {quoted(inc)} makes a cycle back to {quoted(s.name)}", inc)
         problems += found.items
     return problems
 

@@ -24,6 +24,7 @@ from mailoauth.base.problems import (
     Problem,
     Problems,
     did_you_mean,
+    quoted,
     raise_if_errors,
 )
 from mailoauth.base.tree import Tree
@@ -306,9 +307,11 @@ def _imports(found: Problems, path: KeyPath, v: dict[str, Any], permissions: lis
             found.error(where, "a consent grant is imported only with adminConsent: true", resource)
         elif resource not in requested:
             hint = f"resources it requests: {', '.join(requested)}"
-            found.error(where, f"the app requests no permission from '{resource}'", resource, hint=hint)
+            found.error(where, f"the app requests no permission from {quoted(resource)}", resource, hint=hint)
         elif resource in grants:
-            found.error(where, f"a second grant for '{resource}'", resource, hint="one tenant-wide grant per resource")
+            found.error(
+                where, f"a second grant for {quoted(resource)}", resource, hint="one tenant-wide grant per resource"
+            )
         if resource and grant.get("id"):
             grants[resource] = grant["id"]
     sp = given.get("servicePrincipal")
@@ -338,7 +341,7 @@ def app_permissions(
         if name not in catalogue.sets:
             found.error(
                 (*path, "scopeSets", i),
-                f"unknown scope set '{name}'",
+                f"unknown scope set {quoted(name)}",
                 name,
                 hint=did_you_mean(name, catalogue.sets) or f"sets: {', '.join(sorted(catalogue.sets))}",
             )
@@ -350,7 +353,7 @@ def app_permissions(
         if name not in catalogue.scopes:
             found.error(
                 (*path, "scopes", i),
-                f"unknown scope '{name}'",
+                f"unknown scope {quoted(name)}",
                 name,
                 hint=did_you_mean(name, catalogue.scopes) or "add it to scopes/catalogue.yaml first",
             )
@@ -366,7 +369,7 @@ def _omitted(found: Problems, path: KeyPath, omit: list[str], catalogue: Catalog
         if name not in general:
             found.error(
                 (*path, "omitScopes", i),
-                f"'{name}' is not in the {ALWAYS_SET} set",
+                f"{quoted(name)} is not in the {ALWAYS_SET} set",
                 name,
                 hint=f"only {', '.join(general)} can be left out",
             )
