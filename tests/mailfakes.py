@@ -9,14 +9,13 @@ SMTP: aiosmtpd with STARTTLS required and an XOAUTH2 mechanism; it can be told t
 from __future__ import annotations
 
 import base64
-import collections
 import socket
 import socketserver
 import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult
@@ -25,6 +24,9 @@ SMTP_AUTH_DISABLED = (
     "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the "
     "Tenant. Visit https://aka.ms/smtp_auth_disabled for more information."
 )
+
+
+SASL_RESPONSE_LIMIT = 12288
 
 
 def parse_xoauth2(raw: bytes) -> tuple[str, str] | None:
@@ -147,7 +149,12 @@ class _SmtpHandler:
     async def auth_XOAUTH2(self, server: object, args: list[str]) -> AuthResult:
         if self.auth_disabled:
             return AuthResult(success=False, handled=False, message=SMTP_AUTH_DISABLED)
-        ok = len(args) == 2 and self.mailboxes.check(args[1].encode())
+        if len(args) == 2:  # an initial response: accepted when it fits the command line, as RFC 4954 allows
+            raw: bytes | None = args[1].encode()
+        else:
+            answer = await server.challenge_auth("", encode_to_b64=False)  # type: ignore[attr-defined]
+            raw = base64.b64encode(answer) if isinstance(answer, bytes) else None  # aiosmtpd decodes the line
+        ok = raw is not None and self.mailboxes.check(raw)
         return AuthResult(success=ok, handled=False, message=None if ok else "535 5.7.3 Authentication unsuccessful")
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
@@ -162,10 +169,11 @@ def free_port() -> int:
 
 
 class _ExchangeSmtp(SMTP):
-    """Exchange takes AUTH XOAUTH2 lines of several kilobytes (the token is inline); RFC 5321's 512 would not."""
+    """Command lines (AUTH included) keep RFC 5321's 512-octet limit (aiosmtpd's default), so a client that
+    sends the token as an initial response gets `500 Command line too long`; a SASL response line after a
+    334 challenge may be as long as RFC 4954 section 4 requires servers to accept (12,288 octets)."""
 
-    command_size_limit = line_length_limit = 16384
-    command_size_limits: ClassVar[collections.defaultdict[str, int]] = collections.defaultdict(lambda: 16384)
+    line_length_limit = SASL_RESPONSE_LIMIT + 2  # the stream reader's buffer: the line and its CRLF
 
 
 class _ExchangeController(Controller):

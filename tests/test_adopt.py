@@ -147,7 +147,7 @@ def test_adopts_a_portal_app_with_user_read_two_secrets_and_consent(
     )
     assert "the first pulumi up will also" not in result.out  # nothing differs from the tenant
     assert "User.Read stays as scopes: [User.Read] (the portal adds it to every new registration)" in result.out
-    assert "2 secret(s) recorded by keyId" in result.out
+    assert "2 secrets recorded by keyId" in result.out
     assert "mailoauth secrets rotate --stack prod --app jira-mail-prod" in result.out
     assert json.loads((project / "import.json").read_text()) == {
         "resources": [
@@ -488,7 +488,7 @@ def test_refuses_what_the_stack_cannot_express(case: str, live_env: FakeCloud, p
     result = adopt(run_cli, live_env, project, portal.client_id, "--import-file", project / "import.json")
     assert result.code == 2
     assert result.err.startswith(
-        f"error: cannot adopt app registration 'Jira Mail (prod)' (client id {portal.client_id}): 1 thing(s) the "
+        f"error: cannot adopt app registration 'Jira Mail (prod)' (client id {portal.client_id}): 1 thing the "
         "stack file cannot express; nothing was written\n  - "
     )
     assert message in result.err
@@ -502,7 +502,7 @@ def test_every_refusal_is_listed_at_once(live_env: FakeCloud, project: Path, run
         REFUSALS[case][0](portal)
     result = adopt(run_cli, live_env, project, portal.client_id)
     assert result.code == 2
-    assert "3 thing(s) the stack file cannot express" in result.err
+    assert "3 things the stack file cannot express" in result.err
     assert len([line for line in result.err.splitlines() if line.startswith("  - ")]) == 3
 
 
@@ -686,7 +686,7 @@ def test_certificates_are_left_alone_and_said_so(live_env: FakeCloud, project: P
     ]
     result = adopt(run_cli, live_env, project, portal.client_id)
     assert result.code == 0, result.err
-    assert "  note         1 certificate(s) are left alone: pulumi up neither manages nor removes them\n" in result.out
+    assert "  note         1 certificate is left alone: pulumi up neither manages nor removes them\n" in result.out
 
 
 def test_a_wide_audience_with_write_scopes_needs_the_flag(live_env: FakeCloud, project: Path, run_cli) -> None:

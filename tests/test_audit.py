@@ -52,8 +52,8 @@ def test_clean_tenant_exits_0_with_no_drift(live_env: FakeCloud, project: Path, 
     result = audit(run_cli, live_env, project)
     assert result.code == 0, result.err
     assert result.out.splitlines()[0] == (
-        f"audit of stack test (tenant {live_env.tenant.tenant_id}): 2 app(s), no drift; "
-        f"secrets checked for expiry within 30 day(s) of {TODAY}"
+        f"audit of stack test (tenant {live_env.tenant.tenant_id}): 2 apps, no drift; "
+        f"secrets checked for expiry within 30 days of {TODAY}"
     )
     assert "mail-in: Jira mail handler (inbound) (client id " in result.out
     assert result.out.rstrip().endswith("no drift")
@@ -131,7 +131,7 @@ def test_secret_drift_expired_expiring_and_extra(live_env: FakeCloud, project: P
                 "secret-expiry",
                 f"secret 'jira-in' (keyId {key_in}) expires 2026-06-20 in the tenant; slot 'secret' says 2027-06-30",
             ),
-            ("secret-expiring", f"secret 'jira-in' (keyId {key_in}) expires on 2026-06-20, in 19 day(s)"),
+            ("secret-expiring", f"secret 'jira-in' (keyId {key_in}) expires on 2026-06-20, in 19 days"),
         ],
         "mail-out": [
             (
@@ -200,7 +200,7 @@ def test_missing_and_ambiguous_apps(live_env: FakeCloud, project: Path, run_cli)
 
     result = audit(run_cli, live_env, project)
     assert result.code == 1
-    assert "mail-in: Jira mail handler (inbound) (not found): 1 finding(s)" in result.out
+    assert "mail-in: Jira mail handler (inbound) (not found): 1 finding" in result.out
     assert "no app registration with display name 'Jira mail handler (inbound)' in the tenant" in result.out
     ids = ", ".join([deployed["mail-out"].application["appId"], twin["appId"]])
     assert f"2 registrations are named 'Jira mail handler (outbound)' (client ids {ids})" in result.out

@@ -152,21 +152,21 @@ def test_list_text_and_markdown(tenant: Tenant, project: Path, run_cli) -> None:
     in_id = tenant.apps["mail-in"].application["appId"]
     out_id = tenant.apps["mail-out"].application["appId"]
     assert text.splitlines() == [
-        f"consent for stack test (tenant {tenant_id}): 2 app(s), 1 tenant-wide grant(s), 3 user grant(s) from 2 "
-        "user(s); 1 grant(s) with scopes the stack does not declare",
+        f"consent for stack test (tenant {tenant_id}): 2 apps, 1 tenant-wide grant, 3 user grants from 2 "
+        "users; 1 grant with scopes the stack does not declare",
         "",
-        f"mail-in: Jira mail handler (inbound) (client id {in_id}): 2 grant(s)",
+        f"mail-in: Jira mail handler (inbound) (client id {in_id}): 2 grants",
         "  CONSENT      USER               RESOURCE         " + "SCOPES".ljust(59) + "NOT IN STACK",
         "  tenant-wide  all users          Microsoft Graph  IMAP.AccessAsUser.All email offline_access openid profile",
         "  user         alice@example.com  Microsoft Graph  IMAP.AccessAsUser.All offline_access",
         "",
-        f"mail-out: Jira mail handler (outbound) (client id {out_id}): 2 grant(s)",
+        f"mail-out: Jira mail handler (outbound) (client id {out_id}): 2 grants",
         "  CONSENT  USER               RESOURCE         SCOPES                              NOT IN STACK",
         "  user     alice@example.com  Microsoft Graph  SMTP.Send offline_access openid",
         "  user     bob@example.com    Microsoft Graph  SMTP.Send offline_access Mail.Send  Mail.Send",
     ]
     markdown = consent(run_cli, tenant.cloud, project, "list", "--app", "mail-out", "--format", "markdown").out
-    assert f"### mail-out: Jira mail handler (outbound) (client id {out_id}): 2 grant(s)" in markdown
+    assert f"### mail-out: Jira mail handler (outbound) (client id {out_id}): 2 grants" in markdown
     assert "| user | bob@example.com | Microsoft Graph | SMTP.Send offline_access Mail.Send | Mail.Send |" in markdown
     assert "mail-in" not in markdown
 
@@ -281,13 +281,13 @@ def test_revoke_one_user_and_sign_them_out(tenant: Tenant, project: Path, run_cl
     out_id = tenant.apps["mail-out"].application["appId"]
     assert result.out.splitlines() == [
         f"mail-out: Jira mail handler (outbound) (client id {out_id})",
-        "to remove: 1 delegated grant(s)",
+        "to remove: 1 delegated grant",
         "  CONSENT  USER             RESOURCE         SCOPES",
         "  user     bob@example.com  Microsoft Graph  SMTP.Send offline_access Mail.Send",
         "to sign bob@example.com out: every refresh token and session of theirs stops working, in every app",
         f"[1/1] removed: grant {bob['id']} (bob@example.com, Microsoft Graph)",
         "signed bob@example.com out: their refresh tokens and sign-in sessions are revoked in every app",
-        f"removed 1 grant(s); {TOKENS}",
+        f"removed 1 grant; {TOKENS}",
     ]
     assert result.err == ""
     assert bob["id"] not in tenant.grant_ids()
@@ -398,10 +398,10 @@ def test_graph_error_midway_reports_exactly_what_was_removed(tenant: Tenant, pro
     assert [line for line in result.out.splitlines() if line.startswith("[") or line.startswith("removed")] == [
         f"[1/2] removed: grant {alice['id']} (alice@example.com, Microsoft Graph)",
         f"[2/2] NOT removed: grant {bob['id']} (bob@example.com, Microsoft Graph): {refusal}",
-        f"removed 1 grant(s); {TOKENS}",
+        f"removed 1 grant; {TOKENS}",
     ]
     assert result.err.splitlines() == [
-        "error: 1 of 2 grant(s) were NOT removed:",
+        "error: 1 of 2 grants NOT removed:",
         f"  grant {bob['id']} (bob@example.com, Microsoft Graph): {refusal}",
         f"  removed: {alice['id']}; run the command again to retry, or `mailoauth consent list --stack test --app "
         "mail-out` to see what remains",
@@ -528,11 +528,11 @@ def test_the_prompt_decides(
     monkeypatch.setattr(sys, "stdin", Terminal(answer))
     result = consent(run_cli, tenant.cloud, project, "revoke", "--app", "mail-out", "--user", "bob@example.com")
     assert result.code == code
-    assert result.err.startswith("Remove 1 grant(s)? [y/N] ")
+    assert result.err.startswith("Remove 1 grant? [y/N] ")
     assert "  user     bob@example.com  Microsoft Graph  SMTP.Send offline_access Mail.Send" in result.out
     assert (tenant.grants["mail-out/bob"]["id"] in tenant.grant_ids()) is kept
     assert ("cancelled: nothing was revoked" in result.out) is kept
-    assert (f"removed 1 grant(s); {TOKENS}" in result.out) is not kept
+    assert (f"removed 1 grant; {TOKENS}" in result.out) is not kept
 
 
 def test_sign_out_prompt_names_the_user(tenant: Tenant, project: Path, run_cli, monkeypatch) -> None:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ MAIL_SEND = "e383f46e-2787-4529-855e-0e479a3ffac0"
 MAIL_READ = "570282fd-fa5c-430d-a7fd-fc8dc98a9dca"
 SMTP_SEND = "258f6531-6087-4cc4-bb90-092c5fb3ed3f"
 GRAPH = "00000003-0000-0000-c000-000000000000"
+SAAS_TENANT = "33333333-4444-5555-6666-777777777777"
 
 
 @dataclass
@@ -107,13 +109,16 @@ def test_scope_added_directly_is_high_risk_with_guid(repo: GitRepo, diff) -> Non
         "useCases: [mail-handler-imap, send-smtp]\n      scopes: [Mail.Send]",
     )
     doc = diff("--format", "json").json()
-    assert doc["summary"] == "1 app changed in 1 of 3 stacks (main → working tree): 1 change, 1 high-risk."
+    assert doc["summary"] == (
+        "1 app changed in 1 of 3 stacks (main → working tree): 1 change; security 1 high-risk; availability 1 low."
+    )
     assert app_changes(doc, "dev", "jira-mail-in") == [
         {
             "kind": "permission",
             "action": "added",
             "subject": "Mail.Send",
             "risk": "high",
+            "availability": "low",
             "why": "sends mail as the signed-in user",
             "permission": {
                 "resourceAppId": GRAPH,
@@ -131,7 +136,7 @@ def test_scope_added_directly_is_high_risk_with_guid(repo: GitRepo, diff) -> Non
     text = diff().out
     assert (
         "      + permission        Mail.Send  (Microsoft Graph, e383f46e-2787-4529-855e-0e479a3ffac0, user consent, "
-        "send, via scopes)  [high: sends mail as the signed-in user]\n"
+        "send, via scopes)  [security high: sends mail as the signed-in user]\n"
     ) in text
     assert (
         diff("--exit-code").code,
@@ -161,7 +166,15 @@ def test_scope_set_change_shows_in_every_app_that_uses_it(repo: GitRepo, diff) -
     repo.edit("scopes/sets/imap.yaml", "scopes: [IMAP.AccessAsUser.All]", "scopes: [IMAP.AccessAsUser.All, Mail.Read]")
     repo.edit("scopes/sets/smtp.yaml", "scopes: [SMTP.Send]", "scopes: []")
     doc = diff("--format", "json").json()
-    assert doc["counts"] == {"stacks": 3, "stacksChanged": 2, "appsChanged": 3, "high": 0, "medium": 2, "low": 2}
+    assert doc["counts"] == {
+        "stacks": 3,
+        "stacksChanged": 2,
+        "appsChanged": 3,
+        "high": 0,
+        "medium": 2,
+        "low": 2,
+        "availability": {"high": 2, "medium": 0, "low": 2},
+    }
     whys = {"dev": "reads mail", "prod": "reads mail; granted for every user by admin consent"}
     for stack, why in whys.items():
         added = next(c for c in app_changes(doc, stack, "jira-mail-in") if c["action"] == "added")
@@ -171,6 +184,13 @@ def test_scope_set_change_shows_in_every_app_that_uses_it(repo: GitRepo, diff) -
     assert [(c["subject"], c["permission"]["id"], c["permission"]["via"]) for c in removed] == [
         ("SMTP.Send", SMTP_SEND, ["smtp"])
     ]
+    assert (removed[0]["availability"], removed[0]["outage"]) == ("high", "the mail handler loses smtp access")
+    (dev,) = [a for s in doc["stacks"] if s["stack"] == "dev" for a in s["apps"]]
+    assert dev["downstream"] == [
+        "scope for outlook tokens: offline_access https://outlook.office.com/IMAP.AccessAsUser.All",
+        "scope for graph tokens: offline_access https://graph.microsoft.com/Mail.Read",
+    ]
+    assert diff("--fail-on", "availability:high").code == 3 and diff("--fail-on", "high").code == 0
     assert [c["subject"] for c in app_changes(doc, "prod", "jira-mail-out")] == ["SMTP.Send"]
 
 
@@ -236,6 +256,8 @@ def test_renamed_key_is_reported_as_a_replacement(repo: GitRepo, diff) -> None:
             "subject": "jira-mail-out → jira-outbound",
             "risk": "medium",
             "why": "replaces the registration: new client id and secret, users consent again",
+            "availability": "high",
+            "outage": "app jira-mail-out is deleted: its client id and secrets stop working",
         }
     ]
 
@@ -275,6 +297,7 @@ def test_audience_widened_to_personal_accounts_is_high_risk(repo: GitRepo, diff)
         "why": "other tenants and personal accounts can now sign in",
         "before": "single-tenant",
         "after": "multi-tenant-and-personal",
+        "availability": "low",
     }
     assert diff("--fail-on", "high").code == 3
 
@@ -288,7 +311,14 @@ def test_audience_narrowed_is_low_risk(repo: GitRepo, diff) -> None:
         "low",
         "fewer accounts can sign in",
     )
+    assert (change["availability"], change["outage"]) == ("high", "accounts of other tenants can no longer sign in")
+    (app,) = doc["stacks"][0]["apps"]
+    assert app["downstream"] == [
+        f"authorize endpoint: https://login.microsoftonline.com/{SAAS_TENANT}/oauth2/v2.0/authorize",
+        f"token endpoint: https://login.microsoftonline.com/{SAAS_TENANT}/oauth2/v2.0/token",
+    ]
     assert diff("--fail-on", "high").code == 0
+    assert diff("--fail-on", "availability:high").code == 3
 
 
 def test_redirect_uri_changed(repo: GitRepo, diff) -> None:
@@ -296,13 +326,14 @@ def test_redirect_uri_changed(repo: GitRepo, diff) -> None:
         "stacks/Pulumi.saas.yaml", "https://eu.helpdesk.example/oauth2/callback", "https://eu2.helpdesk.example/cb"
     )
     doc = diff("--format", "json").json()
-    assert [(c["action"], c["subject"], c["risk"]) for c in app_changes(doc, "saas", "helpdesk")] == [
-        ("added", "https://eu2.helpdesk.example/cb", "high"),
-        ("removed", "https://eu.helpdesk.example/oauth2/callback", "low"),
+    changes = app_changes(doc, "saas", "helpdesk")
+    assert [(c["action"], c["subject"], c["risk"], c["availability"]) for c in changes] == [
+        ("added", "https://eu2.helpdesk.example/cb", "high", "low"),
+        ("removed", "https://eu.helpdesk.example/oauth2/callback", "low", "high"),
     ]
-    assert app_changes(doc, "saas", "helpdesk")[0]["why"] == (
+    assert [c["why"] for c in changes if c["action"] == "added"] == [
         "authorization codes can be sent to this address, and the app's secret redeems them"
-    )
+    ]
     assert diff("--fail-on", "high").code == 3
 
 
@@ -311,9 +342,9 @@ def test_an_internationalised_redirect_host_is_shown_with_its_punycode(repo: Git
         "stacks/Pulumi.saas.yaml", "https://eu.helpdesk.example/oauth2/callback", "https://eu.h\u0435lpdesk.example/cb"
     )
     doc = diff("--format", "json").json()
-    assert app_changes(doc, "saas", "helpdesk")[0]["subject"] == (
+    assert [c["subject"] for c in app_changes(doc, "saas", "helpdesk") if c["action"] == "added"] == [
         "https://eu.h\u0435lpdesk.example/cb (host eu.xn--hlpdesk-7gg.example)"
-    )
+    ]
 
 
 def test_secret_rotated_and_a_second_slot_added(repo: GitRepo, diff) -> None:
@@ -331,17 +362,62 @@ def test_secret_rotated_and_a_second_slot_added(repo: GitRepo, diff) -> None:
         "action": "rotated",
         "subject": "slot 'secret'",
         "risk": "low",
-        "why": "a new secret value is issued; update the downstream app before the old one is deleted",
+        "why": "a new secret value is issued and the old one deleted",
         "before": "expires 2027-11-15",
         "after": "expires 2027-10-31",
+        "availability": "high",
+        "outage": "the mail handler may still use it",
     }
     (added,) = app_changes(doc, "prod", "jira-mail-in")
-    assert (added["action"], added["subject"], added["after"]) == (
+    assert (added["action"], added["subject"], added["after"], added["why"], added["availability"]) == (
         "added",
         "slot 'secret-2028-01-31'",
         "jira-prod-in-2, expires 2028-01-31",
+        "rotation: slot 'secret-2028-01-31' added, slot 'secret' kept until retire",
+        "low",
     )
-    assert "  ~ secret            slot 'secret'  (expires 2027-11-15 → expires 2027-10-31)" in diff().out
+    (prod,) = [a for s in doc["stacks"] if s["stack"] == "prod" for a in s["apps"]]
+    assert prod["downstream"] == [
+        "switch the client secret to clientSecretSlots.jira-mail-in.secret-2028-01-31, "
+        "then `mailoauth secrets retire --stack prod --app jira-mail-in`"
+    ]
+    out = diff().out
+    assert (
+        "      ~ secret            slot 'secret'  (expires 2027-11-15 → expires 2027-10-31)  [security low: a new "
+        "secret value is issued and the old one deleted] [availability high: the mail handler may still use it]\n"
+    ) in out
+    assert (
+        "      → mail handler: switch the client secret to clientSecretSlots.jira-mail-in.secret-2028-01-31, "
+        "then `mailoauth secrets retire --stack prod --app jira-mail-in`\n"
+    ) in out
+
+
+def test_removing_a_valid_slot_is_a_high_availability_risk_an_expired_one_is_not(repo: GitRepo, diff) -> None:
+    repo.edit(
+        "stacks/Pulumi.prod.yaml",
+        "secret: {description: jira-prod-in, expires: 2027-10-31}",
+        "secrets:\n        - {name: old, description: jira-prod-in, expires: 2026-11-01}\n"
+        "        - {name: secret, description: jira-prod-in, expires: 2027-10-31}",
+    )
+    repo.commit("two slots, one expired")
+    repo.edit("stacks/Pulumi.prod.yaml", "        - {name: old, description: jira-prod-in, expires: 2026-11-01}\n", "")
+    (expired,) = app_changes(diff("--base", "HEAD", "--format", "json").json(), "prod", "jira-mail-in")
+    assert (expired["action"], expired["subject"], expired["availability"]) == ("removed", "slot 'old'", "low")
+    repo.edit(
+        "stacks/Pulumi.prod.yaml",
+        "        - {name: secret, description: jira-prod-in, expires: 2027-10-31}",
+        "        - {name: secret-2028-06-30, description: jira-prod-in, expires: 2028-06-30}",
+    )
+    removed = next(
+        c
+        for c in app_changes(diff("--base", "HEAD", "--format", "json").json(), "prod", "jira-mail-in")
+        if c["subject"] == "slot 'secret'"
+    )
+    assert (removed["action"], removed["availability"], removed["outage"]) == (
+        "removed",
+        "high",
+        "the mail handler may still use it",
+    )
 
 
 def test_admin_consent_switched_on_is_high_risk(repo: GitRepo, diff) -> None:
@@ -469,12 +545,18 @@ def test_base_is_validated_as_of_its_commit_date(repo: GitRepo, diff) -> None:
     assert diff("--exit-code").code == 0  # an unchanged file is not validated again (validate does that)
     repo.edit("stacks/Pulumi.dev.yaml", "audience: single-tenant", "audience: single-tenant  # reviewed")
     result = diff("--format", "json")
-    assert result.code == 2  # a changed file is checked in full, the working tree as of today (2026-11-27)
-    assert (
-        "(working tree):16: config.mailoauth:apps.jira-mail-in.secret.expires: secret expiry is not in the future"
-        in result.err
+    assert result.code == 0  # an untouched slot that has expired since is a finding of validate, not of this change
+    assert result.json()["changed"] is False
+    repo.edit("stacks/Pulumi.dev.yaml", "expires: 2026-11-20", "expires: 2026-11-25")
+    edited = diff("--format", "json")
+    assert edited.code == 2  # a slot the change edits must expire after today (2026-11-27)
+    assert edited.err == (
+        "error: stacks/Pulumi.dev.yaml (working tree): config.mailoauth:apps.jira-mail-in.secrets: slot 'secret' is "
+        "added or edited by this change but expires 2026-11-25, not after 2026-11-27; "
+        "pick a later expiry, or leave the slot as it was and run `mailoauth secrets rotate --stack dev --app "
+        "jira-mail-in`\n"
     )
-    repo.edit("stacks/Pulumi.dev.yaml", "expires: 2026-11-20", "expires: 2027-05-31")
+    repo.edit("stacks/Pulumi.dev.yaml", "expires: 2026-11-25", "expires: 2027-05-31")
     (change,) = app_changes(diff("--format", "json").json(), "dev", "jira-mail-in")
     assert (change["action"], change["before"], change["after"]) == (
         "rotated",
@@ -520,17 +602,21 @@ def test_markdown_leads_with_summary_and_high_risk(repo: GitRepo, diff) -> None:
     md = diff("--format", "markdown").out
     lines = md.splitlines()
     assert lines[0] == (
-        "**mailoauth diff**: 2 apps changed in 2 of 3 stacks (main → working tree): 2 changes, 1 high-risk, 1 low."
+        "**mailoauth diff**: 2 apps changed in 2 of 3 stacks (main → working tree): 2 changes; "
+        "security 1 high-risk, 1 low; availability 1 high-risk, 1 low."
     )
-    assert md.index("### :red_circle: High-risk changes") < md.index("<details open><summary>stack <code>dev</code>")
-    assert md.index("<details open><summary>stack <code>dev</code>") < md.index(
-        "<details><summary>stack <code>prod</code>"
-    )
+    security = md.index("### :red_circle: High security risk: what the registration may now do")
+    availability = md.index("### :warning: High availability risk: what may stop working")
+    assert security < availability < md.index("<details open><summary>stack <code>dev</code>")
     assert (
         "| + | permission | `Mail.Send` | Microsoft Graph, e383f46e-2787-4529-855e-0e479a3ffac0, user consent, send, "
-        "via scopes | :red_circle: **high**: sends mail as the signed-in user |"
+        "via scopes | :red_circle: **high**: sends mail as the signed-in user | :white_circle: low |"
     ) in lines
     assert "| `dev` | `jira-mail-in` | + permission `Mail.Send` | sends mail as the signed-in user |" in lines
+    assert "| `prod` | `jira-mail-in` | ~ secret `slot 'secret'` | the mail handler may still use it |" in lines
+    assert (
+        "<details open><summary>stack <code>prod</code> (changed): 1 app changed, security low, availability high" in md
+    )
     assert md.count("</details>") == 2
 
 
@@ -540,7 +626,7 @@ def test_markdown_escapes_user_text(repo: GitRepo, diff) -> None:
     assert "#### ~ `jira-mail-in`: Jira &lt;b&gt;dev&lt;/b&gt; \\| mail (changed)" in lines  # inert outside code
     assert (
         "| ~ | display name | `Jira mail handler (dev) → Jira <b>dev</b> \\| mail` |  | "
-        ":white_circle: low: shown on the consent screen |"
+        ":white_circle: low: shown on the consent screen | :white_circle: low |"
     ) in lines  # a code span shows its text as typed
 
 
@@ -556,12 +642,12 @@ def test_markdown_stays_within_a_comment_limit(repo: GitRepo, diff) -> None:
         "[offline_access, openid, email, profile, Mail.Send]",
     )
     with GitTree(repo.path, "main") as base:
-        report = compare(*load_sides(base, WorkTree(repo.path), None))
+        report = compare(*load_sides(base, WorkTree(repo.path), None), date(2026, 11, 27))
     full = diffrender.render_markdown(report)
     short = diffrender.render_markdown(report, limit=1500)
     assert len(full) > 1500 >= len(short)
     assert short.splitlines()[0] == full.splitlines()[0]
-    assert "### :red_circle: High-risk changes" in short
+    assert "### :red_circle: High security risk: what the registration may now do" in short
     assert "<details" not in short
     assert "… (cut to fit a PR comment)" in short or "### Stacks" in short
 

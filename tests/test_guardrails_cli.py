@@ -60,7 +60,7 @@ def test_examples_pass_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run_cli(capsys, ROOT, "validate", "--all")
     assert status == 0
     assert problem_lines(out) == [DEV_SMTP, PROD_SMTP]
-    assert out.rstrip().endswith("3 stack(s): 3 valid; 0 error(s), 2 warning(s)")
+    assert out.rstrip().endswith("3 stacks: 3 valid; 0 errors, 2 warnings")
 
 
 def test_user_read_asked_for_by_name_passes(capsys: pytest.CaptureFixture[str], project: Path) -> None:
@@ -85,7 +85,7 @@ def test_user_read_added_to_the_always_added_set_fails_every_app(
     ]
     status, out, _ = run_cli(capsys, project, "validate", "--all")
     assert status == 2
-    assert "4 stack(s): 0 valid; 5 error(s), 2 warning(s)" in out  # dev, prod (two apps), saas, test
+    assert "4 stacks: 0 valid; 5 errors, 2 warnings" in out  # dev, prod (two apps), saas, test
     assert sum("(rule user-read)" in line for line in problem_lines(out)) == 5
 
 

@@ -217,3 +217,19 @@ def test_handoff_imports_neither_pulumi_nor_msgraph() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert done.stderr.strip() == "[]"
+
+
+def test_an_adopted_secret_is_named_not_asked_for(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    project = make_project(tmp_path / "project")
+    key_id = "0a0b0c0d-1111-4222-8333-444455556666"
+    doc = stack_of(product="odoo", **PROFILE_STACKS["odoo"])
+    doc["config"]["mailoauth:apps"]["mail"]["secret"]["keyId"] = key_id
+    (project / "stacks/Pulumi.lab.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    status, out, _ = handoff(capsys, project, "--stack", "lab", "--app", "mail", "--show-secret", "--format", "json")
+    assert status == 0
+    assert json.loads(out)["fields"][1] == {
+        "label": "Secret",
+        "value": None,
+        "source": "clientSecrets.mail",
+        "fill": f"the secret the product has now (made outside mailoauth, keyId {key_id})",
+    }

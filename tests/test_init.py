@@ -142,6 +142,15 @@ def test_unknown_domain_and_unreachable_network_say_where_the_guid_is(project: P
     assert not (project / "stacks/Pulumi.lab.yaml").exists()
 
 
+def test_the_first_stack_of_a_project_creates_stacks(project: Path) -> None:
+    (project / "stacks").rmdir()
+    done = mailoauth(
+        project, "init", "--env", "lab", "--tenant", TENANT, *ODOO, "--instance-url", "https://erp.example.com"
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert mailoauth(project, "plan", "--stack", "lab").returncode == 0
+
+
 def test_a_script_missing_answers_names_every_flag(project: Path) -> None:
     done = mailoauth(project, "init", "--product", "odoo")
     assert (done.returncode, done.stderr) == (
@@ -153,6 +162,8 @@ def test_a_script_missing_answers_names_every_flag(project: Path) -> None:
 
 def test_bad_answers_are_refused_before_writing(project: Path) -> None:
     flags = ["--env", "lab", "--tenant", TENANT, "--instance-url", "https://erp.example.com"]
+    done = mailoauth(project, "init", "--env", "../lab", *flags[2:], "--product", "odoo", "--use-case", "incoming-imap")
+    assert done.stderr == "error: --env '../lab': a stack name is letters, digits, '-', '_' and '.' (Pulumi's rule)\n"
     done = mailoauth(project, "init", *flags, "--product", "odo", "--use-case", "incoming-imap")
     assert done.stderr == "error: --product 'odo': no such profile in products/; did you mean 'odoo'?\n"
     done = mailoauth(project, "init", *flags, "--product", "odoo", "--use-case", "imap")

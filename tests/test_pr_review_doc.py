@@ -23,13 +23,21 @@ DOC = ROOT / "docs" / "pr-review.md"
 
 
 def example_change(repo: GitRepo) -> None:
-    """A PR that asks for shared-mailbox send on the SaaS app, rotates a prod secret and adds a callback."""
+    """A PR with one change of each kind a reviewer weighs: a security risk (shared-mailbox send on the SaaS
+    app), a rotation (a second prod secret slot next to the one in use, as `secrets rotate` writes it), a
+    disaster-recovery callback on the prod outbound app and an outage risk (the dev app loses SMTP)."""
     repo.edit(
         "stacks/Pulumi.saas.yaml",
         "      scopeSets: [graph-read]\n      scopes: [Mail.Send]\n",
         "      scopeSets: [graph-read, graph-send-shared]\n",
     )
-    repo.edit("stacks/Pulumi.prod.yaml", "jira-prod-in, expires: 2027-10-31", "jira-prod-in, expires: 2028-04-30")
+    repo.edit(
+        "stacks/Pulumi.prod.yaml",
+        "      secret: {description: jira-prod-in, expires: 2027-10-31}\n",
+        "      secrets:\n"
+        "        - {name: secret, description: jira-prod-in, expires: 2027-10-31}\n"
+        "        - {name: secret-2027-11-27, description: jira-prod-in, expires: 2027-11-27}\n",
+    )
     repo.edit(
         "stacks/Pulumi.prod.yaml",
         "      useCases: [send-smtp]\n      redirectUris: [https://jira.example.com/plugins/servlet/oauth2/callback]",
@@ -38,6 +46,7 @@ def example_change(repo: GitRepo) -> None:
         "        - https://jira.example.com/plugins/servlet/oauth2/callback\n"
         "        - https://jira-dr.example.com/plugins/servlet/oauth2/callback",
     )
+    repo.edit("stacks/Pulumi.dev.yaml", "useCases: [mail-handler-imap, send-smtp]", "useCases: [mail-handler-imap]")
 
 
 def render(repo: GitRepo, fmt: str) -> str:
@@ -69,4 +78,4 @@ def test_doc_shows_the_tools_output_for_the_example_change(tmp_path: Path, monke
     assert doc == expected, (
         "docs/pr-review.md is out of date: MAILOAUTH_UPDATE_DOCS=1 pytest tests/test_pr_review_doc.py"
     )
-    assert comment.startswith("**mailoauth diff**: 3 apps changed in 2 of 3 stacks")
+    assert comment.startswith("**mailoauth diff**: 4 apps changed in 3 of 3 stacks")

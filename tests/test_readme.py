@@ -74,6 +74,20 @@ def test_ci_runs_the_readme_test_command() -> None:
         assert step in ci, f"{step!r} missing from .ci/run"
 
 
+def test_the_first_command_installs_only_what_plan_needs() -> None:
+    """The light install (PyYAML) for an offline plan; every extra named with the step that needs it."""
+    import tomllib
+
+    first = README.split("```sh\n", 1)[1].split("\n```", 1)[0]
+    assert first == "python3 -m venv .venv && . .venv/bin/activate && pip install -e . && mailoauth plan --stack dev"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["dependencies"] == ["PyYAML>=6.0"]
+    table = README.split("| step | extra | install |", 1)[1].split("\n\n", 1)[0]
+    named = set(re.findall(r"\| `([a-z]+)`(?:, `([a-z]+)`)? \|", table))
+    assert {extra for pair in named for extra in pair if extra} == set(project["optional-dependencies"])
+    assert ".[deploy]" in (ROOT / "requirements.txt").read_text()  # what `pulumi install` installs for pulumi up
+
+
 def test_every_guardrail_is_in_the_readme_and_the_guide() -> None:
     from mailoauth.guardrails.rules import RULES
 

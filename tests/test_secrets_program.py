@@ -92,7 +92,7 @@ def test_plan_shows_both_slots_after_a_rotation(project: Path, capsys) -> None: 
     capsys.readouterr()
     assert main(["-C", str(project), "plan", "--stack", "dev"]) == 0
     out = capsys.readouterr().out
-    assert "stack dev: 1 app registration(s), 1 service principal(s), 2 client secret(s)" in out
+    assert "stack dev: 1 app registration, 1 service principal, 2 client secrets" in out
     assert '    secret         secret: "jira-dev", expires 2027-11-15\n' in out
     assert '    secret         secret-2027-11-27: "jira-dev", expires 2027-11-27\n' in out
     assert main(["-C", str(project), "plan", "--stack", "dev", "--format", "json"]) == 0

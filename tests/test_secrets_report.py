@@ -52,7 +52,7 @@ def test_text_lists_expired_and_expiring_first_and_exits_1(stacks: Path, capsys)
         "2027-10-31        338  ok        prod   jira-mail-out  secret  -\n"
         "2027-11-15        353  ok        dev    jira-mail-in   secret  -\n"
         "\n"
-        "9 secret(s) in 5 stack(s): 1 expired, 1 expiring by 2026-12-27 (within 30d of 2026-11-27)\n"
+        "9 secrets in 5 stacks: 1 expired, 1 expiring by 2026-12-27 (within 30d of 2026-11-27)\n"
         "\n"
         "to fix:\n"
         "  mailoauth secrets rotate --stack lab --app trial\n"
@@ -96,17 +96,18 @@ def test_json_names_one_action_per_app(stacks: Path, capsys) -> None:
     ]
 
 
-def test_when_the_newest_slot_is_due_both_slots_say_rotate(stacks: Path, capsys) -> None:
+def test_when_both_valid_slots_are_due_the_action_is_retire_before_rotate(stacks: Path, capsys) -> None:
+    """A rotation would have to remove a valid slot, which it never does unasked: retire first, rotate next run."""
     code, out = report(stacks, capsys, "--within", "7m", "--format", "json")
     desk_graph = [s["action"] for s in json.loads(out)["secrets"] if s["app"] == "desk-graph"]
-    assert (code, desk_graph) == (1, ["rotate", "rotate"])
+    assert (code, desk_graph) == (1, ["retire", "retire"])
 
 
 def test_markdown_is_a_table_with_the_commands(stacks: Path, capsys) -> None:
     code, out = report(stacks, capsys, "--within", "2w", "--format", "markdown")
     assert code == 1
     lines = out.splitlines()
-    assert lines[0] == ("**9 secret(s) in 5 stack(s): 1 expired, 0 expiring by 2026-12-11 (within 2w of 2026-11-27)**")
+    assert lines[0] == ("**9 secrets in 5 stacks: 1 expired, 0 expiring by 2026-12-11 (within 2w of 2026-11-27)**")
     assert lines[2:5] == [
         "| expires | days left | status | stack | app | slot | action |",
         "|---|---|---|---|---|---|---|",
@@ -120,7 +121,7 @@ def test_nothing_due_exits_0(stacks: Path, capsys) -> None:
     (stacks / "stacks" / "Pulumi.lab.yaml").unlink()
     code, out = report(stacks, capsys, "--within", "3w")
     assert code == 0
-    assert "8 secret(s) in 4 stack(s): 0 expired, 0 expiring by 2026-12-18 (within 3w of 2026-11-27)" in out
+    assert "8 secrets in 4 stacks: 0 expired, 0 expiring by 2026-12-18 (within 3w of 2026-11-27)" in out
     assert "to fix" not in out
 
 
@@ -168,3 +169,13 @@ def test_a_bare_number_of_days_is_a_window_as_in_audit(stacks: Path, capsys) -> 
     main(["-C", str(stacks), "secrets", "report", "--within", "3w"])
     weeks = capsys.readouterr().out
     assert days.replace("within 21d", "within 3w") == weeks
+
+
+@pytest.mark.parametrize("window", ["0d", "0"])
+def test_within_0d_asks_what_has_expired_now(stacks: Path, capsys, window: str) -> None:
+    code, out = report(stacks, capsys, "--within", window, "--format", "json")
+    doc = json.loads(out)
+    assert (code, doc["within"], doc["windowEnd"], doc["due"], doc["expired"]) == (1, "0d", "2026-11-27", 1, 1)
+    assert [(s["stack"], s["app"], s["status"]) for s in doc["secrets"] if s["action"]] == [("lab", "trial", "expired")]
+    (stacks / "stacks" / "Pulumi.lab.yaml").unlink()
+    assert report(stacks, capsys, "--within", window)[0] == 0

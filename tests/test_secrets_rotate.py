@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from mailoauth.base.problems import InvalidInput
 from mailoauth.base.tree import WorkTree
 from mailoauth.cli import main
 from mailoauth.desired import catalogue
@@ -116,8 +116,20 @@ def test_a_block_secret_becomes_a_block_list_and_the_comments_after_it_stay(ops:
     assert ops.read_text() == OPS.replace(DESK_OUT, rotated)
 
 
-def test_rotating_two_slots_drops_the_oldest(ops: Path, capsys) -> None:
-    assert secrets_cmd(ops, "rotate", "--stack", "ops", "--app", "desk-graph", "--lifetime", "1y") == 0
+def test_rotating_two_valid_slots_is_refused_because_the_handler_may_use_the_oldest(ops: Path, capsys) -> None:
+    before = ops.read_text()
+    assert secrets_cmd(ops, "rotate", "--stack", "ops", "--app", "desk-graph", "--lifetime", "2y") == 2
+    assert ops.read_text() == before
+    assert capsys.readouterr().err == (
+        "error: stacks/Pulumi.ops.yaml: app desk-graph already has 2 valid secret slots, and a new one would remove "
+        "'first' (expires 2027-01-10, 44 days left), which the mail handler may still use; once it uses 'second', "
+        "run `mailoauth secrets retire` first, or pass --drop-oldest to remove it in this rotation; "
+        "the file was not changed\n"
+    )
+
+
+def test_drop_oldest_removes_the_oldest_valid_slot(ops: Path, capsys) -> None:
+    assert secrets_cmd(ops, "rotate", "--stack", "ops", "--app", "desk-graph", "--lifetime", "1y", "--drop-oldest") == 0
     rotated = (
         "        - {name: second, description: desk-graph, expires: 2027-06-10}\n"
         "        - {name: secret-2027-11-27, description: desk-graph, expires: 2027-11-27}\n"
@@ -126,17 +138,61 @@ def test_rotating_two_slots_drops_the_oldest(ops: Path, capsys) -> None:
     assert "- desk-graph: removed slot 'first' (expires 2027-01-10)" in capsys.readouterr().out
 
 
-def test_third_rotation_drops_the_oldest_and_keeps_names_stable(ops: Path, monkeypatch) -> None:
-    for today in ("2026-11-27", "2026-12-01", "2026-12-05"):
-        monkeypatch.setenv("MAILOAUTH_TODAY", today)
-        assert secrets_cmd(ops, "rotate", "--stack", "ops", "--app", "desk-in") == 0
-    assert slots(ops, "desk-in") == [("secret-2027-12-01", "2027-12-01"), ("secret-2027-12-05", "2027-12-05")]
+def test_second_rotation_needs_retire_first_and_keeps_names_stable(ops: Path, monkeypatch) -> None:
+    assert secrets_cmd(ops, "rotate", "--stack", "ops", "--app", "desk-in") == 0
+    monkeypatch.setenv("MAILOAUTH_TODAY", "2026-12-01")
+    assert secrets_cmd(ops, "rotate", "--stack", "ops", "--app", "desk-in", "--lifetime", "2y") == 2
+    assert secrets_cmd(ops, "retire", "--stack", "ops", "--app", "desk-in") == 0
+    assert secrets_cmd(ops, "rotate", "--stack", "ops", "--app", "desk-in") == 0
+    assert slots(ops, "desk-in") == [("secret-2027-11-27", "2027-11-27"), ("secret-2027-12-01", "2027-12-01")]
     rotated = (
         "      secrets:\n"
+        "        - {name: secret-2027-11-27, description: desk-in, expires: 2027-11-27}\n"
         "        - {name: secret-2027-12-01, description: desk-in, expires: 2027-12-01}\n"
-        "        - {name: secret-2027-12-05, description: desk-in, expires: 2027-12-05}\n"
     )
     assert ops.read_text() == OPS.replace(DESK_IN, rotated)
+
+
+def outputs_file(tmp: Path, given: str) -> str:
+    """Stack outputs where clientSecrets.desk-graph (what the downstream app was handed) is slot `given`."""
+    values = {"first": "value-of-first", "second": "value-of-second"}
+    doc = {"clientSecrets": {"desk-graph": values[given]}, "clientSecretSlots": {"desk-graph": values}}
+    path = tmp / "outputs.json"
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def test_outputs_name_the_slot_the_downstream_app_was_given(ops: Path, capsys, tmp_path: Path) -> None:
+    args = ["--stack", "ops", "--app", "desk-graph", "--drop-oldest", "--outputs", outputs_file(tmp_path, "second")]
+    assert secrets_cmd(ops, "rotate", *args) == 0
+    out = capsys.readouterr().out
+    assert "the downstream app was given slot 'second' (clientSecrets.desk-graph in the outputs)" in out
+    assert "value-of" not in out
+
+
+def test_retire_refuses_to_remove_the_slot_the_downstream_app_still_uses(ops: Path, capsys, tmp_path: Path) -> None:
+    before = ops.read_text()
+    args = ["--stack", "ops", "--app", "desk-graph", "--outputs", outputs_file(tmp_path, "first")]
+    assert secrets_cmd(ops, "retire", *args) == 2
+    assert ops.read_text() == before
+    assert "slot 'first' is the one the downstream app was given" in capsys.readouterr().err
+    assert (
+        secrets_cmd(
+            ops, "retire", "--stack", "ops", "--app", "desk-graph", "--outputs", outputs_file(tmp_path, "second")
+        )
+        == 0
+    )
+    assert slots(ops, "desk-graph") == [("second", "2027-06-10")]
+
+
+def test_drop_oldest_refuses_to_remove_the_slot_the_downstream_app_uses(ops: Path, capsys, tmp_path: Path) -> None:
+    before = ops.read_text()
+    args = ["--stack", "ops", "--app", "desk-graph", "--drop-oldest", "--outputs", outputs_file(tmp_path, "first")]
+    assert secrets_cmd(ops, "rotate", *args) == 2
+    assert ops.read_text() == before
+    err = capsys.readouterr().err
+    assert "slot 'first' is the one the downstream app was given (clientSecrets.desk-graph in the outputs)" in err
+    assert "value-of" not in err
 
 
 def test_an_expired_slot_is_dropped_even_when_it_is_the_only_one(ops: Path, monkeypatch) -> None:
@@ -198,18 +254,12 @@ def test_unknown_stack_is_invalid_input(ops: Path, capsys) -> None:
     assert ops.read_text() == OPS
 
 
-def test_a_rotation_that_leaves_the_file_invalid_writes_nothing(ops: Path, capsys, monkeypatch) -> None:
+def test_expired_slots_of_other_apps_do_not_block_a_rotation(ops: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("MAILOAUTH_TODAY", "2027-01-10")  # desk-in and desk-graph's first slot have expired
-    assert secrets_cmd(ops, "rotate", "--stack", "ops", "--app", "desk-out") == 2
-    err = capsys.readouterr().err
-    assert err.startswith("stacks/Pulumi.ops.yaml: the edited file would not be valid, so it was not changed:\n")
-    assert (
-        "error: stacks/Pulumi.ops.yaml:11: config.mailoauth:apps.desk-in.secret.expires: secret expiry is not "
-        "in the future (today is 2027-01-10)"
-    ) in err
-    assert "config.mailoauth:apps.desk-graph.secrets[0].expires: secret expiry is not in the future" in err
-    assert ops.read_text() == OPS
-    assert sorted(p.name for p in ops.parent.iterdir()) == STACK_FILES
+    assert secrets_cmd(ops, "rotate", "--stack", "ops", "--app", "desk-out") == 0
+    assert slots(ops, "desk-in") == [("secret", "2026-12-20")]  # untouched: its own rotation is another edit
+    assert slots(ops, "desk-out") == [("secret", "2027-03-01"), ("secret-2028-01-10", "2028-01-10")]
+    assert capsys.readouterr().err == ""
 
 
 def test_invalid_yaml_is_reported_with_its_line(ops: Path, capsys) -> None:
@@ -274,13 +324,17 @@ def test_file_mode_is_kept_and_no_temporary_file_is_left(ops: Path) -> None:
     assert sorted(p.name for p in ops.parent.iterdir()) == STACK_FILES
 
 
-def test_expired_secrets_are_read_only_when_asked(ops: Path, monkeypatch) -> None:
+def test_expired_secrets_are_warnings_and_silent_when_asked(ops: Path, monkeypatch) -> None:
     tree = WorkTree(ops.parent.parent)
     monkeypatch.setenv("MAILOAUTH_TODAY", "2027-01-10")
-    with pytest.raises(InvalidInput):
-        stackfile.load_stack(tree, "ops", ProjectContext(catalogue.load(tree)))
+    checked = stackfile.load_stack(tree, "ops", ProjectContext(catalogue.load(tree)))
+    assert [w.path[2:] for w in checked.warnings if "expired" in w.message] == [
+        ("desk-in", "secret", "expires"),
+        ("desk-graph", "secrets", 0, "expires"),
+    ]
     stack = stackfile.load_stack(tree, "ops", ProjectContext(catalogue.load(tree), check_expiry=False))
     assert stack.apps["desk-in"].secrets[0].expires.isoformat() == "2026-12-20"
+    assert not [w for w in stack.warnings if "expired" in w.message]
 
 
 def light_install(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -49,6 +49,17 @@ def problems(doc: dict[str, Any]) -> list[str]:
     return [str(p) for p in stack.warnings]
 
 
+def test_an_expired_slot_is_a_warning_with_the_rotate_fix_not_invalid_input() -> None:
+    """One expired secret must not fail every unrelated pull request; the fix is a rotation, not a new date."""
+    doc = mutate(lambda d: app_of(d)["secret"].update(expires=date(2026, 11, 27)))
+    stack = stackfile.build_stack("dev", doc, "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY))
+    assert [str(w) for w in stack.warnings] == [
+        "warning: stacks/Pulumi.dev.yaml: config.mailoauth:apps.jira.secret.expires: secret slot expired on "
+        "2026-11-27 (today is 2026-11-27); nothing can sign in with it; run `mailoauth secrets rotate --stack dev "
+        "--app jira` (it drops expired slots and adds a new one), then switch the mail handler to the new slot"
+    ]
+
+
 def mutate(fn) -> dict[str, Any]:
     doc = copy.deepcopy(base())
     fn(doc)
@@ -184,11 +195,6 @@ CASES = [
         "display name, personal",
         lambda d: app_of(d).update(displayName="x" * 91, audience="personal", scopeSets=[]),
         "display name is 91 characters; Entra allows 90 for apps that allow personal accounts",
-    ),
-    (
-        "expired secret",
-        lambda d: app_of(d)["secret"].update(expires=date(2026, 11, 27)),
-        "config.mailoauth:apps.jira.secret.expires: secret expiry is not in the future (today is 2026-11-27)",
     ),
     (
         "secret too far ahead",

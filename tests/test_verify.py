@@ -83,7 +83,7 @@ def test_browser_flow_proves_imap_smtp_and_graph_with_the_exact_scope_strings(wo
     assert user == USER and world.cloud.book.claims(token)["aud"] == "https://outlook.office.com"
     assert world.smtp_boxes.attempts == [(USER, token)] and world.smtp_boxes.sent == []
     assert "GET /v1.0/me/mailFolders/inbox" in [r.target for r in world.cloud.graph.http_requests]
-    assert result.step("Graph")["detail"] == "GET /me/mailFolders/inbox: Inbox, 3 message(s), 1 unread"
+    assert result.step("Graph")["detail"] == "GET /me/mailFolders/inbox: Inbox, 3 messages, 1 unread"
     assert "Sign in as the mailbox user in the browser. If none opens, open this URL:" in result.err
     assert world.browser.pages[-1].text.endswith("Signed in. You can close this tab and return to the terminal.</p>")
 
@@ -482,3 +482,15 @@ def test_no_token_code_or_secret_reaches_output_or_logs(world: World, caplog, tm
     shown = "".join(r.out + r.err for r in runs) + caplog.text
     leaked = [value for value in [*issued, SECRET] if value in shown]
     assert leaked == []
+
+
+def test_markdown_report_for_a_ticket_shows_each_step_and_the_explanation(world: World) -> None:
+    result = world.run("helpdesk", "--protocol", "imap", "--mailbox", "other@contoso.example", "--format", "md")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0] == "**mailoauth verify** stack `verify`, app `helpdesk`: 1 of 5 steps failed"
+    assert "| outlook token | :white_check_mark: pass |" in result.out
+    imap = next(line for line in lines if line.startswith("| IMAP |"))
+    assert imap.startswith(f"| IMAP | :x: **fail** | IMAP 127.0.0.1:{world.imap.port}: ")
+    assert "**IMAP: IMAP-AUTHENTICATE-FAILED**" in lines
+    assert SECRET not in result.out

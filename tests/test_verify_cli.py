@@ -33,7 +33,7 @@ def test_a_real_process_with_browser_prints_no_token_code_or_secret(world: World
     result = run_cli([*args, "--outputs", "-"], json.dumps(world.outputs()), browser)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "result: all steps passed" in result.stdout
-    assert f"IMAP             PASS    AUTHENTICATE XOAUTH2 as {USER}; SELECT INBOX: 3 message(s)" in result.stdout
+    assert f"IMAP             PASS    AUTHENTICATE XOAUTH2 as {USER}; SELECT INBOX: 3 messages" in result.stdout
     issued = world.cloud.signin.issued
     assert len(issued) >= 4  # code, two access tokens, refresh tokens
     shown = result.stdout + result.stderr
@@ -81,5 +81,14 @@ def test_explain_json_and_unknown_codes() -> None:
     unknown = run_cli(["explain", "AADSTS12345"])
     assert unknown.returncode == 1
     assert unknown.stdout.startswith("no explanation for 'AADSTS12345'; known codes: AADSTS65001, AADSTS65004,")
-    half = run_cli(["explain", "AADSTS50011", "--stack", "dev"])
-    assert half.returncode == 2 and half.stderr == "error: --stack and --app go together\n"
+    only = run_cli(["explain", "aadsts50011", "--stack", "dev"])  # dev has one app: it is the one meant
+    assert only.returncode == 0
+    assert "`redirectUris` under `mailoauth:apps.jira-mail-in` in stacks/Pulumi.dev.yaml" in only.stdout
+    two = run_cli(["explain", "50011", "--stack", "prod"])
+    assert two.returncode == 2 and two.stderr == (
+        "error: stacks/Pulumi.prod.yaml: stack prod has 2 apps; choose one with --app "
+        "(apps: jira-mail-in, jira-mail-out)\n"
+    )
+    lone = run_cli(["explain", "7000215", "--app", "jira-mail-in"])
+    assert lone.returncode == 2
+    assert lone.stderr == "error: --app needs --stack (the app key is looked up in that stack)\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import smtplib
 import ssl
 from collections.abc import Iterator
 
@@ -52,7 +54,7 @@ def test_xoauth2_layout() -> None:
 def test_imap_authenticate_and_select(imap: FakeImap, mailboxes: Mailboxes, client_context: ssl.SSLContext) -> None:
     outcome = check_imap("127.0.0.1", imap.port, USER, TOKEN, client_context)
     assert outcome.ok, outcome.detail
-    assert outcome.detail == f"AUTHENTICATE XOAUTH2 as {USER}; SELECT INBOX: 3 message(s)"
+    assert outcome.detail == f"AUTHENTICATE XOAUTH2 as {USER}; SELECT INBOX: 3 messages"
     assert mailboxes.attempts == [(USER, TOKEN)]
 
 
@@ -126,3 +128,42 @@ def test_aadsts_codes_are_explained(reply: str, code: str, reference: str) -> No
 
 def test_unknown_reply_has_no_explanation() -> None:
     assert explain("something else entirely") is None
+
+
+LONG_TOKEN = "eyJ0eXAiOiJKV1QifQ." + "x" * 1800 + ".sig"  # Entra access tokens are well over 1,000 octets
+
+
+def test_smtp_sends_a_long_token_after_the_334_challenge(server_context, client_context) -> None:
+    """RFC 4954 section 4: no initial response that would pass the 512-octet command line limit."""
+    boxes = Mailboxes(accepted={(USER, LONG_TOKEN)})
+    with FakeSmtp(server_context, boxes) as smtp:
+        outcome = check_smtp("127.0.0.1", smtp.port, USER, LONG_TOKEN, client_context)
+    assert outcome.ok, outcome.detail
+    assert boxes.attempts == [(USER, LONG_TOKEN)]
+
+
+def test_smtp_fake_refuses_a_token_on_the_auth_line(server_context, client_context) -> None:
+    """The fake keeps the command line limit: the old inline exchange gets 500, not the credentials' answer."""
+    boxes = Mailboxes(accepted={(USER, LONG_TOKEN)})
+    inline = base64.b64encode(xoauth2(USER, LONG_TOKEN)).decode()
+    with FakeSmtp(server_context, boxes) as smtp, smtplib.SMTP("127.0.0.1", smtp.port, timeout=5) as client:
+        client.starttls(context=client_context)
+        client.ehlo()
+        code, reply = client.docmd("AUTH", f"XOAUTH2 {inline}")
+    assert (code, reply) == (500, b"Command line too long")
+    assert boxes.attempts == []
+    assert explain(f"SMTP 127.0.0.1:{smtp.port}: 500 Command line too long").code == "SMTP-500-LINE-TOO-LONG"
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        ("IMAP 127.0.0.1:993: [AUTHENTICATIONFAILED] Authentication failed.", "IMAP-AUTHENTICATIONFAILED"),
+        ("SMTP 127.0.0.1:587: 535 5.7.8 Authentication failed", "SMTP-535-5.7.8"),
+        ("SMTP 127.0.0.1:587: 500 5.5.2 Line too long", "SMTP-500-LINE-TOO-LONG"),
+    ],
+)
+def test_generic_server_replies_are_explained(reply: str, code: str) -> None:
+    explanation = explain(reply, {"key": "jira-mail-in", "file": "stacks/Pulumi.dev.yaml", "mailbox": USER})
+    assert explanation is not None and explanation.code == code
+    assert "<key>" not in explanation.fix and "<file>" not in explanation.fix

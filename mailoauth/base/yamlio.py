@@ -162,10 +162,17 @@ def load(text: str, file: str) -> Any:
 
 def line_of(text: str, path: KeyPath) -> int | None:
     """1-based line of the node at `path` (or of its nearest existing parent)."""
+    return _line_in(_compose(text), path)
+
+
+def _compose(text: str) -> yaml.Node | None:
     try:
-        node = yaml.compose(text, Loader=_BaseLoader)
+        return yaml.compose(text, Loader=_BaseLoader)
     except yaml.YAMLError:
         return None
+
+
+def _line_in(node: yaml.Node | None, path: KeyPath) -> int | None:
     line = node.start_mark.line + 1 if node else None
     for part in path:
         child = _child(node, part)
@@ -186,7 +193,10 @@ def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
 
 
 def with_lines(problems: list[Problem], text: str) -> list[Problem]:
-    """Fill in line numbers for problems that lack one."""
+    """Fill in line numbers for problems that lack one (the text is composed once, not once per problem)."""
     from dataclasses import replace
 
-    return [p if p.line else replace(p, line=line_of(text, p.path)) for p in problems]
+    if all(p.line for p in problems):
+        return problems
+    node = _compose(text)
+    return [p if p.line else replace(p, line=_line_in(node, p.path)) for p in problems]

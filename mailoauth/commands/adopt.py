@@ -31,10 +31,15 @@ from mailoauth.tenant import adoption
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("adopt", help="write a portal-made app registration into a stack, to be imported by pulumi up")
-    p.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
-    p.add_argument("--client-id", required=True, help="the registration's Application (client) ID")
-    p.add_argument("--key", help="app key under mailoauth:apps (default: from the display name)")
+    p = cli.command(
+        sub,
+        "adopt",
+        ["mailoauth adopt --stack prod --client-id 8187d502-dd33-44f3-bd21-2793b0c2258a --import-file import.json"],
+        {cli.EXIT_OK: "the app was written into the stack file", cli.EXIT_INVALID: cli.EXITS[cli.EXIT_INVALID]},
+    )
+    cli.add_stack(p)
+    p.add_argument("--client-id", required=True, metavar="GUID", help="the registration's Application (client) ID")
+    p.add_argument("--key", metavar="KEY", help="app key under mailoauth:apps (default: from the display name)")
     p.add_argument("--import-file", type=Path, metavar="PATH", help="also write a `pulumi import --file` document")
     p.add_argument(
         "--allow-wide-audience",

@@ -19,8 +19,13 @@ from mailoauth.tenant import drift
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("audit", help="compare a stack with its tenant: permissions, redirect URIs, secrets, consent")
-    p.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
+    p = cli.command(
+        sub,
+        "audit",
+        ["mailoauth audit --stack prod", "mailoauth audit --stack prod --within 60d --format md"],
+        {cli.EXIT_OK: "no drift", cli.EXIT_FINDING: "drift found", cli.EXIT_INVALID: cli.EXITS[cli.EXIT_INVALID]},
+    )
+    cli.add_stack(p)
     p.add_argument(
         "--within",
         type=cli.window,

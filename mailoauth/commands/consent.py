@@ -16,6 +16,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from mailoauth import cli
+from mailoauth.base import style
 from mailoauth.base.problems import CommandError, did_you_mean
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
@@ -41,19 +42,41 @@ LABELS = {
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("consent", help="who has consented to a stack's apps; revoke one user's or everyone's consent")
-    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = cli.command_group(sub, "consent", "mailoauth consent list --stack prod")
 
-    ls = actions.add_parser("list", help="delegated grants of each app: admin consent, user consents, consent drift")
-    ls.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
-    ls.add_argument("--app", help="only this app key (default: every app of the stack)")
+    ls = cli.command(
+        actions,
+        "list",
+        ["mailoauth consent list --stack prod", "mailoauth consent list --stack prod --app jira-mail-in --format md"],
+        {
+            cli.EXIT_OK: "no consent drift",
+            cli.EXIT_FINDING: "consent drift",
+            cli.EXIT_INVALID: "bad input or Graph error",
+        },
+        "delegated grants of each app: admin consent, user consents, consent drift",
+    )
+    cli.add_stack(ls)
+    cli.add_app(ls, required=False, help="only this app key (default: every app of the stack)")
     cli.add_format(ls)
     options.add_options(ls)
     ls.set_defaults(handler=run_list)
 
-    rv = actions.add_parser("revoke", help="delete an app's delegated grants: one user's (--user) or all (--all)")
-    rv.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
-    rv.add_argument("--app", required=True, help="app key under mailoauth:apps")
+    rv = cli.command(
+        actions,
+        "revoke",
+        [
+            "mailoauth consent revoke --stack prod --app jira-mail-in --user alice@example.com --sign-out",
+            "mailoauth consent revoke --stack prod --app jira-mail-in --all --yes",
+        ],
+        {
+            cli.EXIT_OK: "removed, or nothing to remove",
+            cli.EXIT_FINDING: "tenant-wide consent still covers the user, or the answer was no",
+            cli.EXIT_INVALID: "unknown user, refused, or Graph failed (what was removed is listed)",
+        },
+        "delete an app's delegated grants: one user's (--user) or all (--all)",
+    )
+    cli.add_stack(rv)
+    cli.add_app(rv)
     who = rv.add_mutually_exclusive_group(required=True)
     who.add_argument("--user", metavar="UPN", help="the user whose own consent to remove (UPN or object id)")
     who.add_argument("--all", action="store_true", help="every grant of the app: tenant-wide and every user's")
@@ -204,7 +227,7 @@ def _show_plan(app: consent.AppConsent, remove: list[consent.ConsentGrant], sign
 
     print(app.label())
     if remove:
-        print(f"to remove: {len(remove)} delegated grant(s)")
+        print(f"to remove: {style.count(len(remove), 'delegated grant')}")
         rows = [consent.grant_row(g.as_json())[:4] for g in remove]
         print("\n".join(text_table(consent.HEADERS[:4], rows, indent="  ")))
     if sign_out:
@@ -212,7 +235,7 @@ def _show_plan(app: consent.AppConsent, remove: list[consent.ConsentGrant], sign
 
 
 def _confirm(count: int, sign_out: str | None) -> bool:
-    what = [f"remove {count} grant(s)"] if count else []
+    what = [f"remove {style.count(count, 'grant')}"] if count else []
     what += [f"sign {sign_out} out"] if sign_out else []
     print(f"{' and '.join(what).capitalize()}? [y/N] ", end="", file=sys.stderr, flush=True)
     return sys.stdin.readline().strip().lower() in ("y", "yes")
@@ -252,9 +275,9 @@ def _finish(
     removed = [o for o in outcomes if o.status == "removed"]
     left = [o for o in outcomes if not o.absent]
     if removed:
-        print(f"removed {len(removed)} grant(s); {consent.TOKENS_NOTICE}")
+        print(f"removed {style.count(len(removed), 'grant')}; {consent.TOKENS_NOTICE}")
     if left:
-        print(f"error: {len(left)} of {len(outcomes)} grant(s) were NOT removed:", file=sys.stderr)
+        print(f"error: {len(left)} of {style.count(len(outcomes), 'grant')} NOT removed:", file=sys.stderr)
         for o in left:
             print(f"  {_describe(by_id[o.grant_id])}: {o.error}", file=sys.stderr)
         print(

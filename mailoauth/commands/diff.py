@@ -10,26 +10,60 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 
 from mailoauth import cli
-from mailoauth.base.problems import did_you_mean
+from mailoauth.base import style
+from mailoauth.base.problems import InvalidInput, did_you_mean
 from mailoauth.base.tree import GitTree, RevisionError, Tree, WorkTree
 from mailoauth.project import stackfile
 from mailoauth.review import diff, diffrender, revisions
 
-FAIL_ON = ("high", "medium", "low")
+LEVELS = ("high", "medium", "low")
+
+
+def fail_on(text: str) -> tuple[str, str]:
+    """argparse type for --fail-on: LEVEL (security, as before) or AXIS:LEVEL, e.g. availability:high."""
+    axis, _, level = text.rpartition(":")
+    axis = axis or "security"
+    if axis not in diff.AXES or level not in LEVELS:
+        raise argparse.ArgumentTypeError(
+            f"'{text}': give a level ({', '.join(LEVELS)}) or an axis and a level "
+            "(security:high, availability:medium, ...)"
+        )
+    return axis, level
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("diff", help="compare the desired state of every stack between two git revisions")
+    p = cli.command(
+        sub,
+        "diff",
+        [
+            "mailoauth diff --base main",
+            "mailoauth diff --base origin/main --format md --fail-on high --fail-on availability:high",
+        ],
+        {
+            cli.EXIT_OK: "the report was printed",
+            cli.EXIT_FINDING: "--exit-code and something changed",
+            cli.EXIT_INVALID: "invalid input at either revision, an unknown revision or stack",
+            cli.EXIT_POLICY: "--fail-on and a change at that risk or higher",
+        },
+    )
     p.add_argument("--base", required=True, metavar="REF", help="git revision to compare from (branch, tag, commit)")
     p.add_argument("--head", metavar="REF", help="git revision to compare to (default: the working tree)")
-    p.add_argument("--stack", nargs="+", action="extend", metavar="NAME", help="only these stacks (default: all)")
+    cli.add_stack(p, required=False, many=True, help="only these stacks (default: all)")
     cli.add_format(p, ("text", "markdown", "json"))
     p.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (as git diff does)")
-    p.add_argument("--fail-on", choices=FAIL_ON, help="exit 3 when a change of this risk or higher is present")
+    p.add_argument(
+        "--fail-on",
+        type=fail_on,
+        action="append",
+        metavar="[AXIS:]LEVEL",
+        help="exit 3 when a change of this risk or higher is present; LEVEL high|medium|low is the security axis, "
+        "availability:LEVEL what may stop working; repeat for both",
+    )
     p.set_defaults(handler=run)
 
 
@@ -39,9 +73,14 @@ def run(args: argparse.Namespace) -> int:
         base = trees.enter_context(_git_tree(root, args.base, "base"))
         head: Tree = trees.enter_context(_git_tree(root, args.head, "head")) if args.head else WorkTree(root)
         names = _chosen_stacks(args.stack, base, head)
-        report = diff.compare(*revisions.load_sides(base, head, names))
+        old, new, chosen = revisions.load_sides(base, head, names)
+        today = head.commit_date if isinstance(head, GitTree) else stackfile.utc_today()
+        problems = diff.expired_new_slots(old, new, today)
+        if problems:
+            raise InvalidInput(problems)
+        report = diff.compare(old, new, chosen, today)
     print(_render(report, args.format), end="")
-    if args.fail_on and report.has_risk(args.fail_on):
+    if any(report.has_risk(level, axis) for axis, level in args.fail_on or ()):
         return cli.EXIT_POLICY
     return cli.EXIT_FINDING if args.exit_code and report.changed else cli.EXIT_OK
 
@@ -69,4 +108,6 @@ def _chosen_stacks(wanted: list[str] | None, base: Tree, head: Tree) -> list[str
 def _render(report: diff.Report, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(report.as_json(), ensure_ascii=False, separators=(",", ":")) + "\n"  # for machines: one line
-    return diffrender.render_markdown(report) if fmt == "markdown" else diffrender.render_text(report)
+    if fmt == "markdown":
+        return diffrender.render_markdown(report)
+    return diffrender.render_text(report, style.colour_on(sys.stdout))

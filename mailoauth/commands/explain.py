@@ -10,14 +10,26 @@ import argparse
 import json
 
 from mailoauth import cli
-from mailoauth.commands.verify import add_target, load_app
+from mailoauth.commands.verify import load_app
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("explain", help="explain an AADSTS code or a mail server reply")
-    p.add_argument("reply", nargs="+", help="the code (AADSTS50011) or the reply text (535 5.7.139 ...)")
-    add_target(p, required=False)
-    cli.add_format(p, ("text", "json"))
+    p = cli.command(
+        sub,
+        "explain",
+        [
+            "mailoauth explain AADSTS7000215",
+            "mailoauth explain 50011 --stack prod",
+            'mailoauth explain "535 5.7.139 Authentication unsuccessful" --format md',
+        ],
+        {cli.EXIT_OK: "explained", cli.EXIT_FINDING: "no explanation known", cli.EXIT_INVALID: cli.EXITS[2]},
+    )
+    p.add_argument(
+        "reply", nargs="+", metavar="CODE_OR_REPLY", help="a code (AADSTS50011, aadsts50011, 50011) or a reply text"
+    )
+    cli.add_stack(p, required=False, help="name the fix in this stack's terms")
+    cli.add_app(p, required=False, help="the app key (default: the stack's only app)")
+    cli.add_format(p)
     p.set_defaults(handler=run)
 
 
@@ -25,9 +37,9 @@ def run(args: argparse.Namespace) -> int:
     from mailoauth.verify.explain import explain, explanations
 
     context: dict[str, str | None] = {}
-    if args.stack or args.app:
-        if not (args.stack and args.app):
-            raise cli.UsageError("--stack and --app go together")
+    if args.app and not args.stack:
+        raise cli.UsageError("--app needs --stack (the app key is looked up in that stack)")
+    if args.stack:
         stack, app = load_app(args)
         context = {"key": app.key, "stack": stack.name, "file": stack.file, "mailbox": (app.mailboxes or (None,))[0]}
     text = " ".join(args.reply)
@@ -36,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"reply": text, "explanation": found.as_json() if found else None}, indent=2))
     elif found is None:
         print(f"no explanation for '{text}'; known codes: {', '.join(explanations())}")
+    elif args.format == "markdown":
+        print(
+            f"**{found.code}**\n\n- **means:** {found.meaning}\n- **fix:** {found.fix}\n- **source:** {found.reference}"
+        )
     else:
         print(f"{found.code}\n  means:  {found.meaning}\n  fix:    {found.fix}\n  source: {found.reference}")
     return cli.EXIT_OK if found else cli.EXIT_FINDING

@@ -19,9 +19,18 @@ from mailoauth.review import handoff
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("handoff", help="what to paste where in the mail product's OAuth2 form")
-    p.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
-    p.add_argument("--app", required=True, help="app key under mailoauth:apps")
+    p = cli.command(
+        sub,
+        "handoff",
+        [
+            "mailoauth handoff --stack prod --app jira-mail-in",
+            "pulumi stack output -s prod --show-secrets --json | mailoauth handoff --stack prod --app jira-mail-in "
+            "--outputs - --show-secret --format md",
+        ],
+        {cli.EXIT_OK: "the form was printed", cli.EXIT_INVALID: cli.EXITS[cli.EXIT_INVALID]},
+    )
+    cli.add_stack(p)
+    cli.add_app(p)
     p.add_argument(
         "--outputs",
         metavar="FILE",

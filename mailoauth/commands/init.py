@@ -29,20 +29,40 @@ CLOUDS = next(k.choices for k in CONFIG_KEYS if k.name == "azuread:environment")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("init", help="create a stack file for a mail product (prompts on a terminal)")
-    p.add_argument("--env", help="stack name: writes stacks/Pulumi.<env>.yaml")
-    p.add_argument("--tenant", help="tenant GUID, or a domain of the tenant (looked up online)")
-    p.add_argument("--product", help="product profile under products/ (email-this-issue, odoo, ...)")
-    p.add_argument("--use-case", action="append", dest="use_cases", help="a use case of the product (repeatable)")
-    p.add_argument("--instance-url", help="the product instance's base URL, where the product's callback has a pattern")
-    p.add_argument("--callback-url", help="the callback URL the product shows (products without a pattern)")
+    p = cli.command(
+        sub,
+        "init",
+        [
+            "mailoauth init",
+            "mailoauth init --env dev --tenant contoso.com --product email-this-issue --use-case mail-handler-imap "
+            "--callback-url https://jira.example.com/plugins/servlet/oauth2/callback",
+        ],
+        {cli.EXIT_OK: "the stack file was written", cli.EXIT_INVALID: "bad input or the file exists; nothing written"},
+    )
+    p.add_argument("--env", metavar="NAME", help="stack name: writes stacks/Pulumi.<env>.yaml")
+    p.add_argument("--tenant", metavar="GUID|DOMAIN", help="tenant GUID, or a domain of the tenant (looked up online)")
+    p.add_argument("--product", metavar="NAME", help="product profile under products/ (email-this-issue, odoo, ...)")
+    p.add_argument(
+        "--use-case", action="append", dest="use_cases", metavar="NAME", help="a use case of the product (repeatable)"
+    )
+    p.add_argument(
+        "--instance-url",
+        metavar="URL",
+        help="the product instance's base URL, where the product's callback has a pattern",
+    )
+    p.add_argument(
+        "--callback-url", metavar="URL", help="the callback URL the product shows (products without a pattern)"
+    )
     p.add_argument(
         "--lifetime",
         type=cli.span,
+        metavar="SPAN",
         help=f"client secret lifetime (default {DEFAULT_LIFETIME})",
     )
     p.add_argument("--environment", default="global", choices=CLOUDS, help="Microsoft cloud (default global)")
-    p.add_argument("--login-url", help="login host base URL for the domain lookup (default: the cloud's)")
+    p.add_argument(
+        "--login-url", metavar="URL", help="login host base URL for the domain lookup (default: the cloud's)"
+    )
     p.set_defaults(handler=run)
 
 
@@ -54,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
     answers = _answers(args, cat.products, ask)
     today = stackfile.utc_today()
     text = newstack.stack_text(answers, today)
+    if not stackfile.STACK_NAME.fullmatch(answers.env):
+        raise cli.UsageError(
+            f"--env {answers.env!r}: a stack name is letters, digits, '-', '_' and '.' (Pulumi's rule)"
+        )
     file = stackfile.stack_file(answers.env)
     _check(tree, cat, answers.env, text, file, today)
     _create(root / file, text)
@@ -153,7 +177,8 @@ def _check(tree: WorkTree, cat: catalogue.Catalogue, env: str, text: str, file: 
 
 
 def _create(path: Path, text: str) -> None:
-    """Create the file; if another process made it meanwhile, leave theirs alone."""
+    """Create the file (and stacks/ for a new project); if another process made it meanwhile, leave theirs alone."""
+    path.parent.mkdir(exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:

@@ -15,8 +15,13 @@ from mailoauth.review import plan
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("plan", help="validate a stack and show what pulumi up would register")
-    p.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
+    p = cli.command(
+        sub,
+        "plan",
+        ["mailoauth plan --stack dev", "mailoauth plan --stack stacks/Pulumi.prod.yaml --format md"],
+        {cli.EXIT_OK: "the stack is valid; the plan was printed", cli.EXIT_INVALID: cli.EXITS[cli.EXIT_INVALID]},
+    )
+    cli.add_stack(p)
     cli.add_format(p)
     p.set_defaults(handler=run)
 

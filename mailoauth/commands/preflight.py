@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from mailoauth import cli
+from mailoauth.base.style import colour_on
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import Stack
@@ -22,8 +24,13 @@ from mailoauth.tenant import preflight
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("preflight", help="check a tenant before the first pulumi up: licences, mailboxes, rights")
-    p.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
+    p = cli.command(
+        sub,
+        "preflight",
+        ["mailoauth preflight --stack prod"],
+        {cli.EXIT_OK: "no check failed", cli.EXIT_FINDING: "a check failed", cli.EXIT_INVALID: cli.EXITS[2]},
+    )
+    cli.add_stack(p)
     cli.add_format(p)
     options.add_options(p)
     p.set_defaults(handler=run)
@@ -37,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(doc, indent=2))
     else:
-        render = preflight.render_markdown if args.format == "markdown" else preflight.render_text
-        print(render(doc), end="")
+        markdown = args.format == "markdown"
+        print(preflight.render_markdown(doc) if markdown else preflight.render_text(doc, colour_on(sys.stdout)), end="")
     return cli.EXIT_OK if doc["ok"] else cli.EXIT_FINDING
 
 

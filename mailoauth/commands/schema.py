@@ -9,7 +9,12 @@ from mailoauth.project import schema
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("schema", help="check the JSON Schemas in schema/ against the key specs (--write refreshes)")
+    p = cli.command(
+        sub,
+        "schema",
+        ["mailoauth schema", "mailoauth schema --write"],
+        {cli.EXIT_OK: "the schemas are up to date (or were written)", cli.EXIT_FINDING: "a schema is out of date"},
+    )
     p.add_argument("--write", action="store_true", help="rewrite the schema files that are out of date")
     p.set_defaults(handler=run)
 

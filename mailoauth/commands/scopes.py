@@ -22,13 +22,19 @@ from mailoauth.tenant import scopesync
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("scopes", help="work with the scope catalogue")
-    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
-    sync = verbs.add_parser("sync", help="compare catalogue permission ids with the tenant (--write to correct them)")
-    sync.add_argument(
-        "--stack",
-        help="read the tenant and cloud of this stack (default: the signed-in tenant, global cloud)",
+    actions = cli.command_group(sub, "scopes", "mailoauth scopes sync --stack prod")
+    sync = cli.command(
+        actions,
+        "sync",
+        ["mailoauth scopes sync", "mailoauth scopes sync --stack prod --write"],
+        {
+            cli.EXIT_OK: "the catalogue matches the tenant (or was corrected)",
+            cli.EXIT_FINDING: "differences remain",
+            cli.EXIT_INVALID: cli.EXITS[cli.EXIT_INVALID],
+        },
+        "compare catalogue permission ids with the tenant (--write corrects them)",
     )
+    cli.add_stack(sync, required=False, help="read the tenant and cloud of this stack (default: the signed-in tenant)")
     sync.add_argument("--write", action="store_true", help=f"correct ids and consent flags in {CATALOGUE_FILE}")
     cli.add_format(sync)
     options.add_options(sync)

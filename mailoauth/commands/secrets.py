@@ -13,10 +13,11 @@ from collections.abc import Callable
 from datetime import date
 
 from mailoauth import cli
-from mailoauth.base.problems import InvalidInput, did_you_mean
+from mailoauth.base import style
+from mailoauth.base.problems import InvalidInput
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
-from mailoauth.desired.model import App, Stack
+from mailoauth.desired.model import App
 from mailoauth.edit.transaction import Transaction
 from mailoauth.project import stackfile
 from mailoauth.project.stackfile import ProjectContext
@@ -24,38 +25,85 @@ from mailoauth.review import secretslots
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("secrets", help="rotate client secrets without downtime; report expiring ones")
-    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = cli.command_group(sub, "secrets", "mailoauth secrets report --within 0d")
 
-    rotate = actions.add_parser("rotate", help="add a new secret slot to an app (dropping expired and the oldest)")
+    edited = {cli.EXIT_OK: "the stack file was edited (or nothing to change)", cli.EXIT_INVALID: EDIT_REFUSED}
+    rotate = cli.command(
+        actions,
+        "rotate",
+        [
+            "mailoauth secrets rotate --stack prod --app jira-mail-in",
+            "pulumi stack output -s prod --show-secrets --json | mailoauth secrets rotate --stack prod "
+            "--app jira-mail-in --outputs -",
+        ],
+        edited,
+        "add a secret slot to an app next to the one in use (expired slots are dropped)",
+    )
     _target(rotate)
     rotate.add_argument(
         "--lifetime",
         type=cli.span,
         default=secretslots.Duration(12, "m"),
+        metavar="SPAN",
         help="how long the new secret lives, from today: 90d, 6m, 12m (default), 1y; at most 24m",
     )
-    rotate.add_argument("--description", help="portal description of the new secret (default: the newest slot's)")
+    rotate.add_argument(
+        "--description", metavar="TEXT", help="portal description of the new secret (default: the newest slot's)"
+    )
+    rotate.add_argument(
+        "--drop-oldest",
+        action="store_true",
+        help="when two valid slots are there, remove the older one in this rotation (default: refuse, "
+        "since the mail handler may still use it; `secrets retire` first is the safe order)",
+    )
+    _outputs(rotate)
     rotate.set_defaults(handler=run_rotate)
 
-    retire = actions.add_parser("retire", help="remove every secret slot of an app but the newest")
+    retire = cli.command(
+        actions,
+        "retire",
+        ["mailoauth secrets retire --stack prod --app jira-mail-in"],
+        edited,
+        "remove every secret slot of an app but the newest, once the mail handler uses it",
+    )
     _target(retire)
+    _outputs(retire)
     retire.set_defaults(handler=run_retire)
 
-    report = actions.add_parser("report", help="every secret of every stack with its expiry; exit 1 if any is due")
+    report = cli.command(
+        actions,
+        "report",
+        ["mailoauth secrets report", "mailoauth secrets report --within 0d   # anything expired now?"],
+        {cli.EXIT_OK: "nothing is due", cli.EXIT_FINDING: "a slot is due", cli.EXIT_INVALID: "an invalid stack"},
+        "every secret of every stack with its expiry; exit 1 if any is due",
+    )
     report.add_argument(
         "--within",
         type=cli.window,
         default=secretslots.Duration(30, "d"),
-        help="report secrets expiring within this span as due (default 30d)",
+        metavar="SPAN",
+        help="report secrets expiring within this span as due: 30d, 6w, 3m, a number of days, 0d for expired now "
+        "(default 30d)",
     )
     cli.add_format(report)
     report.set_defaults(handler=run_report)
 
 
+EDIT_REFUSED = "bad input, or an edit refused for a reason it names; the file was not changed"
+
+
+def _outputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--outputs",
+        metavar="FILE",
+        help="`pulumi stack output --show-secrets --json` as a file, or - for stdin: name the slot the "
+        "downstream app was given (clientSecrets.<app>) and refuse to remove it while it is valid",
+    )
+
+
 def _target(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
-    parser.add_argument("--app", required=True, help="app key under mailoauth:apps")
+    cli.add_stack(parser)
+    cli.add_app(parser)
 
 
 def run_rotate(args: argparse.Namespace) -> int:
@@ -64,9 +112,11 @@ def run_rotate(args: argparse.Namespace) -> int:
             "--description: give the text shown in the portal, or leave the option out to reuse the newest slot's"
         )
 
+    in_use = _slot_in_use(args)
+
     def change(app: App, today: date) -> secretslots.Rotation:
         expires = secretslots.new_expiry(args.lifetime, today)
-        return secretslots.rotate(app, expires, today, args.description)
+        return _keeping(in_use, app, today, secretslots.rotate(app, expires, today, args.description, args.drop_oldest))
 
     rotation = _edit(args, change)
     if rotation and rotation.add:
@@ -78,8 +128,33 @@ def run_rotate(args: argparse.Namespace) -> int:
     return cli.EXIT_OK
 
 
+def _slot_in_use(args: argparse.Namespace) -> str | None:
+    """With --outputs: the slot whose value the downstream app was given (clientSecrets.<app>), said aloud."""
+    if not args.outputs:
+        return None
+    from mailoauth.verify.credentials import read_outputs, slot_in_use
+
+    _label, doc = read_outputs(args.outputs, sys.stdin)
+    found = slot_in_use(doc, args.app)
+    if found:
+        print(f"the downstream app was given slot '{found}' (clientSecrets.{args.app} in the outputs)")
+    return found
+
+
+def _keeping(in_use: str | None, app: App, today: date, rotation: secretslots.Rotation) -> secretslots.Rotation:
+    """`rotation`, unless it removes the valid slot the downstream app was given."""
+    dropped = {app.secrets[i].name for i in rotation.drop}
+    if in_use in dropped and any(s.expires > today for s in app.secrets if s.name == in_use):
+        raise secretslots.RotationError(
+            f"app {app.key}: slot '{in_use}' is the one the downstream app was given (clientSecrets.{app.key} "
+            "in the outputs) and has not expired; switch the downstream app to the newer slot first"
+        )
+    return rotation
+
+
 def run_retire(args: argparse.Namespace) -> int:
-    _edit(args, lambda app, _today: secretslots.retire(app))
+    in_use = _slot_in_use(args)
+    _edit(args, lambda app, today: _keeping(in_use, app, today, secretslots.retire(app)))
     return cli.EXIT_OK
 
 
@@ -94,7 +169,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
         cat = catalogue.load(tree)
         today = stackfile.utc_today()
         stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat, today, check_expiry=False))
-        app = _app(stack, args.app)
+        app = cli.pick_app(stack, args.app, "; the file was not changed")
         try:
             rotation = change(app, today)
         except secretslots.RotationError as exc:
@@ -123,13 +198,6 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
     return rotation
 
 
-def _app(stack: Stack, key: str) -> App:
-    if key in stack.apps:
-        return stack.apps[key]
-    hint = did_you_mean(key, stack.apps) or f"apps: {', '.join(stack.apps)}"
-    raise cli.UsageError(f"{stack.file}: config.mailoauth:apps: no app '{key}'; {hint}; the file was not changed")
-
-
 def run_report(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     today = stackfile.utc_today()
@@ -140,5 +208,6 @@ def run_report(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(doc, indent=2))
     else:
-        print(secretslots.render_markdown(doc) if args.format == "markdown" else secretslots.render_text(doc), end="")
+        text = secretslots.render_markdown(doc) if args.format == "markdown" else None
+        print(text or secretslots.render_text(doc, style.colour_on(sys.stdout)), end="")
     return cli.EXIT_FINDING if doc["due"] else cli.EXIT_OK

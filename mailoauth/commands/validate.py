@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from mailoauth import cli
 from mailoauth.base.problems import Problem
+from mailoauth.base.style import colour_on, count, paint
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.guardrails import rules
@@ -22,11 +24,16 @@ CORE = "(core checks)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("validate", help="check stack files against the core checks and the guardrails")
+    p = cli.command(
+        sub,
+        "validate",
+        ["mailoauth validate --all", "mailoauth validate --stack dev prod --format md"],
+        {cli.EXIT_OK: "every stack is valid (warnings allowed)", cli.EXIT_INVALID: "an error in a stack, or bad input"},
+    )
     group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--stack", action="append", help="stack name (repeatable)")
+    cli.add_stack(group, required=False, many=True)
     group.add_argument("--all", action="store_true", help="every stack under stacks/")
-    cli.add_format(p, ("text", "json"))
+    cli.add_format(p)
     p.set_defaults(handler=run)
 
 
@@ -38,7 +45,11 @@ def run(args: argparse.Namespace) -> int:
     stacks, problems = stackfile.check_stacks(tree, context, names)
     problems += [w for s in stacks.values() for w in s.warnings]
     report = build_report(names, problems, policy)
-    print(json.dumps(report, indent=2) if args.format == "json" else render_text(report, problems))
+    if args.format == "json":
+        print(json.dumps(report, indent=2))
+    else:
+        markdown = args.format == "markdown"
+        print(render_markdown(report, problems) if markdown else render_text(report, problems, colour_on(sys.stdout)))
     return cli.EXIT_OK if report["ok"] else cli.EXIT_INVALID
 
 
@@ -76,18 +87,46 @@ def build_report(names: list[str], problems: list[Problem], policy: rules.Policy
     }
 
 
-def render_text(report: dict[str, Any], problems: list[Problem]) -> str:
-    lines = [*(str(p) for p in problems), *([""] if problems else [])]
+def summary(report: dict[str, Any], problems: list[Problem]) -> str:
+    total = _counts(problems)
+    valid = sum(s["ok"] for s in report["stacks"].values())
+    return (
+        f"{count(len(report['stacks']), 'stack')}: {valid} valid; {count(total['errors'], 'error')}, "
+        f"{count(total['warnings'], 'warning')}"
+    )
+
+
+def render_text(report: dict[str, Any], problems: list[Problem], colour: bool = False) -> str:
+    lines = [*(paint(str(p), "high" if p.severity == "error" else "", colour) for p in problems)]
+    lines += [""] if problems else []
     lines.append(f"{'stack':<16} {'result':<7} {'errors':>6} {'warnings':>8}  file")
     for name, s in report["stacks"].items():
-        lines.append(f"{name:<16} {'ok' if s['ok'] else 'FAILED':<7} {s['errors']:>6} {s['warnings']:>8}  {s['file']}")
+        result = paint(f"{'ok' if s['ok'] else 'FAILED':<7}", "ok" if s["ok"] else "failed", colour)
+        lines.append(f"{name:<16} {result} {s['errors']:>6} {s['warnings']:>8}  {s['file']}")
     lines += ["", f"{'rule':<28} {'level':<9} {'errors':>6} {'warnings':>8}  rationale"]
     for r in report["rules"]:
         lines.append(f"{r['id']:<28} {r['level']:<9} {r['errors']:>6} {r['warnings']:>8}  {r['rationale']}")
-    total = _counts(problems)
-    valid = sum(s["ok"] for s in report["stacks"].values())
-    lines += [
-        "",
-        f"{len(report['stacks'])} stack(s): {valid} valid; {total['errors']} error(s), {total['warnings']} warning(s)",
-    ]
+    lines += ["", summary(report, problems)]
     return "\n".join(lines)
+
+
+def render_markdown(report: dict[str, Any], problems: list[Problem]) -> str:
+    """A pull-request comment or job summary: the summary line, the problems, a row per stack and per rule."""
+    out = [f"**mailoauth validate**: {summary(report, problems)}", ""]
+    out += [f"- **{p.severity}** {_cell(str(p).split(': ', 1)[1])}" for p in problems]
+    out += [""] if problems else []
+    out += ["| stack | result | errors | warnings | file |", "|---|---|---|---|---|"]
+    out += [
+        f"| `{name}` | {'ok' if s['ok'] else '**FAILED**'} | {s['errors']} | {s['warnings']} | `{s['file']}` |"
+        for name, s in report["stacks"].items()
+    ]
+    out += ["", "| rule | level | errors | warnings | rationale |", "|---|---|---|---|---|"]
+    out += [
+        f"| `{r['id']}` | {r['level']} | {r['errors']} | {r['warnings']} | {_cell(r['rationale'])} |"
+        for r in report["rules"]
+    ]
+    return "\n".join(out)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

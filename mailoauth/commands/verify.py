@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailoauth import cli
-from mailoauth.base.problems import InvalidInput, Problem, did_you_mean
+from mailoauth.base.problems import InvalidInput, Problem
+from mailoauth.base.style import colour_on
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import App, Stack
@@ -27,15 +28,27 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("verify", help="sign a mailbox user in and prove IMAP, SMTP and Graph end to end")
-    add_target(p, required=True)
+    p = cli.command(
+        sub,
+        "verify",
+        [
+            "pulumi stack output -s prod --show-secrets --json | mailoauth verify --stack prod --app jira-mail-in "
+            "--outputs -",
+            "mailoauth verify --stack prod --app jira-mail-in --outputs outputs.json --protocol smtp --format md",
+        ],
+        {cli.EXIT_OK: "every step passed", cli.EXIT_FINDING: "a step failed (with its explanation)", 2: cli.EXITS[2]},
+    )
+    cli.add_stack(p)
+    cli.add_app(p)
     p.add_argument(
         "--outputs",
         metavar="FILE",
         help="`pulumi stack output --show-secrets --json` as a file, or - for stdin "
         "(default: MAILOAUTH_CLIENT_ID and MAILOAUTH_CLIENT_SECRET)",
     )
-    p.add_argument("--slot", help="verify this secret slot (clientSecretSlots.<app>.<slot>) instead of the newest")
+    p.add_argument(
+        "--slot", metavar="NAME", help="verify this secret slot (clientSecretSlots.<app>.<slot>) instead of the newest"
+    )
     p.add_argument(
         "--mailbox",
         metavar="UPN",
@@ -57,17 +70,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "allowPublicClientFlows (default auto: browser when possible)",
     )
     p.add_argument("--no-browser", action="store_true", help="print the sign-in URL without opening a browser")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the sign-in (default 300)")
+    p.add_argument(
+        "--timeout", type=float, default=300.0, metavar="SECONDS", help="seconds to wait for the sign-in (default 300)"
+    )
     p.add_argument("--imap", metavar="HOST:PORT", type=_host_port, help="IMAP server (default: the stack's cloud)")
     p.add_argument("--smtp", metavar="HOST:PORT", type=_host_port, help="SMTP server (default: the stack's cloud)")
-    p.add_argument("--graph-url", help="Microsoft Graph base URL (default: the stack's cloud)")
-    cli.add_format(p, ("text", "json"))
+    p.add_argument("--graph-url", metavar="URL", help="Microsoft Graph base URL (default: the stack's cloud)")
+    cli.add_format(p)
     p.set_defaults(handler=run)
-
-
-def add_target(parser: argparse.ArgumentParser, required: bool) -> None:
-    parser.add_argument("--stack", required=required, help="stack name: stacks/Pulumi.<stack>.yaml")
-    parser.add_argument("--app", required=required, help="app key under mailoauth:apps")
 
 
 def _host_port(text: str) -> tuple[str, int]:
@@ -81,10 +91,7 @@ def load_app(args: argparse.Namespace) -> tuple[Stack, App]:
     """The validated stack (expired secrets allowed: verify explains them) and the app it names."""
     tree = WorkTree(cli.project_root(args))
     stack = stackfile.load_stack(tree, args.stack, ProjectContext(catalogue.load(tree), check_expiry=False))
-    if args.app not in stack.apps:
-        hint = did_you_mean(args.app, stack.apps) or f"apps: {', '.join(stack.apps)}"
-        raise cli.UsageError(f"{stack.file}: config.mailoauth:apps: no app '{args.app}'; {hint}")
-    return stack, stack.apps[args.app]
+    return stack, cli.pick_app(stack, args.app)
 
 
 def protocols(choice: str, app: App, file: str) -> tuple[str, ...]:
@@ -135,7 +142,12 @@ def run(args: argparse.Namespace) -> int:
     report = verify(Job(stack, app, creds, requests, endpoints, options))
     if note:
         report.notes.append(note)
-    print(json.dumps(report.as_json(), indent=2) if args.format == "json" else report.render_text(), end="")
+    if args.format == "json":
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        print(
+            report.render_markdown() if args.format == "markdown" else report.render_text(colour_on(sys.stdout)), end=""
+        )
     return cli.EXIT_OK if report.ok else cli.EXIT_FINDING
 
 

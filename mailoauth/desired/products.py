@@ -126,7 +126,6 @@ class Product:
     form: tuple[tuple[str, str], ...]  # (label, value) in the product's order
     form_source: str
     notes: tuple[tuple[str, str], ...]  # (text, source)
-    file: str
     unsupported_audiences: tuple[str, ...] = ()
     unsupported_source: str | None = None
 
@@ -178,7 +177,6 @@ def _product(found: Problems, key: str, doc: Any, sets: Collection[str], scopes:
         tuple((f["label"], f["value"]) for f in form["fields"]),
         form["source"],
         tuple((n["text"], n["source"]) for n in v.get("notes") or ()),
-        found.file,
         tuple(unsupported.get("audiences") or ()),
         unsupported.get("source"),
     )

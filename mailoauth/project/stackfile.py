@@ -248,7 +248,7 @@ def _app(
     audience = v.get("audience")
     personal = audience in PERSONAL_AUDIENCES
     permissions, sets = app_permissions(found, path, v, ctx.catalogue)
-    secrets = _secrets(found, path, v, ctx.today if check_expiry else None)
+    secrets = _secrets(found, path, v, ctx if check_expiry else None)
     _check_display_name(found, path, v.get("displayName"), personal)
     _check_redirect_uris(found, path, v.get("redirectUris"), personal)
     _check_audience(found, path, v, cloud, permissions)
@@ -390,8 +390,10 @@ def _permission(scope: Any) -> Permission:
     )
 
 
-def _secrets(found: Problems, path: KeyPath, v: dict[str, Any], today: date | None) -> tuple[SecretSlot, ...] | None:
-    """The app's secret slots; expiries are checked against `today` unless it is None."""
+def _secrets(
+    found: Problems, path: KeyPath, v: dict[str, Any], ctx: rules.Context | None
+) -> tuple[SecretSlot, ...] | None:
+    """The app's secret slots; expired ones are reported against `ctx.today` unless `ctx` is None."""
     single, many = v.get("secret"), v.get("secrets")
     if (single is None) == (many is None):
         found.error(
@@ -416,8 +418,8 @@ def _secrets(found: Problems, path: KeyPath, v: dict[str, Any], today: date | No
     for sub, s, default_name in slots:
         if s.get("expires") is None or s.get("description") is None:
             continue
-        if today is not None:
-            _check_expiry(found, (*path, *sub, "expires"), s["expires"], today)
+        if ctx is not None:
+            _check_expiry(found, (*path, *sub, "expires"), s["expires"], ctx)
         out.append(SecretSlot(s.get("name") or default_name, s["description"], s["expires"], s.get("keyId")))
     names = [s.name for s in out]
     if len(set(names)) != len(names):
@@ -430,14 +432,18 @@ def _secrets(found: Problems, path: KeyPath, v: dict[str, Any], today: date | No
     return tuple(out) if len(out) == len(slots) else None
 
 
-def _check_expiry(found: Problems, path: KeyPath, expires: date, today: date) -> None:
-    """Only that it lies ahead; how far ahead is the secret lifetime rules' business."""
-    if expires <= today:
-        found.error(
+def _check_expiry(found: Problems, path: KeyPath, expires: date, ctx: rules.Context) -> None:
+    """An expired slot is a finding, not invalid input: it blocks nothing unrelated (`pulumi up` leaves an
+    existing slot alone), and `mailoauth diff` refuses a slot that a change adds or edits already expired.
+    How far ahead a slot may expire is the secret lifetime rules' business."""
+    if expires <= ctx.today:
+        found.warn(
             path,
-            f"secret expiry is not in the future (today is {today.isoformat()})",
+            f"secret slot expired on {expires.isoformat()} (today is {ctx.today.isoformat()}); nothing can sign in "
+            "with it",
             expires.isoformat(),
-            hint="pick a date within the next 12 months",
+            hint=f"run `mailoauth secrets rotate --stack {ctx.stack} --app {path[2]}` (it drops expired slots and "
+            "adds a new one), then switch the mail handler to the new slot",
         )
 
 

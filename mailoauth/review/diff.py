@@ -10,15 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from datetime import date
+from typing import Any, TypedDict, cast
 
+from mailoauth.base.problems import Problem
+from mailoauth.base.style import count
 from mailoauth.desired.catalogue import Catalogue
+from mailoauth.desired.endpoints import app_endpoints
 from mailoauth.desired.exchange import exchange_online
 from mailoauth.desired.model import App, Permission, SecretSlot, Stack
 from mailoauth.guardrails import rules
 from mailoauth.review.plan import permission_document
 
 RISKS = ("low", "medium", "high")
+# Two ways a change can hurt: it widens what the registration may do (security), or it stops something
+# that works today (availability: the mail handler's secret, callback, permission, audience or endpoints).
+AXES = ("security", "availability")
 # Who can sign in under each audience; "home" is the stack's own tenant.
 REACH = {
     "single-tenant": {"home"},
@@ -33,11 +40,21 @@ PERMISSION_RISK = {
     "identity": ("low", "sign-in and profile only"),
 }
 REPLACES = "replaces the registration: new client id and secret, users consent again"
+HANDLER_SLOT = "the mail handler may still use it"
+APPS_PATH = ("config", "mailoauth:apps")
+
+
+class Outage(TypedDict, total=False):
+    """The availability side of a change, passed to Change as keywords: its level and what may stop."""
+
+    availability: str
+    outage: str
 
 
 @dataclass(frozen=True)
 class Change:
-    """One reviewable difference: `kind` is what changed, `action` how, `why` the reason for `risk`."""
+    """One reviewable difference: `kind` is what changed, `action` how, `why` the reason for `risk` (security),
+    `outage` the reason for `availability` (what may stop working)."""
 
     kind: str  # stack-level: tenant, cloud; app-level: app, audience, permission, redirectUri, secret, ...
     action: str  # added | removed | changed | rotated | renamed
@@ -47,6 +64,11 @@ class Change:
     before: str | None = None
     after: str | None = None
     permission: dict[str, Any] | None = None
+    availability: str = "low"
+    outage: str | None = None
+
+    def level(self, axis: str) -> str:
+        return self.risk if axis == "security" else self.availability
 
     def as_json(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if v is not None}
@@ -62,10 +84,15 @@ class AppDiff:
     scope_sets: tuple[str, ...] = ()
     admin_consent: bool = False
     warnings: tuple[str, ...] = ()
+    downstream: tuple[str, ...] = ()  # what the mail handler's admin must change after pulumi up
 
     @property
     def risk(self) -> str:
         return highest(c.risk for c in self.changes)
+
+    @property
+    def availability(self) -> str:
+        return highest(c.availability for c in self.changes)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -74,9 +101,11 @@ class AppDiff:
             "displayName": self.display_name,
             "renamedFrom": self.renamed_from,
             "risk": self.risk,
+            "availability": self.availability,
             "scopeSets": list(self.scope_sets),
             "adminConsent": self.admin_consent,
             "warnings": list(self.warnings),
+            "downstream": list(self.downstream),
             "changes": [c.as_json() for c in self.changes],
         }
 
@@ -96,11 +125,16 @@ class StackDiff:
     def risk(self) -> str:
         return highest(c.risk for c in self.all_changes)
 
+    @property
+    def availability(self) -> str:
+        return highest(c.availability for c in self.all_changes)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "stack": self.name,
             "status": self.status,
             "risk": self.risk if self.all_changes else None,
+            "availability": self.availability if self.all_changes else None,
             "changes": [c.as_json() for c in self.changes],
             "apps": [a.as_json() for a in self.apps],
         }
@@ -139,36 +173,38 @@ class Report:
     @property
     def changed(self) -> list[StackDiff]:
         """The stacks that changed, riskiest first (by name within a level)."""
-        return sorted((s for s in self.stacks if s.status != "unchanged"), key=lambda s: -RISKS.index(s.risk))
+        return sorted((s for s in self.stacks if s.status != "unchanged"), key=lambda s: -_worst(s))
 
-    def changes(self) -> list[tuple[StackDiff, AppDiff | None, Change]]:
-        """Every change with where it is, highest risk first (stable within a level)."""
+    def changes(self, axis: str = "security") -> list[tuple[StackDiff, AppDiff | None, Change]]:
+        """Every change with where it is, highest risk on `axis` first (stable within a level)."""
         found: list[tuple[StackDiff, AppDiff | None, Change]] = [(s, None, c) for s in self.changed for c in s.changes]
         found += [(s, a, c) for s in self.changed for a in s.apps for c in a.changes]
-        return sorted(found, key=lambda t: -RISKS.index(t[2].risk))
+        return sorted(found, key=lambda t: -RISKS.index(t[2].level(axis)))
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[str, Any]:
+        """Change counts; the top-level high/medium/low are the security axis (as before availability came)."""
         every = [c for s in self.changed for c in s.all_changes]
         return {
             "stacks": len(self.stacks),
             "stacksChanged": len(self.changed),
             "appsChanged": sum(len(s.apps) for s in self.changed),
             **{risk: sum(c.risk == risk for c in every) for risk in reversed(RISKS)},
+            "availability": {risk: sum(c.availability == risk for c in every) for risk in reversed(RISKS)},
         }
 
-    def has_risk(self, level: str) -> bool:
-        return any(RISKS.index(c.risk) >= RISKS.index(level) for _, _, c in self.changes())
+    def has_risk(self, level: str, axis: str = "security") -> bool:
+        return any(RISKS.index(c.level(axis)) >= RISKS.index(level) for _, _, c in self.changes(axis))
 
     def summary(self) -> str:
-        """The one line a reviewer reads first."""
+        """The one line a reviewer reads first: both axes."""
         n = self.counts()
         where = f"{self.base.name} → {self.head.name}"
         if not self.changed:
-            return f"No changes to the desired state of {_count(n['stacks'], 'stack')} ({where})."
-        risks = ", ".join(f"{n[r]} {r}{'-risk' if r == 'high' else ''}" for r in reversed(RISKS) if n[r])
+            return f"No changes to the desired state of {count(n['stacks'], 'stack')} ({where})."
         return (
-            f"{_count(n['appsChanged'], 'app')} changed in {n['stacksChanged']} of {_count(n['stacks'], 'stack')} "
-            f"({where}): {_count(sum(n[r] for r in RISKS), 'change')}, {risks}."
+            f"{count(n['appsChanged'], 'app')} changed in {n['stacksChanged']} of {count(n['stacks'], 'stack')} "
+            f"({where}): {count(sum(n[r] for r in RISKS), 'change')}; security {_levels(n)}; "
+            f"availability {_levels(n['availability'])}."
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -183,8 +219,14 @@ class Report:
         }
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def _levels(n: dict[str, Any]) -> str:
+    return ", ".join(f"{n[r]} {r}{'-risk' if r == 'high' else ''}" for r in reversed(RISKS) if n[r]) or "none"
+
+
+def _worst(item: StackDiff | AppDiff) -> int:
+    """Sort key: the higher of both axes, then security."""
+    levels = RISKS.index(item.risk), RISKS.index(item.availability)
+    return max(levels) * 3 + levels[0]
 
 
 def highest(risks: Iterable[str]) -> str:
@@ -194,14 +236,39 @@ def highest(risks: Iterable[str]) -> str:
 Catalogues = tuple[Catalogue, Catalogue]  # base, head: to tell which scope set brought a permission in
 
 
-def compare(base: Side, head: Side, names: list[str]) -> Report:
-    """The report over `names`; a stack in neither side's models is one that cannot have changed."""
+def compare(base: Side, head: Side, names: list[str], today: date) -> Report:
+    """The report over `names`; a stack in neither side's models is one that cannot have changed.
+    `today` tells a still-valid secret slot (the mail handler may use it) from an expired one."""
     cats = (base.catalogue, head.catalogue)
-    diffs = tuple(diff_stack(base.stacks.get(n), head.stacks.get(n), n, cats) for n in names)
+    diffs = tuple(diff_stack(base.stacks.get(n), head.stacks.get(n), n, cats, today) for n in names)
     return Report(base.revision, head.revision, diffs)
 
 
-def diff_stack(old: Stack | None, new: Stack | None, name: str, cats: Catalogues) -> StackDiff:
+def expired_new_slots(base: Side, head: Side, today: date) -> list[Problem]:
+    """A secret slot that the change adds or edits must expire after `today` (the head's date); a slot that
+    expired untouched is a finding of `validate` and `secrets report`, not a reason to refuse the change."""
+    problems = []
+    for name, stack in head.stacks.items():
+        old = base.stacks.get(name)
+        for key, app in stack.apps.items():
+            before = {s.name: s for s in old.apps[key].secrets} if old and key in old.apps else {}
+            problems += [
+                Problem(
+                    f"{stack.file} ({head.revision.name})",
+                    (*APPS_PATH, key, "secrets"),
+                    f"slot '{slot.name}' is added or edited by this change but expires {slot.expires.isoformat()}, "
+                    f"not after {today.isoformat()}",
+                    slot.expires.isoformat(),
+                    hint=f"pick a later expiry, or leave the slot as it was and run `mailoauth secrets rotate --stack "
+                    f"{name} --app {key}`",
+                )
+                for slot in app.secrets
+                if slot.expires <= today and before.get(slot.name) != slot
+            ]
+    return problems
+
+
+def diff_stack(old: Stack | None, new: Stack | None, name: str, cats: Catalogues, today: date) -> StackDiff:
     if old is None and new is None:
         return StackDiff(name, "unchanged")
     changes = _stack_changes(old, new) if old and new else []
@@ -213,38 +280,91 @@ def diff_stack(old: Stack | None, new: Stack | None, name: str, cats: Catalogues
     for key, app in new_apps.items():
         warnings = tuple(w.message for w in new.app_warnings(key)) if new else ()
         if key in old_apps:
-            found = diff_app(old_apps[key], app, cats)
-            if found:
-                apps.append(_app_diff(app, "changed", found, warnings))
+            found = diff_app(old_apps[key], app, cats, today)
+            if found and old and new:
+                notes = downstream(old, old_apps[key], new, app, name)
+                apps.append(_app_diff(app, "changed", found, warnings, downstream=notes))
         elif key in renamed:
             was = old_apps[renamed[key]]
-            rename = Change("app", "renamed", f"{was.key} → {key}", "medium", REPLACES)
-            apps.append(_app_diff(app, "renamed", [rename, *diff_app(was, app, cats)], warnings, was.key))
+            rename = Change("app", "renamed", f"{was.key} → {key}", "medium", REPLACES, **_replaced(was.key))
+            notes = (f"a new registration: configure the mail handler with apps.{key} and clientSecrets.{key}",)
+            changes = [rename, *diff_app(was, app, cats, today)]
+            apps.append(_app_diff(app, "renamed", changes, warnings, was.key, notes))
         else:
-            apps.append(_app_diff(app, "added", _added_app(app, cats), warnings))
+            apps.append(_app_diff(app, "added", _added_app(app, cats, today), warnings))
     gone = set(renamed.values())
     apps += [_app_diff(old_apps[k], "removed", _removed_app(old_apps[k], cats[0])) for k in removed if k not in gone]
     status = "added" if old is None else "removed" if new is None else "changed" if changes or apps else "unchanged"
-    apps.sort(key=lambda a: -RISKS.index(a.risk))  # riskiest first, file order within a level
+    apps.sort(key=lambda a: -_worst(a))  # riskiest first, file order within a level
     return StackDiff(name, status, tuple(changes), tuple(apps))
+
+
+def _replaced(key: str) -> Outage:
+    return {"availability": "high", "outage": f"app {key} is deleted: its client id and secrets stop working"}
 
 
 def _stack_changes(old: Stack, new: Stack) -> list[Change]:
     changes = []
+    outage: Outage = {
+        "availability": "high",
+        "outage": "every mail handler needs the new client id, secret and endpoints",
+    }
     if old.tenant_id != new.tenant_id:
         why = f"every app is registered in another tenant; {REPLACES}"
-        changes.append(setting("tenant", old.tenant_id, new.tenant_id, "high", why))
+        changes.append(setting("tenant", old.tenant_id, new.tenant_id, "high", why, **outage))
     if old.cloud.name != new.cloud.name:
         why = f"every app is registered in another Microsoft cloud; {REPLACES}"
-        changes.append(setting("cloud", old.cloud.name, new.cloud.name, "high", why))
+        changes.append(setting("cloud", old.cloud.name, new.cloud.name, "high", why, **outage))
     return changes
 
 
 def _app_diff(
-    app: App, status: str, changes: list[Change], warnings: tuple[str, ...] = (), renamed_from: str | None = None
+    app: App,
+    status: str,
+    changes: list[Change],
+    warnings: tuple[str, ...] = (),
+    renamed_from: str | None = None,
+    downstream: tuple[str, ...] = (),
 ) -> AppDiff:
-    order = tuple(sorted(changes, key=lambda c: (c.kind != "app", -RISKS.index(c.risk))))
-    return AppDiff(app.key, status, app.display_name, order, renamed_from, app.scope_sets, app.admin_consent, warnings)
+    order = tuple(
+        sorted(changes, key=lambda c: (c.kind != "app", -max(RISKS.index(c.risk), RISKS.index(c.availability))))
+    )
+    return AppDiff(
+        app.key, status, app.display_name, order, renamed_from, app.scope_sets, app.admin_consent, warnings, downstream
+    )
+
+
+def downstream(old: Stack, was: App, new: Stack, now: App, stack: str) -> tuple[str, ...]:
+    """What the mail handler's admin changes after `pulumi up`: scope strings, endpoints, mail hosts, secret slot."""
+    before, after = app_endpoints(was, old.cloud, old.tenant_id), app_endpoints(now, new.cloud, new.tenant_id)
+    notes = [f"{name} endpoint: {after[name]}" for name in ("authorize", "token") if before[name] != after[name]]
+    asked, asks = (cast(dict[str, str], ep["scopeRequests"]) for ep in (before, after))
+    notes += [
+        f"scope for {audience} tokens: {scope}" for audience, scope in asks.items() if asked.get(audience) != scope
+    ]
+    notes += [f"no {a} tokens any more: stop requesting {s}" for a, s in asked.items() if a not in asks]
+    hosts, moved = (cast(dict[str, dict[str, object]], ep["mail"]) for ep in (before, after))
+    notes += [
+        f"{protocol}: " + ", ".join(f"{k} {v}" for k, v in host.items())
+        for protocol, host in moved.items()
+        if hosts.get(protocol) not in (None, host)
+    ]
+    return (*notes, *_secret_notes(was, now, stack))
+
+
+def _secret_notes(was: App, now: App, stack: str) -> list[str]:
+    names = {s.name for s in was.secrets}
+    fresh = [s.name for s in now.secrets if s.name not in names]
+    changed = [s.name for s in now.secrets if s.name in names and s not in was.secrets and not s.adopted]
+    retire = f"mailoauth secrets retire --stack {stack} --app {now.key}"
+    kept = [s for s in now.secrets if s.name in names and s.name not in changed]
+    notes = [
+        f"switch the client secret to clientSecretSlots.{now.key}.{n}" + (f", then `{retire}`" if kept else "")
+        for n in fresh
+    ]
+    return notes + [
+        f"slot {n} gets a new value: give the mail handler clientSecretSlots.{now.key}.{n}" for n in changed
+    ]
 
 
 def pair_renames(removed: list[App], added: list[App]) -> dict[str, str]:
@@ -264,43 +384,44 @@ def _grants(app: App) -> set[tuple[str, str]]:
     return {(p.resource_app_id, p.id) for p in app.permissions}
 
 
-def _added_app(app: App, cats: Catalogues) -> list[Change]:
+def _added_app(app: App, cats: Catalogues, today: date) -> list[Change]:
     why = "a new registration" + (f" that {_reach_text(app.audience)} can sign in to" if _wide(app.audience) else "")
     head = Change("app", "added", app.key, "high" if _wide(app.audience) else "low", why, after=app.display_name)
-    return [head, *diff_app(None, app, cats)]
+    return [head, *diff_app(None, app, cats, today)]
 
 
 def _removed_app(app: App, cat: Catalogue) -> list[Change]:
     why = "the registration, its service principal and secrets are deleted; mail stops working for this app"
-    head = Change("app", "removed", app.key, "medium", why, before=app.display_name)
-    return [head, *(_permission_change("removed", p, app, cat) for p in by_name(app.permissions))]
+    head = Change("app", "removed", app.key, "medium", why, before=app.display_name, **_replaced(app.key))
+    return [head, *(_permission_change("removed", p, app, cat, alone=False) for p in by_name(app.permissions))]
 
 
-def diff_app(old: App | None, new: App, cats: Catalogues) -> list[Change]:
+def diff_app(old: App | None, new: App, cats: Catalogues, today: date) -> list[Change]:
     """Changes from `old` to `new`; with no `old`, what the new app sets beyond the defaults."""
     return [
         *_audience(old, new),
         *_admin_consent(old, new),
         *_permissions(old, new, cats),
         *_redirect_uris(old, new),
-        *_secrets(old.secrets if old else (), new.secrets),
+        *_secrets(old.secrets if old else (), new.secrets, today),
         *_strings("owner", old.owners if old else (), new.owners, "medium", _OWNER_WHY),
         *_strings("mailbox", old.mailboxes if old else (), new.mailboxes, "low", ("", "")),
         *_settings(old, new),
     ]
 
 
-_URI_WHY = ("authorization codes can be sent to this address", "sign-ins returning here stop working")
+_URI_WHY = ("authorization codes can be sent to this address", "sign-ins returning here fail with AADSTS50011")
 _CONFIDENTIAL_URI_WHY = "authorization codes can be sent to this address, and the app's secret redeems them"
 
 
 def _redirect_uris(old: App | None, new: App) -> list[Change]:
     """A new redirect URI on an existing app with a secret is high-risk: whoever receives a code there can
-    redeem it with the secret (on a new app it is part of the app's own, separately rated, addition).
-    An internationalised host is shown with its punycode form."""
+    redeem it with the secret (on a new app it is part of the app's own, separately rated, addition); a
+    removed one is a high availability risk. An internationalised host is shown with its punycode form."""
     confidential = old is not None and bool(new.secrets)
     risk, why = ("high", _CONFIDENTIAL_URI_WHY) if confidential else ("medium", _URI_WHY[0])
-    changes = _strings("redirectUri", old.redirect_uris if old else (), new.redirect_uris, risk, (why, _URI_WHY[1]))
+    uris = old.redirect_uris if old else ()
+    changes = _strings("redirectUri", uris, new.redirect_uris, risk, (why, _URI_WHY[1]), "high")
     return [replace(c, subject=rules.shown_uri(c.subject)) for c in changes]
 
 
@@ -321,8 +442,10 @@ def _audience(old: App | None, new: App) -> list[Change]:
         return []
     widened = _wide(new.audience, before or "single-tenant")
     gained = " and ".join(sorted(REACH[new.audience] - REACH[before or "single-tenant"] - {"home"}))
+    lost = " and ".join(sorted(REACH[before or "single-tenant"] - REACH[new.audience])).replace("home", "this tenant")
     why = f"{gained} can now sign in" if widened else "fewer accounts can sign in"
-    return [setting("audience", before, new.audience, "high" if widened else "low", why)]
+    outage: Outage = {"availability": "high", "outage": f"accounts of {lost} can no longer sign in"} if lost else {}
+    return [setting("audience", before, new.audience, "high" if widened else "low", why, **outage)]
 
 
 def _admin_consent(old: App | None, new: App) -> list[Change]:
@@ -332,13 +455,32 @@ def _admin_consent(old: App | None, new: App) -> list[Change]:
     if new.admin_consent:
         why = "grants the delegated permissions for every user in the tenant, without asking them"
         return [setting("adminConsent", before, "yes", "high", why)]
-    return [setting("adminConsent", before, "no", "low", "each user is asked to consent again")]
+    outage = "mailboxes whose users never consented themselves stop working until they do"
+    return [
+        setting(
+            "adminConsent",
+            before,
+            "no",
+            "low",
+            "each user is asked to consent again",
+            availability="medium",
+            outage=outage,
+        )
+    ]
 
 
-def setting(kind: str, before: str | None, after: str | None, risk: str, why: str) -> Change:
+def setting(
+    kind: str,
+    before: str | None,
+    after: str | None,
+    risk: str,
+    why: str,
+    availability: str = "low",
+    outage: str | None = None,
+) -> Change:
     """A single value that changed; its subject reads 'before → after' (just the value on a new app)."""
     subject = after or "(none)" if before is None else f"{before} → {after or '(none)'}"
-    return Change(kind, "changed", subject, risk, why, before, after)
+    return Change(kind, "changed", subject, risk, why, before, after, availability=availability, outage=outage)
 
 
 def by_name(perms: Iterable[Permission]) -> list[Permission]:
@@ -359,11 +501,14 @@ def ews_risk() -> tuple[str, str]:
     )
 
 
-def _permission_change(action: str, p: Permission, app: App, cat: Catalogue) -> Change:
+def _permission_change(action: str, p: Permission, app: App, cat: Catalogue, alone: bool = True) -> Change:
+    """`alone`: removed while the app stays, so the mail handler loses what it may rely on."""
     risk, why = permission_risk(p) if action == "added" else ("low", "access is withdrawn")
     if action == "added" and app.admin_consent:
         why += "; granted for every user by admin consent"
-    return Change("permission", action, p.value, risk, why, permission=permission_json(p, app, cat))
+    lost = alone and action == "removed" and p.access != "identity"
+    outage: Outage = {"availability": "high", "outage": f"the mail handler loses {p.protocol} access"} if lost else {}
+    return Change("permission", action, p.value, risk, why, permission=permission_json(p, app, cat), **outage)
 
 
 def permission_json(p: Permission, app: App, cat: Catalogue) -> dict[str, Any]:
@@ -406,11 +551,15 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def _strings(kind: str, before: Iterable[str], after: Iterable[str], risk: str, why: tuple[str, str]) -> list[Change]:
-    """Set-like lists (order carries no meaning in Entra): what was added at `risk`, what was removed."""
+def _strings(
+    kind: str, before: Iterable[str], after: Iterable[str], risk: str, why: tuple[str, str], removal: str = "low"
+) -> list[Change]:
+    """Set-like lists (order carries no meaning in Entra): what was added at `risk` (security), what was
+    removed at `removal` (availability)."""
     old, new = dict.fromkeys(before), dict.fromkeys(after)  # ordered, and linear to look up
+    gone: Outage = {"availability": removal, "outage": why[1]} if removal != "low" else {}
     return [Change(kind, "added", v, risk, why[0]) for v in new if v not in old] + [
-        Change(kind, "removed", v, "low", why[1]) for v in old if v not in new
+        Change(kind, "removed", v, "low", "" if gone else why[1], **gone) for v in old if v not in new
     ]
 
 
@@ -425,33 +574,53 @@ def _slot_change(was: SecretSlot, now: SecretSlot) -> tuple[str, str]:
     return _slot(was), _slot(now)
 
 
-def _secrets(old: tuple[SecretSlot, ...], new: tuple[SecretSlot, ...]) -> list[Change]:
-    """Slots by name; a changed slot, or one slot swapped for another, issues a new secret value."""
+def _secrets(old: tuple[SecretSlot, ...], new: tuple[SecretSlot, ...], today: date) -> list[Change]:
+    """Slots by name. Security: a new value is low risk. Availability: a slot that disappears, or is issued
+    anew, while it has not expired is high: the mail handler may still use it."""
     before, after = {s.name: s for s in old}, {s.name: s for s in new}
     changes = []
     for name, now in after.items():
         was = before.get(name)
         if was and (was.description, was.expires) != (now.description, now.expires):
-            why = "a new secret value is issued; update the downstream app before the old one is deleted"
-            changes.append(Change("secret", "rotated", f"slot '{name}'", "low", why, *_slot_change(was, now)))
+            why = "a new secret value is issued and the old one deleted"
+            changes.append(
+                Change("secret", "rotated", f"slot '{name}'", "low", why, *_slot_change(was, now), **_cut(was, today))
+            )
         elif was and was.key_id != now.key_id:
             changes.append(
                 Change("secret", "changed", f"slot '{name}'", "low", "adopted key id", was.key_id, now.key_id)
             )
     gone = [s for n, s in before.items() if n not in after]
     fresh = [s for n, s in after.items() if n not in before]
-    while gone and fresh:
+    kept = [n for n in after if n in before]
+    while gone and fresh and not kept:  # one slot swapped for another: a rotation without overlap
         was, now = gone.pop(0), fresh.pop(0)
         why = "a new secret value is issued and the old one deleted"
         subject = f"slot '{was.name}' → '{now.name}'"
-        changes.append(Change("secret", "rotated", subject, "low", why, _slot(was), _slot(now)))
+        changes.append(Change("secret", "rotated", subject, "low", why, _slot(was), _slot(now), **_cut(was, today)))
+    overlap = f", slot{'s' if len(kept) > 1 else ''} {', '.join(repr(n) for n in kept)} kept until retire"
     changes += [
-        Change("secret", "added", f"slot '{s.name}'", "low", "a new secret value", after=_slot(s)) for s in fresh
+        Change(
+            "secret",
+            "added",
+            f"slot '{s.name}'",
+            "low",
+            f"rotation: slot '{s.name}' added{overlap}" if kept else "a new secret value",
+            after=_slot(s),
+        )
+        for s in fresh
     ]
     changes += [
-        Change("secret", "removed", f"slot '{s.name}'", "low", "the secret stops working", _slot(s)) for s in gone
+        Change("secret", "removed", f"slot '{s.name}'", "low", "the secret stops working", _slot(s), **_cut(s, today))
+        for s in gone
     ]
     return changes
+
+
+def _cut(slot: SecretSlot, today: date) -> Outage:
+    """Availability of deleting `slot`'s value: high while it is valid, nothing lost once it has expired or
+    when it was adopted (`pulumi up` leaves an adopted secret in Entra ID)."""
+    return {"availability": "high", "outage": HANDLER_SLOT} if slot.expires > today and not slot.adopted else {}
 
 
 # Switches of an app: (kind, attribute, risk when switched on, why it matters).

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import html
 
-from mailoauth.review.diff import AppDiff, Change, Report, Revision, StackDiff
+from mailoauth.base.style import count, paint
+from mailoauth.review.diff import AppDiff, Change, Report, Revision, StackDiff, highest
 from mailoauth.review.plan import consent_label
 
 SIGN = {"added": "+", "removed": "-", "changed": "~", "rotated": "~", "renamed": "~"}
@@ -31,6 +32,7 @@ KIND = {
     "import": "import",
 }
 BADGE = {"high": ":red_circle: **high**", "medium": ":orange_circle: medium", "low": ":white_circle: low"}
+ADMIN = "For the mail handler's admin, after `pulumi up`:"
 MARKDOWN_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
 
 
@@ -45,32 +47,37 @@ def details(c: Change) -> str:
     return (c.after or c.before or "") if c.kind == "app" else ""  # an app's display name; values are in the subject
 
 
-def render_text(report: Report) -> str:
+def render_text(report: Report, colour: bool = False) -> str:
+    """The terminal report; with `colour`, high-risk rows (either axis) in red, medium ones in yellow."""
     lines = [report.summary()]
     for stack in report.changed:
-        lines += ["", f"stack {stack.name} ({stack.status}, risk {stack.risk})"]
-        lines += [_text_row(c, "  ") for c in stack.changes]
+        lines += ["", f"stack {stack.name} ({stack.status}, security {stack.risk}, availability {stack.availability})"]
+        lines += [_text_row(c, "  ", colour) for c in stack.changes]
         for app in stack.apps:
-            lines.append(f"  {SIGN[app.status]} {app.key}: {app.display_name}  [{app.risk}]")
-            lines += [_text_row(c, "      ") for c in app.changes]
+            levels = f"security {app.risk}, availability {app.availability}"
+            lines.append(f"  {SIGN[app.status]} {app.key}: {app.display_name}  [{levels}]")
+            lines += [_text_row(c, "      ", colour) for c in app.changes]
             lines += [f"      ! {w}" for w in app.warnings]
+            lines += [f"      → mail handler: {note}" for note in app.downstream]
     return "\n".join(lines) + "\n"
 
 
-def _text_row(c: Change, indent: str) -> str:
+def _text_row(c: Change, indent: str, colour: bool = False) -> str:
     facts = details(c)
-    return (
-        f"{indent}{SIGN[c.action]} {KIND[c.kind]:<17} {c.subject}"
+    row = (
+        f"{SIGN[c.action]} {KIND[c.kind]:<17} {c.subject}"
         + (f"  ({facts})" if facts else "")
-        + (f"  [{c.risk}: {c.why}]" if c.why else f"  [{c.risk}]")
+        + f"  [security {c.risk}{': ' + c.why if c.why else ''}]"
+        + (f" [availability {c.availability}: {c.outage}]" if c.outage else "")
     )
+    return indent + paint(row, highest((c.risk, c.availability)), colour)
 
 
 def render_markdown(report: Report, limit: int = MARKDOWN_LIMIT) -> str:
     head = [f"**mailoauth diff**: {_escape(report.summary())}", ""]
     if not report.changed:
         return "\n".join(head)
-    high = _high_risk_table(report)
+    high = [*_high_risk_table(report, "security"), *_high_risk_table(report, "availability")]
     full = "\n".join([*head, *high, *(line for s in report.changed for line in _stack_section(s)), _footer(report)])
     if len(full) <= limit:
         return full
@@ -79,25 +86,34 @@ def render_markdown(report: Report, limit: int = MARKDOWN_LIMIT) -> str:
     return text if len(text) <= limit else _cut(text, limit)
 
 
-def _high_risk_table(report: Report) -> list[str]:
-    rows = [(s, a, c) for s, a, c in report.changes() if c.risk == "high"]
+HIGH_TITLES = {
+    "security": "### :red_circle: High security risk: what the registration may now do",
+    "availability": "### :warning: High availability risk: what may stop working",
+}
+
+
+def _high_risk_table(report: Report, axis: str) -> list[str]:
+    rows = [(s, a, c) for s, a, c in report.changes(axis) if c.level(axis) == "high"]
     if not rows:
         return []
-    out = ["### :red_circle: High-risk changes", "", "| stack | app | change | why |", "|---|---|---|---|"]
+    out = [HIGH_TITLES[axis], "", "| stack | app | change | why |", "|---|---|---|---|"]
     out += [
         f"| {_code(s.name)} | {_code(a.key) if a else '(stack)'} | {SIGN[c.action]} {KIND[c.kind]} "
-        f"{_code(c.subject)} | {_escape(c.why)} |"
+        f"{_code(c.subject)} | {_escape((c.why if axis == 'security' else c.outage) or '')} |"
         for s, a, c in rows
     ]
     return [*out, ""]
 
 
 def _stack_line(s: StackDiff) -> str:
-    return f"- {_code(s.name)} ({s.status}): {len(s.apps)} app(s) changed, highest risk {BADGE[s.risk]}"
+    return (
+        f"- {_code(s.name)} ({s.status}): {count(len(s.apps), 'app')} changed, security {BADGE[s.risk]}, "
+        f"availability {BADGE[s.availability]}"
+    )
 
 
 def _stack_section(s: StackDiff) -> list[str]:
-    opened = " open" if s.risk == "high" else ""
+    opened = " open" if "high" in (s.risk, s.availability) else ""
     out = [f"<details{opened}><summary>{_summary(s)}</summary>", ""]
     if s.changes:
         out += [*_table(s.changes), ""]
@@ -107,8 +123,10 @@ def _stack_section(s: StackDiff) -> list[str]:
 
 
 def _summary(s: StackDiff) -> str:
-    apps = f"{len(s.apps)} app{'s' if len(s.apps) != 1 else ''}"
-    return f"stack <code>{html.escape(s.name)}</code> ({s.status}): {apps} changed, highest risk {s.risk}"
+    return (
+        f"stack <code>{html.escape(s.name)}</code> ({s.status}): {count(len(s.apps), 'app')} changed, "
+        f"security {s.risk}, availability {s.availability}"
+    )
 
 
 def _app_section(app: AppDiff) -> list[str]:
@@ -119,14 +137,18 @@ def _app_section(app: AppDiff) -> list[str]:
         out += [f"scope sets: {_escape(sets)}; admin consent: {'yes' if app.admin_consent else 'no'}", ""]
     out += [f"> :warning: {_escape(w)}" for w in app.warnings]
     out += [""] if app.warnings else []
-    return [*out, *_table(app.changes), ""]
+    out += [*_table(app.changes), ""]
+    if app.downstream:
+        out += [ADMIN, "", *(f"- {_escape(note)}" for note in app.downstream), ""]
+    return out
 
 
 def _table(changes: tuple[Change, ...]) -> list[str]:
-    out = ["| | change | what | details | risk |", "|---|---|---|---|---|"]
+    out = ["| | change | what | details | security | availability |", "|---|---|---|---|---|---|"]
     out += [
         f"| {SIGN[c.action]} | {KIND[c.kind]} | {_code(c.subject)} | {_escape(details(c))} | "
-        f"{BADGE[c.risk]}{': ' + _escape(c.why) if c.why else ''} |"
+        f"{BADGE[c.risk]}{': ' + _escape(c.why) if c.why else ''} | "
+        f"{BADGE[c.availability]}{': ' + _escape(c.outage) if c.outage else ''} |"
         for c in changes
     ]
     return out

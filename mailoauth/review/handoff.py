@@ -68,7 +68,14 @@ def document(stack: Stack, app: App, product: Product | None, outputs: Outputs |
 def _product(product: Product | None) -> dict[str, str] | None:
     if product is None:
         return None
-    return {"key": product.key, "name": product.name, "guide": product.guide, "form": product.form_title}
+    return {
+        "key": product.key,
+        "name": product.name,
+        "vendor": product.vendor,
+        "guide": product.guide,
+        "form": product.form_title,
+        "formSource": product.form_source,
+    }
 
 
 def _callback(app: App, product: Product | None) -> dict[str, Any]:
@@ -115,6 +122,9 @@ class _Values:
     def _clientSecret(self, label: str) -> dict[str, Any]:
         where = f"clientSecrets.{self.app.key}"
         secret = self.outputs.dig("clientSecrets", self.app.key) if self.outputs else None
+        if self.app.newest_managed_secret is None:
+            kept = ", ".join(s.key_id or s.name for s in self.app.secrets)
+            return _placeholder(label, where, f"the secret the product has now (made outside mailoauth, keyId {kept})")
         if not self.show_secret:
             how = (
                 "add --show-secret"
@@ -168,7 +178,7 @@ def render_text(doc: dict[str, Any]) -> str:
     lines += [f"  {c['name']:<{width}}  {_where(c)}" for c in doc["connections"].values()]
     lines += ["", f"Tenant: {doc['tenantId']}", f"Callback URL: {doc['callback']['check']}."]
     if product:
-        lines.append(f"Guide: {product['guide']}")
+        lines.append(f"Guide ({product['vendor']}): {product['guide']}")
     lines += [f"Note: {n['text']} ({n['source']})" for n in doc["notes"]]
     return "\n".join(lines) + "\n"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailoauth.base.style import count
 from mailoauth.desired.endpoints import app_endpoints
 from mailoauth.desired.model import DEPLOYER, App, Permission, Stack
 from mailoauth.guardrails import rules
@@ -98,9 +99,9 @@ def _imported(app: App) -> int:
 def summary_line(doc: dict[str, Any]) -> str:
     c = doc["summary"]
     return (
-        f"stack {doc['stack']}: {c['applications']} app registration(s), {c['servicePrincipals']} service "
-        f"principal(s), {c['applicationPasswords']} client secret(s), {c['delegatedPermissionGrants']} admin "
-        f"consent grant(s) in tenant {doc['tenantId']} ({doc['cloud']})"
+        f"stack {doc['stack']}: {count(c['applications'], 'app registration')}, "
+        f"{count(c['servicePrincipals'], 'service principal')}, {count(c['applicationPasswords'], 'client secret')}, "
+        f"{count(c['delegatedPermissionGrants'], 'admin consent grant')} in tenant {doc['tenantId']} ({doc['cloud']})"
         + (f"; {c['imported']} of them imported from the tenant" if c.get("imported") else "")
     )
 

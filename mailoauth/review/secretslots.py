@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from mailoauth.base.style import count, paint
 from mailoauth.desired.model import App, SecretSlot, Stack
 from mailoauth.guardrails.rules import MAX_SECRET_MONTHS, add_months
 
 MAX_SLOTS = 2
-DURATION = re.compile(r"^\s*(?P<count>[1-9][0-9]{0,3})\s*(?P<unit>[dwmy])\s*$")
+DURATION = re.compile(r"^\s*(?P<count>[0-9]{1,4})\s*(?P<unit>[dwmy])\s*$")
 LONGEST = {"d": 36525, "w": 5218, "m": 1200, "y": 100}  # 100 years per unit: later dates overflow the calendar
 
 
@@ -28,9 +29,10 @@ class Duration:
     unit: str
 
     @classmethod
-    def parse(cls, text: str) -> Duration:
+    def parse(cls, text: str, shortest: int = 1) -> Duration:
+        """`shortest` 0 allows a zero span (a report window of 0d: what has expired by today)."""
         match = DURATION.match(text)
-        if not match:
+        if not match or int(match["count"]) < shortest:
             raise ValueError(f"'{text}' is not a duration; use a number and d, w, m or y (90d, 6m, 12m, 1y)")
         count, unit = int(match["count"]), match["unit"]
         if count > LONGEST[unit]:
@@ -73,8 +75,10 @@ class Rotation:
     add: SecretSlot | None
 
 
-def rotate(app: App, expires: date, today: date, description: str | None = None) -> Rotation:
-    """Add a slot expiring on `expires`; drop expired slots, and the oldest when two would remain."""
+def rotate(app: App, expires: date, today: date, description: str | None = None, drop_oldest: bool = False) -> Rotation:
+    """Add a slot expiring on `expires` and drop expired slots. A slot that has not expired is dropped only
+    with `drop_oldest` (two valid slots are already there): the mail handler may still use it. An adopted
+    slot is dropped from the file without asking: `pulumi up` never deletes it from Entra ID."""
     live = sorted((i for i, s in enumerate(app.secrets) if s.expires > today), key=lambda i: app.secrets[i].expires)
     keep = live[-(MAX_SLOTS - 1) :]
     newest = app.newest_secret
@@ -83,8 +87,21 @@ def rotate(app: App, expires: date, today: date, description: str | None = None)
             f"app {app.key}: the new secret would expire on {expires.isoformat()}, not after the newest slot "
             f"'{newest.name}' (expires {newest.expires.isoformat()}); choose a longer --lifetime"
         )
+    valid_dropped = [app.secrets[i] for i in live if i not in keep and not app.secrets[i].adopted]  # adopted: stays
+    if valid_dropped and not drop_oldest:
+        raise RotationError(still_valid(app, valid_dropped[0], app.secrets[keep[0]], today))
     slot = SecretSlot(f"secret-{expires.isoformat()}", description or newest.description, expires)
     return Rotation(app.key, tuple(i for i in range(len(app.secrets)) if i not in keep), slot)
+
+
+def still_valid(app: App, oldest: SecretSlot, kept: SecretSlot, today: date) -> str:
+    """Why a rotation that would remove a slot still in its lifetime is refused, and the two ways on."""
+    return (
+        f"app {app.key} already has {MAX_SLOTS} valid secret slots, and a new one would remove '{oldest.name}' "
+        f"(expires {oldest.expires.isoformat()}, {(oldest.expires - today).days} days left), which the mail handler "
+        f"may still use; once it uses '{kept.name}', run `mailoauth secrets retire` first, or pass --drop-oldest "
+        "to remove it in this rotation"
+    )
 
 
 def retire(app: App) -> Rotation:
@@ -129,11 +146,14 @@ class SlotReport:
         return "expired" if self.days_left <= 0 else ("expiring" if self.due else "ok")
 
 
-def _action(app: App, slot: SecretSlot, window_end: date) -> str | None:
-    """`rotate` when the app's newest slot is due (that also drops a due old one); else `retire` a due old slot."""
+def _action(app: App, slot: SecretSlot, today: date, window_end: date) -> str | None:
+    """`rotate` when the app's newest slot is due and is its only valid one; else `retire` the older slots
+    (a rotation never removes a valid slot on its own, so retire comes first and rotate on the next run)."""
     if slot.expires > window_end:
         return None
-    return "rotate" if app.newest_secret.expires <= window_end else "retire"
+    if app.newest_secret.expires > window_end:
+        return "retire"
+    return "retire" if sum(s.expires > today for s in app.secrets) >= MAX_SLOTS else "rotate"
 
 
 def report_rows(stacks: dict[str, Stack], today: date, window_end: date) -> list[SlotReport]:
@@ -146,7 +166,7 @@ def report_rows(stacks: dict[str, Stack], today: date, window_end: date) -> list
             slot,
             (slot.expires - today).days,
             slot.expires <= window_end,
-            _action(app, slot, window_end),
+            _action(app, slot, today, window_end),
         )
         for stack in stacks.values()
         for app in stack.apps.values()
@@ -190,7 +210,7 @@ def report_document(rows: list[SlotReport], today: date, window: Duration, windo
 def summary_line(doc: dict[str, Any]) -> str:
     stacks = len({s["stack"] for s in doc["secrets"]})
     return (
-        f"{len(doc['secrets'])} secret(s) in {stacks} stack(s): {doc['expired']} expired, "
+        f"{count(len(doc['secrets']), 'secret')} in {count(stacks, 'stack')}: {doc['expired']} expired, "
         f"{doc['due'] - doc['expired']} expiring by {doc['windowEnd']} (within {doc['within']} of {doc['today']})"
     )
 
@@ -218,10 +238,18 @@ def _align(cell: str, width: int, column: tuple[str, str]) -> str:
     return cell.rjust(width) if column[0] == "daysLeft" else cell.ljust(width)
 
 
-def render_text(doc: dict[str, Any]) -> str:
+def _shown(cell: str, width: int, column: tuple[str, str], colour: bool) -> str:
+    """A cell aligned in its column; the status column in its colour on a terminal."""
+    text = _align(cell, width, column)
+    return paint(text, cell, colour) if column[0] == "status" else text
+
+
+def render_text(doc: dict[str, Any], colour: bool = False) -> str:
     table = [[title for _, title in COLUMNS], *(_cells(s) for s in doc["secrets"])]
     widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
-    lines = ["  ".join(_align(*cell) for cell in zip(row, widths, COLUMNS, strict=True)).rstrip() for row in table]
+    lines = [
+        "  ".join(_shown(*cell, colour) for cell in zip(row, widths, COLUMNS, strict=True)).rstrip() for row in table
+    ]
     todo = command_lines(doc)
     lines += ["", summary_line(doc)] + (["", "to fix:", *(f"  {c}" for c in todo)] if todo else [])
     return "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from mailoauth.base.problems import CommandError
+from mailoauth.base.style import count
 from mailoauth.desired.catalogue import ALWAYS_SET, Catalogue
 from mailoauth.desired.model import APP_KEY_PATTERN, AUDIENCE_OF_SIGN_IN
 from mailoauth.graph.records import Grant, PermissionKey, Registration, ResourceApi, Secret
@@ -79,7 +80,7 @@ class AdoptionRefused(CommandError):
         lines = [f"  - {r.what}: {r.fix}" for r in refusals]
         super().__init__(
             f"cannot adopt app registration '{registration.display_name}' (client id {registration.client_id}): "
-            f"{len(refusals)} thing(s) the stack file cannot express; nothing was written\n" + "\n".join(lines)
+            f"{count(len(refusals), 'thing')} the stack file cannot express; nothing was written\n" + "\n".join(lines)
         )
 
 
@@ -337,7 +338,8 @@ def _consent(
     users = [g for g in live.grants if not g.tenant_wide]
     if users:
         adoption.notes.append(
-            f"{len(users)} user consent grant(s) are left alone: the users who consented keep their consent"
+            f"{count(len(users), 'user consent grant')} {'is' if len(users) == 1 else 'are'} left alone: the users "
+            "who consented keep their consent"
         )
     admin = [g for g in live.grants if g.tenant_wide]
     if not admin:
@@ -462,11 +464,12 @@ def _describe(
     certificates = len(live.settings.get("keyCredentials") or ())
     if certificates:
         adoption.notes.append(
-            f"{certificates} certificate(s) are left alone: pulumi up neither manages nor removes them"
+            f"{count(certificates, 'certificate')} {'is' if certificates == 1 else 'are'} left alone: pulumi up "
+            "neither manages nor removes them"
         )
     newest = max(slot["expires"] for slot in slots)
     adoption.notes.append(
-        f"{len(slots)} secret(s) recorded by keyId: pulumi up neither creates nor deletes them and exports no value "
-        f"for them; the mail product keeps its secret until {newest.isoformat()}, or rotate now: "
+        f"{count(len(slots), 'secret')} recorded by keyId: pulumi up neither creates nor deletes them and exports "
+        f"no value for them; the mail product keeps its secret until {newest.isoformat()}, or rotate now: "
         f"mailoauth secrets rotate --stack {request.stack} --app {request.key}"
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mailoauth.base.style import count
 from mailoauth.desired.model import App, Stack
 from mailoauth.graph.records import ADMIN_CONSENT, AppInTenant, Grant
 from mailoauth.tenant.drift import Names
@@ -157,10 +158,15 @@ HEADERS = ("consent", "user", "resource", "scopes", "not in stack")
 
 def _summary(doc: dict[str, Any]) -> str:
     c = doc["counts"]
-    drift = f"{c['undeclared']} grant(s) with scopes the stack does not declare" if doc["drift"] else "no consent drift"
+    drift = (
+        f"{count(c['undeclared'], 'grant')} with scopes the stack does not declare"
+        if doc["drift"]
+        else "no consent drift"
+    )
     return (
-        f"consent for stack {doc['stack']} (tenant {doc['tenantId']}): {len(doc['apps'])} app(s), "
-        f"{c['tenantWide']} tenant-wide grant(s), {c['user']} user grant(s) from {c['users']} user(s); {drift}"
+        f"consent for stack {doc['stack']} (tenant {doc['tenantId']}): {count(len(doc['apps']), 'app')}, "
+        f"{count(c['tenantWide'], 'tenant-wide grant')}, {count(c['user'], 'user grant')} from "
+        f"{count(c['users'], 'user')}; {drift}"
     )
 
 
@@ -168,7 +174,7 @@ def _app_line(key: str, app: dict[str, Any]) -> str:
     head = f"{key}: {app['displayName']}" + (f" (client id {app['clientId']})" if app["clientId"] else "")
     if app["status"] != "found":
         return f"{head}: {STATUS_TEXT[app['status']]}"
-    return f"{head}: " + (f"{len(app['grants'])} grant(s)" if app["grants"] else "no delegated grants")
+    return f"{head}: " + (count(len(app["grants"]), "grant") if app["grants"] else "no delegated grants")
 
 
 def grant_row(g: dict[str, Any]) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
+from mailoauth.base.style import count
 from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.model import AUDIENCE_OF_SIGN_IN, App, SecretSlot, Stack
 from mailoauth.graph.records import AppInTenant, Grant, PermissionKey, Registration, ResourceApi, Secret
@@ -226,7 +227,9 @@ def _expiry(secret: Secret, today: date, within: int) -> list[Finding]:
     if days <= 0:
         return [Finding("secret-expired", f"secret {_describe(secret)} expired on {end}", ROTATE)]
     if days <= within:
-        return [Finding("secret-expiring", f"secret {_describe(secret)} expires on {end}, in {days} day(s)", ROTATE)]
+        return [
+            Finding("secret-expiring", f"secret {_describe(secret)} expires on {end}, in {count(days, 'day')}", ROTATE)
+        ]
     return []
 
 
@@ -313,9 +316,9 @@ def _summary(doc: dict[str, object]) -> str:
     assert isinstance(apps, dict)
     drifted = sum(1 for a in apps.values() if a["findings"])
     return (
-        f"audit of stack {doc['stack']} (tenant {doc['tenantId']}): {len(apps)} app(s), "
+        f"audit of stack {doc['stack']} (tenant {doc['tenantId']}): {count(len(apps), 'app')}, "
         + (f"drift in {drifted}" if drifted else "no drift")
-        + f"; secrets checked for expiry within {doc['withinDays']} day(s) of {doc['today']}"
+        + f"; secrets checked for expiry within {count(int(str(doc['withinDays'])), 'day')} of {doc['today']}"
     )
 
 
@@ -323,7 +326,7 @@ def _app_line(key: str, app: dict[str, object]) -> str:
     where = f"client id {app['clientId']}" if app["objectId"] else "not found"
     findings = app["findings"]
     assert isinstance(findings, list)
-    return f"{key}: {app['displayName']} ({where}): " + (f"{len(findings)} finding(s)" if findings else "no drift")
+    return f"{key}: {app['displayName']} ({where}): " + (count(len(findings), "finding") if findings else "no drift")
 
 
 def render_text(doc: dict[str, object]) -> str:

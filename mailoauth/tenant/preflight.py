@@ -333,11 +333,13 @@ def _summary(doc: dict[str, Any]) -> str:
     )
 
 
-def render_text(doc: dict[str, Any]) -> str:
+def render_text(doc: dict[str, Any], colour: bool = False) -> str:
+    """The checks as a table; with `colour` (a terminal), pass, warn and fail in green, yellow and red."""
     from mailoauth.base.tables import text_table
 
     rows = [(c["status"], c["check"], c["subject"], c["detail"], c["fix"]) for c in doc["checks"]]
-    return "\n".join([_summary(doc), "", *text_table(("status", "check", "subject", "detail", "fix"), rows)]) + "\n"
+    table = text_table(("status", "check", "subject", "detail", "fix"), rows, colour=colour)
+    return "\n".join([_summary(doc), "", *table]) + "\n"
 
 
 def render_markdown(doc: dict[str, Any]) -> str:

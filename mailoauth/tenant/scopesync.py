@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from mailoauth.base.problems import CommandError
+from mailoauth.base.style import count
 from mailoauth.desired.catalogue import CATALOGUE_FILE, Catalogue
 from mailoauth.graph.records import ResourceApi
 
@@ -119,7 +120,7 @@ def render_text(doc: dict[str, Any]) -> str:
         (d["field"], d["scope"] or "-", d["resource"], d["catalogue"] or "-", d["tenant"] or "-")
         for d in doc["differences"]
     ]
-    head = f"{len(rows)} difference(s) between {CATALOGUE_FILE} and the tenant"
+    head = f"{count(len(rows), 'difference')} between {CATALOGUE_FILE} and the tenant"
     tail = [
         f"updated {CATALOGUE_FILE}"
         if doc["written"]

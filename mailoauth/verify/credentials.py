@@ -67,6 +67,16 @@ def from_outputs(doc: Any, label: str, app: App, slot: str | None = None) -> App
     return AppCredentials(client_id, secret, label, deployed)
 
 
+def slot_in_use(doc: Any, key: str) -> str | None:
+    """The slot whose value is clientSecrets.<key>, the value the downstream app was handed (compared in
+    memory, never shown); None when the outputs do not say."""
+    current = _dig(doc, ("clientSecrets", key))
+    slots = _dig(doc, ("clientSecretSlots", key))
+    if not isinstance(current, str) or current in ("", HIDDEN) or not isinstance(slots, dict):
+        return None
+    return next((name for name, value in slots.items() if value == current), None)
+
+
 def _dig(doc: Any, path: tuple[str, ...]) -> Any:
     for part in path:
         doc = doc.get(part) if isinstance(doc, dict) else None

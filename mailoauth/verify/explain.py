@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-AADSTS = re.compile(r"AADSTS(\d+)")
+AADSTS = re.compile(r"AADSTS(\d+)", re.IGNORECASE)
+BARE_CODE = re.compile(r"^\s*(\d{5,7})\s*$")  # a code without its prefix, as people type it
 PLACEHOLDERS = ("key", "stack", "file", "mailbox")
 
 
@@ -67,9 +68,11 @@ def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
 
 
 def explain(reply: str, context: Mapping[str, str | None] | None = None) -> Explanation | None:
-    """The explanation for the first known code in `reply` (AADSTS codes first, then mail and Graph replies)."""
+    """The explanation for the first known code in `reply` (AADSTS codes first, in any case or as bare digits,
+    then mail and Graph replies)."""
     table = explanations()
-    found = next((table[f"AADSTS{n}"] for n in AADSTS.findall(reply) if f"AADSTS{n}" in table), None)
+    codes = AADSTS.findall(reply) or BARE_CODE.findall(reply)
+    found = next((table[f"AADSTS{n}"] for n in codes if f"AADSTS{n}" in table), None)
     if found is None:
         found = next((table[code] for pattern, code in _patterns() if pattern.search(reply)), None)
     return found.in_context(context) if found and context else found

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from mailoauth.base.style import count
 from mailoauth.desired.model import Stack
 from mailoauth.graph import mailbox
 from mailoauth.graph.errors import GraphError
@@ -25,7 +26,7 @@ def read_inbox(target: Target, tokens: Tokens, stack: Stack) -> Outcome:
     async def inbox(graph: GraphSession) -> str:
         folder = await mailbox.inbox(graph)
         return (
-            f"GET /me/mailFolders/inbox: {folder.get('displayName')}, {folder.get('totalItemCount')} message(s), "
+            f"GET /me/mailFolders/inbox: {folder.get('displayName')}, {_messages(folder.get('totalItemCount'))}, "
             f"{folder.get('unreadItemCount')} unread"
         )
 
@@ -53,3 +54,7 @@ def _run(target: Target, tokens: Tokens, stack: Stack, work: Callable[[GraphSess
         return Outcome(False, str(exc))
     except ImportError:
         return Outcome(False, MISSING_EXTRA)
+
+
+def _messages(total: object) -> str:
+    return count(total, "message") if isinstance(total, int) else f"{total} messages"

@@ -9,8 +9,11 @@ from __future__ import annotations
 import imaplib
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
+
+from mailoauth.base.style import count
 
 TIMEOUT = 20.0
 TEST_SUBJECT = "mailoauth verify: test message"
@@ -28,6 +31,26 @@ def xoauth2(user: str, token: str) -> bytes:
     return f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
 
 
+def responder(user: str, token: str) -> Callable[[bytes | None], str]:
+    """SASL XOAUTH2 without an initial response: the token goes after the server's first challenge.
+
+    RFC 4954 section 4 forbids an SMTP initial response that would push the AUTH line past the
+    512-octet command limit (RFC 5321 section 4.5.3.1.4), and an access token is longer than that.
+    A second challenge is the server's error report (a JSON document); the empty answer to it ends
+    the exchange, and the server then sends its failure reply (535, or NO in IMAP).
+    """
+    answered = False
+
+    def respond(_challenge: bytes | None = None, /) -> str:
+        nonlocal answered
+        if answered:
+            return ""
+        answered = True
+        return xoauth2(user, token).decode()
+
+    return respond
+
+
 def _redact(text: str, token: str) -> str:
     return text.replace(token, "[token]") if token else text
 
@@ -43,12 +66,14 @@ def check_imap(host: str, port: int, user: str, token: str, context: ssl.SSLCont
     """AUTHENTICATE XOAUTH2 over implicit TLS, then SELECT INBOX read-only."""
     try:
         with imaplib.IMAP4_SSL(host, port, ssl_context=context, timeout=TIMEOUT) as imap:
-            imap.authenticate("XOAUTH2", lambda _challenge: xoauth2(user, token))
+            respond = responder(user, token)
+            imap.authenticate("XOAUTH2", lambda challenge: respond(challenge).encode())
             status, data = imap.select("INBOX", readonly=True)
             if status != "OK":
                 return Outcome(False, f"SELECT INBOX: {status} {data!r}")
-            count = data[0].decode() if data and data[0] else "?"
-            return Outcome(True, f"AUTHENTICATE XOAUTH2 as {user}; SELECT INBOX: {count} message(s)")
+            exists = data[0].decode() if data and data[0] else ""
+            messages = count(int(exists), "message") if exists.isdigit() else "? messages"
+            return Outcome(True, f"AUTHENTICATE XOAUTH2 as {user}; SELECT INBOX: {messages}")
     except (imaplib.IMAP4.error, OSError) as exc:
         return Outcome(False, _redact(f"IMAP {host}:{port}: {_reply(exc)}", token))
 
@@ -56,12 +81,13 @@ def check_imap(host: str, port: int, user: str, token: str, context: ssl.SSLCont
 def check_smtp(
     host: str, port: int, user: str, token: str, context: ssl.SSLContext, send_to: str | None = None
 ) -> Outcome:
-    """STARTTLS, AUTH XOAUTH2, and a test message only when `send_to` is given."""
+    """STARTTLS, `AUTH XOAUTH2`, the token after the 334 challenge, and a test message only when `send_to` is given."""
     try:
         with smtplib.SMTP(host, port, timeout=TIMEOUT) as smtp:
             smtp.starttls(context=context)
             smtp.ehlo()
-            smtp.auth("XOAUTH2", lambda _challenge=None: xoauth2(user, token).decode(), initial_response_ok=True)
+            # typeshed describes the callable as an overloaded protocol, which a plain function cannot declare
+            smtp.auth("XOAUTH2", responder(user, token), initial_response_ok=False)  # type: ignore[arg-type]
             if send_to is None:
                 return Outcome(True, f"STARTTLS, AUTH XOAUTH2 as {user}; no message sent")
             smtp.send_message(_test_message(user, send_to))

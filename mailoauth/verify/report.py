@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mailoauth.base.style import count, paint
 from mailoauth.verify.explain import Explanation
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
@@ -64,7 +65,7 @@ class VerifyReport:
             "steps": [s.as_json() for s in self.steps],
         }
 
-    def render_text(self) -> str:
+    def render_text(self, colour: bool = False) -> str:
         lines = [
             f"verify stack {self.stack}, app {self.app}: client {self.client_id}, tenant {self.tenant_id} "
             f"({self.cloud}); credentials from {self.credentials}",
@@ -73,12 +74,45 @@ class VerifyReport:
         width = max((len(s.name) for s in self.steps), default=4)
         lines.append(f"{'step':<{width}}  result  detail")
         for s in self.steps:
-            lines.append(f"{s.name:<{width}}  {s.status.upper():<6}  {s.detail}")
+            lines.append(f"{s.name:<{width}}  {paint(f'{s.status.upper():<6}', s.status, colour)}  {s.detail}")
             if s.explanation:
                 pad = " " * (width + 10)
                 e = s.explanation
                 lines += [f"{pad}means:  {e.meaning}", f"{pad}fix:    {e.fix}", f"{pad}source: {e.reference}"]
         lines += ["", *(f"note: {n}" for n in self.notes), f"refresh token: {self.refresh_token}"]
-        failed = sum(s.status == FAIL for s in self.steps)
-        lines.append(f"result: {'all steps passed' if not failed else f'{failed} of {len(self.steps)} step(s) failed'}")
+        lines.append(f"result: {self.result}")
         return "\n".join(lines) + "\n"
+
+    @property
+    def result(self) -> str:
+        failed = sum(s.status == FAIL for s in self.steps)
+        return f"{failed} of {count(len(self.steps), 'step')} failed" if failed else "all steps passed"
+
+    def render_markdown(self) -> str:
+        out = [
+            f"**mailoauth verify** stack `{self.stack}`, app `{self.app}`: {self.result}",
+            "",
+            f"client `{self.client_id}`, tenant `{self.tenant_id}` ({self.cloud}); credentials from {self.credentials}",
+            "",
+            "| step | result | detail |",
+            "|---|---|---|",
+            *(f"| {s.name} | {_badge(s.status)} | {_cell(s.detail)} |" for s in self.steps),
+        ]
+        for s in self.steps:
+            if s.explanation:
+                e = s.explanation
+                out += ["", f"**{s.name}: {e.code}**", "", f"- means: {e.meaning}", f"- fix: {e.fix}"]
+                out.append(f"- source: {e.reference}")
+        out += ["", *(f"- note: {n}" for n in self.notes), f"- refresh token: {self.refresh_token}"]
+        return "\n".join(out) + "\n"
+
+
+BADGES = {PASS: ":white_check_mark: pass", FAIL: ":x: **fail**", SKIP: ":fast_forward: skip"}
+
+
+def _badge(status: str) -> str:
+    return BADGES.get(status, status)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

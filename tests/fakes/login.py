@@ -97,6 +97,7 @@ class FakeLogin:
         router.add("GET", r"/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration", self._discovery)
         router.add("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", self._token)
         router.add("GET", r"/metadata/identity/oauth2/token", self._imds)
+        router.add("POST", r"/(?P<tenant>[^/]+)/oauth2/introspect", self._introspect)
 
     def fail(self, status: int, error: str, code: int, message: str, times: int = 1) -> None:
         """Answer the next token request(s) with an Entra error, e.g. (400, "invalid_grant", 53003, "...")."""
@@ -155,6 +156,19 @@ class FakeLogin:
             )
         scope = form.get("scope", "")
         return Response(200, self._token_body(client, scope.split()[0].removesuffix("/.default") if scope else ""))
+
+    def _introspect(self, req: Request, m: re.Match[str]) -> Response:
+        """RFC 7662 token introspection, for mail servers the tests run (Dovecot's oauth2 passdb).
+
+        Entra publishes no such endpoint (Exchange Online validates its tokens itself); the fake serves
+        one so a real server can check the fake's tokens: active while issued, unexpired and for this
+        tenant, with the claims a mail server needs (upn for the login name, aud, scp as `scope`).
+        """
+        claims = self.book.claims(req.form().get("token", ""))
+        if claims is None or claims.get("tid") != m["tenant"]:
+            return Response(200, {"active": False})
+        fields = {"upn": claims.get("upn"), "aud": claims.get("aud"), "scope": claims.get("scp"), "exp": claims["exp"]}
+        return Response(200, {"active": True, **{k: v for k, v in fields.items() if v is not None}})
 
     def _imds(self, req: Request, m: re.Match[str]) -> Response:
         """Azure's instance metadata token endpoint (reached through AZURE_POD_IDENTITY_AUTHORITY_HOST)."""

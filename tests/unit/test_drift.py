@@ -52,7 +52,7 @@ SECRETS = {
     "expiring within the window": (
         [replace(SLOT, expires=date(2026, 12, 7))],
         [Secret(KEY_ID, "jira", at("2026-12-07"))],
-        [("secret-expiring", f"secret 'jira' (keyId {KEY_ID}) expires on 2026-12-07, in 10 day(s)")],
+        [("secret-expiring", f"secret 'jira' (keyId {KEY_ID}) expires on 2026-12-07, in 10 days")],
     ),
     "adopted slot matched by keyId, not by description": (
         [SecretSlot("old", "renamed", date(2027, 5, 27), KEY_ID.upper())],
