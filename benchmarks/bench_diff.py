@@ -29,7 +29,6 @@ import io
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,44 +43,11 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MAILOAUTH_TODAY", "2026-11-27")
 
 from mailoauth import cli  # noqa: E402
+from tests.fleetgen import build  # noqa: E402
 from tests.gitrepo import GitRepo  # noqa: E402
 
 TARGET = 1.5
 HEAVY = ("pulumi", "pulumi_azuread", "msgraph")
-SETS = ("[imap, smtp]", "[graph-read]", "[smtp]", "[imap]", "[graph-read-only, smtp]", "[graph-send]")
-AUDIENCES = ("single-tenant", "single-tenant", "multi-tenant", "single-tenant", "single-tenant", "single-tenant")
-
-
-def stack_text(s: int, apps: int) -> str:
-    lines = [
-        f"# synthetic stack {s}",
-        "config:",
-        f"  azuread:tenantId: {s:08x}-2222-3333-4444-555555555555",
-        "  mailoauth:apps:",
-    ]
-    for a in range(apps):
-        kind = (s + a) % len(SETS)
-        lines += [
-            f"    app-{a}:",
-            f"      displayName: Mail handler {s}-{a}",
-            f"      audience: {AUDIENCES[kind]}",
-            f"      redirectUris: [https://jira-{s}-{a}.example.com/plugins/servlet/oauth2/callback]",
-            f"      scopeSets: {SETS[kind]}",
-            *(["      allowWideAudience: true"] if AUDIENCES[kind] != "single-tenant" else []),
-            f"      secret: {{description: app-{s}-{a}, expires: 2027-0{1 + a % 9}-28}}",
-            f"      adminConsent: {'true' if a % 2 else 'false'}",
-            f"      mailboxes: [support-{a}@example.com]",
-        ]
-    return "\n".join(lines) + "\n"
-
-
-def build(folder: Path, stacks: int, apps: int) -> GitRepo:
-    repo = GitRepo(folder)
-    shutil.rmtree(repo.project / "stacks")
-    for s in range(stacks):
-        repo.write(f"stacks/Pulumi.s{s:03}.yaml", stack_text(s, apps))
-    repo.commit("synthetic stacks")
-    return repo
 
 
 def edit_stacks(repo: GitRepo, stacks: int) -> None:

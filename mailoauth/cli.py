@@ -42,6 +42,7 @@ COMMANDS = {
     "explain": "explain an AADSTS code or a mail server reply, with the fix",
     "handoff": "what to paste where in the mail product's OAuth2 form",
     "init": "create a stack file for a mail product (prompts on a terminal)",
+    "fleet": "job lists under GitHub's matrix limit, sign-in targets and the nightly report for many stacks",
     "completion": "print a shell completion script (bash, zsh, tcsh)",
 }
 EXIT_OK, EXIT_FINDING, EXIT_INVALID, EXIT_POLICY = 0, 1, 2, 3

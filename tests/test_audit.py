@@ -336,3 +336,17 @@ def test_output_never_contains_secrets_or_tokens(live_env: FakeCloud, project: P
         assert CLIENT_SECRET not in text
         assert SECRET_VALUE[:3] not in text  # Graph's hint: the first characters of the secret
         assert not any(token in text or token.split(".")[1] in text for token in tokens)
+
+
+def test_a_stack_whose_secrets_have_expired_is_audited(
+    live_env: FakeCloud, project: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nightly fleet report audits every stack: one whose pinned expiry has passed is the one to flag."""
+    deploy(live_env, project)
+    monkeypatch.setenv("MAILOAUTH_TODAY", "2027-07-01")  # the stack's slots expire on 2027-06-30
+    result = audit(run_cli, live_env, project, "--format", "json")
+    assert result.code == 1, result.err
+    assert {key: [k for k, _ in items] for key, items in findings(result).items()} == {
+        "mail-in": ["secret-expired"],
+        "mail-out": ["secret-expired"],
+    }

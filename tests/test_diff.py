@@ -35,15 +35,6 @@ class Run:
 
 
 @pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
-    """The project's scopes and example stacks committed on `main`; tests change the working tree."""
-    monkeypatch.setenv("MAILOAUTH_TODAY", "2026-11-27")
-    r = GitRepo(tmp_path / "project")
-    r.commit("examples")
-    return r
-
-
-@pytest.fixture
 def diff(repo: GitRepo, capsys: pytest.CaptureFixture[str]):
     def run(*args: str) -> Run:
         code = cli.main(["-C", str(repo.path), "diff", "--base", "main", *args])
@@ -765,3 +756,21 @@ def test_public_client_flows_client_id_and_import(repo: GitRepo, diff) -> None:
         ("import", "/applications/5e6f7a8b-0000-4000-8000-00000000abcd", "medium"),
         ("clientId", "0a1b2c3d-0000-4000-8000-00000000abcd", "low"),
     ]
+
+
+def test_a_scope_set_change_keeps_each_apps_omitted_scopes(repo: GitRepo, diff) -> None:
+    """Two apps with the same sets, one leaving out `email`: the set change adds Mail.Read to both, nothing else."""
+    second = (
+        "    jira-mail-in-2:\n"
+        "      displayName: Jira mail handler (dev, second)\n"
+        "      redirectUris: [https://jira-dev2.example.com/plugins/servlet/oauth2/callback]\n"
+        "      scopeSets: [imap, smtp]\n"
+        "      omitScopes: [email]\n"
+        "      secret: {description: jira-dev-2, expires: 2027-11-15}\n"
+    )
+    repo.write("stacks/Pulumi.dev.yaml", repo.read("stacks/Pulumi.dev.yaml") + second)
+    repo.commit("a second app that omits email")
+    repo.edit("scopes/sets/imap.yaml", "scopes: [IMAP.AccessAsUser.All]", "scopes: [IMAP.AccessAsUser.All, Mail.Read]")
+    doc = diff("--format", "json").json()
+    for app in ("jira-mail-in", "jira-mail-in-2"):
+        assert [(c["action"], c["subject"]) for c in app_changes(doc, "dev", app)] == [("added", "Mail.Read")], app

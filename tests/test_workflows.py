@@ -3,6 +3,7 @@ workflow's diff step does what it says when run for real against a git repositor
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -46,8 +47,10 @@ def test_actionlint_finds_nothing() -> None:
 def test_actionlint_would_catch_a_mistake(tmp_path: Path) -> None:
     """The linter really reads the files: a typo in an expression fails it."""
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
-    broken = (WORKFLOWS / "deploy.yml").read_text().replace("pulumi-${{ matrix.stack }}", "pulumi-${{ matrix.stak }}")
-    (tmp_path / ".github" / "workflows" / "deploy.yml").write_text(broken)
+    text = (WORKFLOWS / "deploy-stacks.yml").read_text()
+    assert "pulumi-${{ matrix.stack }}" in text
+    broken = text.replace("pulumi-${{ matrix.stack }}", "pulumi-${{ matrix.stak }}")
+    (tmp_path / ".github" / "workflows" / "deploy-stacks.yml").write_text(broken)
     result = actionlint(tmp_path)
     assert result.returncode == 1
     assert 'property "stak" is not defined' in result.stdout
@@ -80,14 +83,23 @@ def test_preview_runs_per_changed_stack_with_oidc() -> None:
 def test_deploy_is_a_per_stack_matrix_with_environments_oidc_and_a_lock() -> None:
     deploy = workflow("deploy.yml")
     assert deploy[True]["push"]["branches"] == ["main"]  # PyYAML reads the key `on` as True
-    up = deploy["jobs"]["up"]
-    assert up["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
-    assert up["environment"] == "${{ matrix.stack }}"
+    chunks = deploy["jobs"]["deploy"]
+    assert chunks["strategy"]["matrix"] == {"include": "${{ fromJSON(needs.plan.outputs.chunks) }}"}
+    assert chunks["strategy"]["max-parallel"] == 1
+    assert chunks["uses"] == "./.github/workflows/deploy-stacks.yml"
+    up = workflow("deploy-stacks.yml")["jobs"]["up"]
+    assert up["strategy"]["matrix"]["stack"] == "${{ fromJSON(inputs.stacks) }}"
+    assert up["strategy"]["max-parallel"] == "${{ inputs.max-parallel }}"
+    assert up["environment"] == "${{ vars.MAILOAUTH_DEPLOY_ENVIRONMENT || matrix.stack }}"
     assert up["concurrency"] == {"group": "pulumi-${{ matrix.stack }}", "cancel-in-progress": False}
     assert up["permissions"] == {"contents": "read", "id-token": "write"}
-    assert (up["env"]["ARM_USE_OIDC"], up["env"]["ARM_CLIENT_ID"]) == ("true", "${{ vars.AZURE_CLIENT_ID }}")
     (pulumi,) = steps_using(up, "pulumi/actions")
     assert pulumi["with"]["command"] == "up"
+    assert pulumi["env"] == {
+        "ARM_USE_OIDC": "true",
+        "ARM_TENANT_ID": "${{ steps.signin.outputs.tenant-id }}",
+        "ARM_CLIENT_ID": "${{ steps.signin.outputs.client-id }}",
+    }
 
 
 @pytest.fixture
@@ -216,7 +228,7 @@ def test_the_gate_job_always_runs_and_preview_waits_for_it() -> None:
 
 def test_actions_that_get_tokens_or_secrets_are_pinned_by_commit() -> None:
     pinned = []
-    for name in ("pr.yml", "deploy.yml", "secret-expiry.yml"):
+    for name in ("pr.yml", "deploy.yml", "deploy-stacks.yml", "secret-expiry.yml"):
         for job in workflow(name)["jobs"].values():
             for step in job.get("steps", []):
                 action, _, ref = step.get("uses", "@").partition("@")
@@ -250,13 +262,13 @@ def test_diff_step_previews_only_stacks_the_base_branch_has(tmp_path: Path, step
     assert run_diff_step(repo, step_env)["stacks"] == '["dev"]'
 
 
-def test_deploy_lists_stacks_with_dots_in_their_names(tmp_path: Path) -> None:
+def test_deploy_lists_stacks_with_dots_in_their_names(tmp_path: Path, step_env: dict[str, str]) -> None:
     """Pulumi allows '.' in a stack name: stacks/Pulumi.eu.prod.yaml is the stack eu.prod."""
-    (tmp_path / "stacks").mkdir()
-    for name in ("dev", "eu.prod"):
-        (tmp_path / "stacks" / f"Pulumi.{name}.yaml").write_text("config: {}\n")
-    (step,) = [s for s in workflow("deploy.yml")["jobs"]["stacks"]["steps"] if s.get("id") == "list"]
-    env = {**os.environ, "GITHUB_OUTPUT": str(tmp_path / "output"), "ONLY": ""}
-    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env=env, capture_output=True, text=True)
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("stacks/Pulumi.eu.prod.yaml", repo.read("stacks/Pulumi.dev.yaml").replace("jira-dev.", "jira-eu."))
+    (step,) = [s for s in workflow("deploy.yml")["jobs"]["plan"]["steps"] if s.get("id") == "jobs"]
+    env = {**step_env, "EVENT": "workflow_dispatch", "ONLY": "", "ALL": "true"}
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo.path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "output").read_text() == 'stacks=["dev", "eu.prod"]\n'
+    outputs = dict(line.split("=", 1) for line in Path(env["GITHUB_OUTPUT"]).read_text().splitlines())
+    assert json.loads(outputs["chunks"]) == [{"name": "stacks 1-4 of 4", "stacks": ["dev", "eu.prod", "prod", "saas"]}]

@@ -6,6 +6,7 @@ along the key path), so the fast path pays nothing for them.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -162,7 +163,26 @@ def load(text: str, file: str) -> Any:
 
 def line_of(text: str, path: KeyPath) -> int | None:
     """1-based line of the node at `path` (or of its nearest existing parent)."""
-    return _line_in(_compose(text), path)
+    return _Lines(text).line(path)
+
+
+class _Lines:
+    """Finds the lines of key paths in one text: by indentation where the text is plain block mappings
+    (as stack files are), else from the composed node tree, composed once for all paths."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.lines = text.splitlines()
+        self._root: yaml.Node | bool | None = False  # False: not composed yet
+
+    def line(self, path: KeyPath) -> int | None:
+        found = _block_line(self.lines, path)
+        return found if found is not None else self._composed_line(path)
+
+    def _composed_line(self, path: KeyPath) -> int | None:
+        if self._root is False:
+            self._root = _compose(self.text)
+        return _line_in(self._root if isinstance(self._root, yaml.Node) else None, path)
 
 
 def _compose(text: str) -> yaml.Node | None:
@@ -182,6 +202,58 @@ def _line_in(node: yaml.Node | None, path: KeyPath) -> int | None:
     return line
 
 
+BLOCK_KEY = re.compile(  # a mapping key that starts a line: "quoted", 'quoted' or plain, then ':'
+    r"""(?:"(?P<dq>[^"\\]*)"|'(?P<sq>[^']*)'|(?P<plain>[^\s#'"{}\[\],&*!|>%@`?-][^#]*?))\s*:(?:\s|$)"""
+)
+
+
+def _block_line(lines: list[str], path: KeyPath) -> int | None:
+    """The 1-based line of `path` when every step is a key of a plain block mapping, else None.
+
+    A block's own keys are the lines at its first indentation; anything else there (a sequence item,
+    a flow collection, an anchor, a merge key, a line that is not `key:`) ends the shortcut.
+    """
+    start, indent, found, rest = 0, -1, None, ""
+    for part in path:
+        if not isinstance(part, str) or part == "<<" or (rest and not rest.startswith("#")):
+            return None  # a sequence index, a merge, or inside a value written on its key's line (flow)
+        hit, own = None, None
+        for i in range(start, len(lines)):
+            stripped = lines[i].lstrip(" ")
+            if not stripped or stripped.startswith("#"):
+                continue
+            depth = len(lines[i]) - len(stripped)
+            if depth <= indent:
+                break
+            own = depth if own is None else own
+            if depth != own:
+                continue
+            key = BLOCK_KEY.match(stripped)
+            if key is None or "\t" in lines[i][:depth]:
+                return None
+            if next(v for v in key.group("dq", "sq", "plain") if v is not None) == part:
+                hit, rest = i, stripped[key.end() :].lstrip()
+                break
+        if hit is None or own is None:
+            return None
+        start, indent, found = hit + 1, own, hit
+    return None if found is None else _value_line(lines, found, rest)
+
+
+def _value_line(lines: list[str], key_line: int, rest: str) -> int | None:
+    """Where the value of the key on `key_line` starts (1-based), as the composer marks it: that line
+    for a value written after the key (`rest`), the next line that holds anything for a block below it."""
+    if rest.startswith(("&", "!", "*")):
+        return None
+    if rest and not rest.startswith("#"):
+        return key_line + 1
+    for i in range(key_line + 1, len(lines)):
+        stripped = lines[i].lstrip(" ")
+        if stripped and not stripped.startswith("#"):
+            return i + 1
+    return key_line + 1
+
+
 def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
@@ -193,10 +265,11 @@ def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
 
 
 def with_lines(problems: list[Problem], text: str) -> list[Problem]:
-    """Fill in line numbers for problems that lack one (the text is composed once, not once per problem)."""
+    """Fill in line numbers for problems that lack one (by indentation where the text allows, else from
+    the text composed once, not once per problem)."""
     from dataclasses import replace
 
     if all(p.line for p in problems):
         return problems
-    node = _compose(text)
-    return [p if p.line else replace(p, line=_line_in(node, p.path)) for p in problems]
+    lines = _Lines(text)
+    return [p if p.line else replace(p, line=lines.line(p.path)) for p in problems]

@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     cat = catalogue.load(tree)
-    stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat))
+    # an expired slot is a finding here, not a reason to refuse the stack
+    stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat, check_expiry=False))
     doc = options.run(_audit(args, stack, cat))
     if args.format == "json":
         print(json.dumps(doc, indent=2))

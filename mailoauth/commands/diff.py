@@ -19,7 +19,7 @@ from mailoauth.base import style
 from mailoauth.base.problems import InvalidInput, did_you_mean
 from mailoauth.base.tree import GitTree, RevisionError, Tree, WorkTree
 from mailoauth.project import stackfile
-from mailoauth.review import diff, diffrender, revisions
+from mailoauth.review import affected, diff, diffrender, revisions
 
 LEVELS = ("high", "medium", "low")
 
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--base", required=True, metavar="REF", help="git revision to compare from (branch, tag, commit)")
     p.add_argument("--head", metavar="REF", help="git revision to compare to (default: the working tree)")
     cli.add_stack(p, required=False, many=True, help="only these stacks (default: all)")
-    cli.add_format(p, ("text", "markdown", "json"))
+    cli.add_format(p, ("text", "markdown", "json", "affected"))
     p.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (as git diff does)")
     p.add_argument(
         "--fail-on",
@@ -79,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
         if problems:
             raise InvalidInput(problems)
         report = diff.compare(old, new, chosen, today)
-    print(_render(report, args.format), end="")
+        if args.format == "affected":  # reads both revisions again: inside, while they are open
+            print(_one_line(affected.affected_document(report, (old, new), (base, head))))
+    if args.format != "affected":
+        print(_render(report, args.format), end="")
     if any(report.has_risk(level, axis) for axis, level in args.fail_on or ()):
         return cli.EXIT_POLICY
     return cli.EXIT_FINDING if args.exit_code and report.changed else cli.EXIT_OK
@@ -107,7 +110,12 @@ def _chosen_stacks(wanted: list[str] | None, base: Tree, head: Tree) -> list[str
 
 def _render(report: diff.Report, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(report.as_json(), ensure_ascii=False, separators=(",", ":")) + "\n"  # for machines: one line
+        return _one_line(report.as_json()) + "\n"
     if fmt == "markdown":
         return diffrender.render_markdown(report)
     return diffrender.render_text(report, style.colour_on(sys.stdout))
+
+
+def _one_line(doc: dict) -> str:
+    """JSON for machines (a workflow output takes one line)."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))

@@ -85,6 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="report secrets expiring within this span as due: 30d, 6w, 3m, a number of days, 0d for expired now "
         "(default 30d)",
     )
+    cli.add_stack(report, required=False, many=True, help="only these stacks (default: all)")
     cli.add_format(report)
     report.set_defaults(handler=run_report)
 
@@ -201,7 +202,8 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
 def run_report(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     today = stackfile.utc_today()
-    stacks = stackfile.load_stacks(tree, ProjectContext(catalogue.load(tree), today, check_expiry=False))
+    names = list(dict.fromkeys(args.stack)) if args.stack else None
+    stacks = stackfile.load_stacks(tree, ProjectContext(catalogue.load(tree), today, check_expiry=False), names)
     window_end = args.within.after(today)
     rows = secretslots.report_rows(stacks, today, window_end)
     doc = secretslots.report_document(rows, today, args.within, window_end)

@@ -62,10 +62,15 @@ def _counts(problems: list[Problem]) -> dict[str, int]:
 
 def build_report(names: list[str], problems: list[Problem], policy: rules.Policy) -> dict[str, Any]:
     """The JSON report: per stack, per rule (core checks as one row), and every problem."""
+    by_file: dict[str, list[Problem]] = {}
+    by_rule: dict[str | None, list[Problem]] = {}
+    for p in problems:  # grouped once: a fleet has thousands of stacks and problems
+        by_file.setdefault(p.file, []).append(p)
+        by_rule.setdefault(p.rule, []).append(p)
     stacks = {}
     for name in names:
         file = stackfile.stack_file(name)
-        counts = _counts([p for p in problems if p.file == file])
+        counts = _counts(by_file.get(file, []))
         stacks[name] = {"file": file, "ok": counts["errors"] == 0, **counts}
     rule_rows = [
         {
@@ -73,7 +78,7 @@ def build_report(names: list[str], problems: list[Problem], policy: rules.Policy
             "level": policy.level(rule),
             "rationale": rule.rationale,
             "params": policy.params(rule),
-            **_counts([p for p in problems if p.rule == rule.id]),
+            **_counts(by_rule.get(rule.id, [])),
         }
         for rule in rules.RULES
     ]

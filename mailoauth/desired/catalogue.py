@@ -82,6 +82,9 @@ class Catalogue:
     scopes: dict[str, Scope]
     sets: dict[str, ScopeSet]
     products: dict[str, Product] = field(default_factory=dict)  # products/*.yaml by file name
+    # What one combination of set and scope names expands to, computed once: a fleet's thousands of
+    # apps ask for a handful of combinations (stackfile.app_permissions, rules.declaration).
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def by_id(self) -> dict[tuple[str, str], Scope]:

@@ -16,7 +16,7 @@ import calendar
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -43,6 +43,7 @@ USER_READ = "User.Read"
 RISKY_ACCESS = ("write", "send")
 
 
+@lru_cache(maxsize=1024)  # the rules ask for the same few limits (today + N months) for every secret
 def add_months(day: date, months: int) -> date:
     """The same day `months` later, clamped to the month's last day (Jan 31 + 1 -> Feb 28/29), and to
     the calendar's last day (a policy's `maxMonths: 99999999` means no practical limit, not a crash)."""
@@ -53,6 +54,7 @@ def add_months(day: date, months: int) -> date:
     return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
+@lru_cache(maxsize=1 << 16)  # each redirect URI is split by several checks (and a fleet has thousands)
 def split_uri(uri: str) -> SplitResult | None:
     """urlsplit, or None for text it cannot split (an unclosed IPv6 bracket)."""
     try:
@@ -524,16 +526,21 @@ def hint_of(rule: Rule, finding: Violation) -> str:
 
 def declaration(catalogue: Catalogue, values: Mapping[str, Any]) -> Declaration:
     """What an app's checked stack-file values ask for (unknown set names are skipped: core checks report them)."""
-    named = [s for s in values.get("scopeSets") or () if s in catalogue.sets]
-    extra = list(values.get("scopes") or ())
+    sets, extra = tuple(values.get("scopeSets") or ()), tuple(values.get("scopes") or ())
+    key = ("declaration", sets, extra)  # the names alone decide what they expand to: expanded once per catalogue
+    if key not in catalogue.memo:
+        catalogue.memo[key] = _declared_names(catalogue, sets, extra)
+    expanded, asked = catalogue.memo[key]
+    return Declaration(expanded, asked, bool(values.get("allowWideAudience")), bool(values.get("allowEws")))
+
+
+def _declared_names(
+    catalogue: Catalogue, sets: tuple[str, ...], extra: tuple[str, ...]
+) -> tuple[frozenset[str], frozenset[str]]:
+    named = [s for s in sets if s in catalogue.sets]
     expanded = {name for s in {ALWAYS_SET, *named} & set(catalogue.sets) for name in catalogue.expand(s)}
     asked = {name for s in named for name in catalogue.sets[s].scopes}
-    return Declaration(
-        frozenset(expanded | set(extra)),
-        frozenset(asked | set(extra)),
-        bool(values.get("allowWideAudience")),
-        bool(values.get("allowEws")),
-    )
+    return frozenset(expanded | set(extra)), frozenset(asked | set(extra))
 
 
 def check_app(

@@ -55,6 +55,7 @@ REDIRECT_FORBIDDEN = set("!$'(),;")
 PROVIDER_REDIRECT_SCHEMES = ("http", "https", "ms-appx-web", "brk-multihub")
 APPS = ("config", "mailoauth:apps")
 LAST_PINNED_YEAR = date.max.year - 100  # spans of up to 100 years are added to today
+PERMISSION_KEYS = ("scopeSets", "scopes", "omitScopes")  # all an app's permissions depend on
 
 
 def stack_file(name: str) -> str:
@@ -333,7 +334,26 @@ def _lower_guid(import_id: str) -> str:
 def app_permissions(
     found: Problems, path: KeyPath, v: dict[str, Any], catalogue: Catalogue
 ) -> tuple[list[Permission], list[str]]:
-    """An app's permissions from its `scopeSets` and `scopes`, and every set they reach; unknown names go to `found`."""
+    """An app's permissions from its `scopeSets` and `scopes`, and every set they reach; unknown names go to `found`.
+
+    The same names expand the same way in every app, so each combination is expanded once per catalogue;
+    the expansion sees only PERMISSION_KEYS, which make up the key it is remembered by.
+    """
+    given = {k: v[k] for k in PERMISSION_KEYS if k in v}
+    key = ("permissions", *(tuple(given.get(k) or ()) for k in PERMISSION_KEYS))
+    if key not in catalogue.memo:
+        before = len(found.items)
+        result = _app_permissions(found, path, given, catalogue)
+        if len(found.items) > before:  # the problems name this app's keys: nothing to share
+            return result
+        catalogue.memo[key] = (tuple(result[0]), tuple(result[1]))
+    permissions, sets = catalogue.memo[key]
+    return list(permissions), list(sets)
+
+
+def _app_permissions(
+    found: Problems, path: KeyPath, v: dict[str, Any], catalogue: Catalogue
+) -> tuple[list[Permission], list[str]]:
     asked = [ALWAYS_SET, *(s for s in v.get("scopeSets") or () if s != ALWAYS_SET)]
     known = [s for s in asked if s in catalogue.sets]
     omitted = _omitted(found, path, v.get("omitScopes") or [], catalogue)
@@ -715,8 +735,13 @@ def _callback_index(docs: dict[str, Any], products: Mapping[str, Product]) -> di
     return {uri: frozenset(names) for uri, names in index.items()}
 
 
+def raw_config(doc: Any) -> dict[str, Any]:
+    """A parsed stack file's `config:` mapping as written, or {} when the file is not shaped so."""
+    config = doc.get("config") if isinstance(doc, dict) else None
+    return config if isinstance(config, dict) else {}
+
+
 def raw_apps(doc: Any) -> dict[str, Any]:
     """A parsed stack file's `mailoauth:apps` mapping as written, or {} when the file is not shaped so."""
-    config = doc.get("config") if isinstance(doc, dict) else None
-    apps = config.get("mailoauth:apps") if isinstance(config, dict) else None
+    apps = raw_config(doc).get("mailoauth:apps")
     return apps if isinstance(apps, dict) else {}

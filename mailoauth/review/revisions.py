@@ -191,7 +191,7 @@ def _then(
 def _names_ok(settings: dict[str, Any]) -> bool:
     return all(
         isinstance(settings.get(key, []), list) and all(isinstance(n, str) for n in settings.get(key) or ())
-        for key in ("scopeSets", "scopes", "useCases")
+        for key in (*stackfile.PERMISSION_KEYS, "useCases")
     )
 
 
@@ -200,7 +200,7 @@ def grants(
 ) -> Grants:
     """Memoised by catalogue and names: apps mostly share a few combinations of sets and scopes."""
     asked = {**settings, **lenient_permission_names(settings, cat.products)}
-    names = (id(cat), *(tuple(asked.get(k) or ()) for k in ("scopeSets", "scopes", "omitScopes")))
+    names = (id(cat), *(tuple(asked.get(k) or ()) for k in stackfile.PERMISSION_KEYS))
     if names in memo:
         return memo[names]
     found = Problems(file)
