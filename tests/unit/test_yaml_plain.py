@@ -29,7 +29,9 @@ DOCUMENTS = [
     "a: 1\nb: [x, 2027-01-28, 1.5, null, true, 0x1f, ~, '12']\n",
     "a: &x {k: [1, 2]}\nb: *x\n",  # alias
     "base: &b {x: 1}\nc:\n  <<: *b\n  x: 2\n",  # merge key, overridden
-    "? [1]\n: 2\n",  # unhashable key
+    "? [1]\n: 2\n",  # a list as a key
+    "a: {123: x}\n",  # a key YAML reads as a number
+    "yes: 1\n",  # a key YAML reads as true
     "a: 1\nb: {c: 1, c: 2}\n",  # duplicate key
     "x: !custom 1\n",
     "= : 3\n",
