@@ -533,7 +533,9 @@ def redirect_uri_problems(uri: str, personal: bool) -> list[tuple[str, str | Non
 def _deceptive_uri_problems(uri: str, parts: Any) -> list[tuple[str, str | None]]:
     """What makes a redirect URI read as one place and send the code to another."""
     out: list[tuple[str, str | None]] = []
-    if any(c.isspace() or not c.isprintable() for c in uri):  # urlsplit drops tabs and newlines silently
+    # urlsplit drops tabs and newlines silently. The only whitespace character that is printable is the
+    # space (checked over every code point), so this is "any character is whitespace or not printable".
+    if " " in uri or not uri.isprintable():
         out.append(("redirect URI contains whitespace or control characters", "remove them"))
     if "#" in uri:
         out.append(("redirect URI has a fragment ('#...'); RFC 6749 section 3.1.2 forbids it", "remove the '#' part"))
