@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from mailoauth.base.style import count
+
 Severity = Literal["error", "warning"]
 KeyPath = tuple[str | int, ...]
 
@@ -101,7 +103,7 @@ class InvalidInput(Exception):
     def __init__(self, problems: Sequence[Problem]):
         self.problems = tuple(problems)
         errors = [p for p in self.problems if p.severity == "error"]
-        super().__init__(f"{len(errors)} error(s):\n" + "\n".join(str(p) for p in errors))
+        super().__init__(f"{count(len(errors), 'error')}:\n" + "\n".join(str(p) for p in errors))
 
     @property
     def errors(self) -> list[Problem]:
