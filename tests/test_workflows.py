@@ -3,6 +3,7 @@ workflow's diff step does what it says when run for real against a git repositor
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests import fleetgen
 from tests.gitrepo import GitRepo
 from tests.projectcopy import ROOT
 from tests.runner import runner_env
@@ -141,3 +143,29 @@ def test_diff_step_reports_invalid_input_in_the_comment(tmp_path: Path, step_env
         "error: stacks/Pulumi.dev.yaml (working tree):12: config.mailoauth:apps.jira-mail-in.useCases[1]: "
         "Email This Issue has no use case 'send-smpt'; did you mean 'send-smtp'?\n```\n"
     )
+
+
+def test_diff_step_previews_at_most_one_matrix_and_names_the_rest(tmp_path: Path, step_env: dict[str, str]) -> None:
+    """258 changed stacks: the first 256 go to the preview matrix (GitHub's limit), the comment and the job
+    summary name the other two; a stack the PR adds is never previewed (it has no environment yet)."""
+    repo = fleetgen.build(tmp_path / "repo", 258, 1)
+    for s in range(258):
+        repo.edit(f"stacks/Pulumi.{fleetgen.name(s)}.yaml", f"Mail handler {s}-0", f"Mail reader {s}-0")
+    repo.write("stacks/Pulumi.s999.yaml", fleetgen.stack_text(999, 1))
+    outputs = run_diff_step(repo, step_env)
+    assert json.loads(outputs["stacks"]) == [fleetgen.name(s) for s in range(256)]
+    note = (
+        "\n**pulumi preview** runs for the first 256 of 258 changed stacks (GitHub's matrix limit); "
+        "not previewed: s256, s257\n"
+    )
+    comment = (repo.path / "diff.md").read_text()
+    assert comment.endswith(note)
+    assert Path(step_env["GITHUB_STEP_SUMMARY"]).read_text() == comment
+
+
+def test_diff_step_adds_no_note_under_the_limit(tmp_path: Path, step_env: dict[str, str]) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("examples")
+    repo.edit("stacks/Pulumi.dev.yaml", "useCases: [mail-handler-imap, send-smtp]", "useCases: [mail-handler-imap]")
+    assert json.loads(run_diff_step(repo, step_env)["stacks"]) == ["dev"]
+    assert "not previewed" not in (repo.path / "diff.md").read_text()
