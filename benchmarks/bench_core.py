@@ -32,14 +32,15 @@ from tests.pulumi_harness import run_program, stack_config  # noqa: E402
 SETS = (["imap", "smtp"], ["graph-read"], ["smtp"], ["imap"], ["graph-read-only", "smtp"])
 
 
-def synthetic_stack(apps: int) -> dict:
+def synthetic_stack(apps: int, instance: str = "jira") -> dict:
+    """A stack of `apps` apps whose callbacks are on hosts `<instance>-<i>` (one instance per stack in a project)."""
     return {
         "config": {
             "azuread:tenantId": "11111111-2222-3333-4444-555555555555",
             "mailoauth:apps": {
                 f"app-{i}": {
                     "displayName": f"Mail handler {i}",
-                    "redirectUris": [f"https://jira-{i}.example.com/plugins/servlet/oauth2/callback"],
+                    "redirectUris": [f"https://{instance}-{i}.example.com/plugins/servlet/oauth2/callback"],
                     "scopeSets": SETS[i % len(SETS)],
                     "secret": {"description": f"app-{i}", "expires": "2027-05-31"},
                     "adminConsent": i % 2 == 0,

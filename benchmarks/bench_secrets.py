@@ -40,9 +40,9 @@ def write_project(project: Path, stacks: int, apps: int, big: int) -> None:
     shutil.copytree(ROOT / "scopes", project / "scopes")
     (project / "stacks").mkdir()
     for i in range(stacks):
-        text = f"# stack {i}\n" + yaml.safe_dump(synthetic_stack(apps), sort_keys=False)
+        text = f"# stack {i}\n" + yaml.safe_dump(synthetic_stack(apps, f"jira-s{i:03}"), sort_keys=False)
         (project / "stacks" / f"Pulumi.s{i:03}.yaml").write_text(text)
-    text = "# the big one\n" + yaml.safe_dump(synthetic_stack(big), sort_keys=False)
+    text = "# the big one\n" + yaml.safe_dump(synthetic_stack(big, "jira-big"), sort_keys=False)
     (project / "stacks" / "Pulumi.big.yaml").write_text(text)
 
 
@@ -61,6 +61,7 @@ def main() -> None:
         window = secretslots.Duration(30, "d")
 
         end = window.after(TODAY)
+        guard = stackfile.project_guard(tree, cat.products)
         stacks = stackfile.load_stacks(tree, ProjectContext(cat, TODAY, check_expiry=False))
         load_s = best(lambda: stackfile.load_stacks(tree, ProjectContext(cat, TODAY, check_expiry=False)), args.repeat)
         report_s = best(
@@ -75,7 +76,7 @@ def main() -> None:
         app = stack.apps["app-0"]
         rotation = secretslots.rotate(app, secretslots.new_expiry(secretslots.Duration(12, "m"), TODAY), TODAY)
         parse_s = best(lambda: RoundTrip.parse(source, stack.file), args.repeat)
-        rotate_s = best(lambda: secretedit.edited_text(source, stack, rotation, cat, TODAY), args.repeat)
+        rotate_s = best(lambda: secretedit.edited_text(source, stack, rotation, cat, TODAY, guard), args.repeat)
         validate_s = best(lambda: stackfile.load_stack(tree, "big", ProjectContext(cat, TODAY)), args.repeat)
 
     slots = (args.stacks * args.apps) + args.big

@@ -32,7 +32,7 @@ from mailoauth import cli  # noqa: E402
 from tests.fakes.browser import UserBrowser  # noqa: E402
 from tests.fakes.cloud import FakeCloud  # noqa: E402
 from tests.mailfakes import FakeImap, FakeSmtp, Mailboxes, exchange_tokens  # noqa: E402
-from tests.verify_world import USER, Deployment, copy_project  # noqa: E402
+from tests.verify_world import USER, Deployment, verify_project  # noqa: E402
 
 
 def median_s(run: Callable[[], None], repeat: int) -> float:
@@ -62,7 +62,7 @@ def main() -> None:
         ):
             browser = UserBrowser(cloud.ca_path, cloud.signin.session(account))
             (Path(tmp) / "project").mkdir()
-            deployment = Deployment(cloud, copy_project(Path(tmp) / "project"), imap, smtp)
+            deployment = Deployment(cloud, verify_project(Path(tmp) / "project"), imap, smtp)
             deployment.deploy()
             outputs = json.dumps(deployment.outputs())
             argv = [*deployment.args("helpdesk"), "--outputs", "-"]

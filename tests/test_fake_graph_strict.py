@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from mailoauth.graph.errors import permission_for
 from tests.fakes.cloud import FakeCloud
+from tests.fakes.graph import READ
 
 
 def call(cloud: FakeCloud, method: str, path: str, client: Any = None, **kwargs: Any) -> httpx.Response:
@@ -132,3 +134,16 @@ def test_ne_and_not_are_advanced_queries(fake_cloud: FakeCloud, query: str) -> N
         headers={"ConsistencyLevel": "eventual"},
     )
     assert [a["displayName"] for a in answer.json()["value"]] == ["Jira mail handler"]
+
+
+def test_subscribed_skus_take_the_documented_permissions(fake_cloud: FakeCloud) -> None:
+    # List subscribedSkus: LicenseAssignment.Read.All least privileged, Organization.Read.All higher (docs/sources.md).
+    assert READ["subscribedSkus"][0] == permission_for("GET", "/subscribedSkus") == "LicenseAssignment.Read.All"
+    for role in ("LicenseAssignment.Read.All", "Organization.Read.All", "Organization.ReadWrite.All"):
+        assert call(fake_cloud, "GET", "/subscribedSkus", fake_cloud.add_client(roles=[role])).status_code == 200
+    refused = call(fake_cloud, "GET", "/subscribedSkus", fake_cloud.add_client(roles=["User.Read.All"]))
+    assert error_of(refused) == (
+        403,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+    )

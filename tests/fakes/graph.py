@@ -33,7 +33,7 @@ READ = {
         *READ_ANY,
     ),
     "users": ("User.Read.All", "User.ReadWrite.All", *READ_ANY),
-    "subscribedSkus": ("Organization.Read.All", "LicenseAssignment.Read.All", *READ_ANY),
+    "subscribedSkus": ("LicenseAssignment.Read.All", *READ_ANY, "Organization.Read.All", "Organization.ReadWrite.All"),
     "authorizationPolicy": ("Policy.Read.All", "Policy.ReadWrite.Authorization"),
     "memberOf": ("User.Read", *READ_ANY),
 }
