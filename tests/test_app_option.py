@@ -34,35 +34,36 @@ def run(capsys: pytest.CaptureFixture[str], project: Path, *args: str) -> tuple[
     return status, out, err
 
 
+def refused(capsys: pytest.CaptureFixture[str], project: Path, name: str, *app: str) -> str:
+    """Run the command on prod (two apps): exit 2, nothing on stdout, the stack file untouched; its stderr."""
+    before = (project / PROD).read_text()
+    status, out, err = run(capsys, project, *COMMANDS[name][0], "--stack", "prod", *app)
+    assert (status, out) == (2, "")
+    assert (project / PROD).read_text() == before
+    return err
+
+
 @pytest.mark.parametrize("name", COMMANDS)
 def test_several_apps_without_app_is_refused_with_the_keys(
     name: str, project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    words, note = COMMANDS[name]
-    before = (project / PROD).read_text()
-    assert run(capsys, project, *words, "--stack", "prod") == (
-        2,
-        "",
-        f"error: {PROD}: stack prod has 2 apps; choose one with --app {KEYS}{note}\n",
+    note = COMMANDS[name][1]
+    assert refused(capsys, project, name) == (
+        f"error: {PROD}: stack prod has 2 apps; choose one with --app {KEYS}{note}\n"
     )
-    assert (project / PROD).read_text() == before
 
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_a_misspelt_app_gets_a_suggestion_and_the_keys(
     name: str, project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    words, note = COMMANDS[name]
-    before = (project / PROD).read_text()
-    assert run(capsys, project, *words, "--stack", "prod", "--app", "jira-mail-ot") == (
-        2,
-        "",
-        f"error: {PROD}: config.mailoauth:apps: no app 'jira-mail-ot'; did you mean 'jira-mail-out'? {KEYS}{note}\n",
+    note = COMMANDS[name][1]
+    assert refused(capsys, project, name, "--app", "jira-mail-ot") == (
+        f"error: {PROD}: config.mailoauth:apps: no app 'jira-mail-ot'; did you mean 'jira-mail-out'? {KEYS}{note}\n"
     )
-    assert run(capsys, project, *words, "--stack", "prod", "--app", "billing")[2] == (
+    assert refused(capsys, project, name, "--app", "billing") == (
         f"error: {PROD}: config.mailoauth:apps: no app 'billing' {KEYS}{note}\n"
     )
-    assert (project / PROD).read_text() == before
 
 
 def test_consent_list_names_a_misspelt_app(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
