@@ -128,12 +128,16 @@ def command_group(sub: argparse._SubParsersAction, name: str, example: str) -> a
 
 def stack_name(text: str) -> str:
     """argparse type for --stack: a stack name, or its file (stacks/Pulumi.NAME.yaml) for the name NAME."""
-    from mailoauth.project.stackfile import STACK_FILE
+    from mailoauth.base.problems import quoted
+    from mailoauth.project.stackfile import STACK_NAME, STACK_PREFIX
 
-    found = STACK_FILE.match(Path(text).name) or STACK_FILE.match(f"Pulumi.{text}.yaml")
-    if not text or found is None or "/" in found["name"] or found["name"] in (".", ".."):
-        raise argparse.ArgumentTypeError(f"'{text}' is not a stack name or stack file (stacks/Pulumi.NAME.yaml)")
-    return found["name"]
+    file = Path(text).name
+    name = text
+    if file.startswith(STACK_PREFIX) and file.endswith((".yaml", ".yml")):
+        name = file[len(STACK_PREFIX) :].rsplit(".", 1)[0]
+    if not STACK_NAME.fullmatch(name) or name in (".", ".."):
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a stack name or stack file (stacks/Pulumi.NAME.yaml)")
+    return name
 
 
 def add_stack(
@@ -167,7 +171,7 @@ def add_app(parser: argparse.ArgumentParser, help: str = "") -> None:
 def pick_app(stack: Stack, key: str | None, note: str = "") -> App:
     """The app `--app` names in `stack`; without --app, the stack's only app. Otherwise a UsageError (exit 2)
     listing the stack's app keys, with a suggestion for a misspelt one."""
-    from mailoauth.base.problems import did_you_mean
+    from mailoauth.base.problems import did_you_mean, quoted
 
     apps = stack.apps
     if key is None and len(apps) == 1:
@@ -180,7 +184,7 @@ def pick_app(stack: Stack, key: str | None, note: str = "") -> App:
             f"{stack.file}: stack {stack.name} has {len(apps)} apps; choose one with --app ({listed}){note}"
         )
     hint = "".join(f"; {h}" for h in [did_you_mean(key, apps)] if h)
-    raise UsageError(f"{stack.file}: config.mailoauth:apps: no app '{key}'{hint} ({listed}){note}")
+    raise UsageError(f"{stack.file}: config.mailoauth:apps: no app {quoted(key)}{hint} ({listed}){note}")
 
 
 def output_format(text: str) -> str:

@@ -177,3 +177,31 @@ def run_program(
 def run_stack_file(name: str, **kwargs: Any) -> Run:
     doc = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{name}.yaml").read_text())
     return run_program(stack_config(doc), name, **kwargs)
+
+
+def assert_program_matches_plan(run: Run, doc: dict[str, Any]) -> None:
+    """The program registered exactly what `plan` shows: apps, audiences, redirect URIs, permissions,
+    secrets, consent grants and endpoints."""
+    assert run.error is None, run.error
+    assert sorted(r.name for r in run.of_type(APPLICATION)) == sorted(doc["apps"])
+    for key, planned in doc["apps"].items():
+        inputs = run.get(APPLICATION, key).inputs
+        assert inputs["displayName"] == planned["displayName"]
+        assert inputs["signInAudience"] == planned["signInAudience"]
+        assert inputs["web"]["redirectUris"] == planned["redirectUris"]
+        registered = [
+            (r["resourceAppId"], a["id"], a["type"])
+            for r in inputs["requiredResourceAccesses"]
+            for a in r["resourceAccesses"]
+        ]
+        assert registered == [(p["resourceAppId"], p["id"], p["type"]) for p in planned["permissions"]]
+        passwords = {r.name: r.inputs for r in run.of_type(PASSWORD) if r.name.startswith(f"{key}-")}
+        assert {(p["displayName"], p["endDate"]) for p in passwords.values()} == {
+            (s["description"], s["endDate"]) for s in planned["secrets"]
+        }
+        grants = [r for r in run.of_type(GRANT) if r.name.startswith(f"{key}-consent-")]
+        assert len(grants) == (
+            len({p["resourceAppId"] for p in planned["permissions"]}) if planned["adminConsent"] else 0
+        )
+        assert run.outputs["apps"][key]["authorizeEndpoint"] == planned["endpoints"]["authorize"]
+        assert run.outputs["apps"][key]["tokenEndpoint"] == planned["endpoints"]["token"]

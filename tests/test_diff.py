@@ -319,10 +319,23 @@ def test_redirect_uri_changed(repo: GitRepo, diff) -> None:
     doc = diff("--format", "json").json()
     changes = app_changes(doc, "saas", "helpdesk")
     assert [(c["action"], c["subject"], c["risk"], c["availability"]) for c in changes] == [
+        ("added", "https://eu2.helpdesk.example/cb", "high", "low"),
         ("removed", "https://eu.helpdesk.example/oauth2/callback", "low", "high"),
-        ("added", "https://eu2.helpdesk.example/cb", "medium", "low"),
     ]
-    assert diff("--fail-on", "medium").code == 3
+    assert [c["why"] for c in changes if c["action"] == "added"] == [
+        "authorization codes can be sent to this address, and the app's secret redeems them"
+    ]
+    assert diff("--fail-on", "high").code == 3
+
+
+def test_an_internationalised_redirect_host_is_shown_with_its_punycode(repo: GitRepo, diff) -> None:
+    repo.edit(
+        "stacks/Pulumi.saas.yaml", "https://eu.helpdesk.example/oauth2/callback", "https://eu.h\u0435lpdesk.example/cb"
+    )
+    doc = diff("--format", "json").json()
+    assert [c["subject"] for c in app_changes(doc, "saas", "helpdesk") if c["action"] == "added"] == [
+        "https://eu.h\u0435lpdesk.example/cb (host eu.xn--hlpdesk-7gg.example)"
+    ]
 
 
 def test_secret_rotated_and_a_second_slot_added(repo: GitRepo, diff) -> None:

@@ -150,7 +150,7 @@ def test_reasons_name_the_stack_file_and_the_catalogue_entry(repo: GitRepo, caps
     }
     assert doc["summary"] == "2 of 3 stacks to deploy."
     assert [(e["stack"], e["status"], e["risk"]) for e in doc["stacks"]] == [
-        ("dev", "changed", "medium"),  # docs/fleet.md shows this document
+        ("dev", "changed", "high"),  # a new redirect URI on an app with a secret; docs/fleet.md shows this document
         ("prod", "changed", "low"),
     ]
 

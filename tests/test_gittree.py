@@ -40,13 +40,16 @@ def test_reads_the_revision_not_the_working_tree(repo: GitRepo) -> None:
         )
 
 
-def test_lists_regular_files_only(repo: GitRepo) -> None:
+def test_lists_files_and_links_not_folders_and_refuses_to_read_a_link(repo: GitRepo) -> None:
     repo.write("stacks/nested/Pulumi.inner.yaml", "config: {}\n")
     (repo.path / "stacks" / "Pulumi.link.yaml").symlink_to("Pulumi.dev.yaml")
     repo.commit("nested folder and a symlink")
     with GitTree(repo.path, "HEAD", "head") as tree:
-        assert tree.list_dir("stacks") == ["Pulumi.dev.yaml", "Pulumi.prod.yaml", "Pulumi.saas.yaml"]
+        listed = tree.list_dir("stacks")
+        assert listed == ["Pulumi.dev.yaml", "Pulumi.link.yaml", "Pulumi.prod.yaml", "Pulumi.saas.yaml"]
         assert tree.label == "head HEAD"
+        with pytest.raises(InvalidInput, match="the file is a symbolic link at HEAD"):
+            tree.read_text("stacks/Pulumi.link.yaml")
 
 
 def test_project_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:

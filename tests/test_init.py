@@ -162,15 +162,14 @@ def test_a_script_missing_answers_names_every_flag(project: Path) -> None:
 
 def test_bad_answers_are_refused_before_writing(project: Path) -> None:
     flags = ["--env", "lab", "--tenant", TENANT, "--instance-url", "https://erp.example.com"]
-    done = mailoauth(project, "init", "--env", "lab!", *flags[2:], "--product", "odoo", "--use-case", "incoming-imap")
-    assert done.stderr == "error: --stack 'lab!': a stack name is letters, digits, '-', '_' and '.' (Pulumi's rule)\n"
     cases = ["--product", "odoo", "--use-case", "incoming-imap"]
-    done = mailoauth(project, "init", "--stack", "../lab", *flags[2:], *cases)
-    assert (done.returncode, done.stderr.splitlines()[-1]) == (
-        2,
-        "mailoauth init: error: argument --stack/--env: '../lab' is not a stack name or stack file "
-        "(stacks/Pulumi.NAME.yaml)",
-    )
+    for option, name in (("--stack", "../lab"), ("--env", "lab!")):  # --env: the older spelling, same rule
+        done = mailoauth(project, "init", option, name, *flags[2:], *cases)
+        assert (done.returncode, done.stderr.splitlines()[-1]) == (
+            2,
+            f"mailoauth init: error: argument --stack/--env: '{name}' is not a stack name or stack file "
+            "(stacks/Pulumi.NAME.yaml)",
+        )
     done = mailoauth(project, "init", *flags, "--product", "odo", "--use-case", "incoming-imap")
     assert done.stderr == "error: --product 'odo': no such profile in products/; did you mean 'odoo'?\n"
     done = mailoauth(project, "init", *flags, "--product", "odoo", "--use-case", "imap")
@@ -253,6 +252,31 @@ def test_terminal_prompts_for_what_the_flags_leave_out(project: Path, login: str
     assert json.loads(plan.stdout)["apps"]["zammad"]["redirectUris"] == [
         "https://desk.example.com/api/v1/external_credentials/microsoft365/callback"
     ]
+
+
+def test_a_prompted_stack_name_meets_the_same_rule(project: Path, login: str) -> None:
+    """A name typed at the prompt is not checked by the option's type: init checks it before writing."""
+    leader, follower = pty.openpty()
+    flags = ["--tenant", TENANT, *ODOO, "--instance-url", "https://erp.example.com", "--login-url", login]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailoauth", "-C", str(project), "init", *flags],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "MAILOAUTH_TODAY": TODAY},
+        close_fds=True,
+    )
+    os.close(follower)
+    try:
+        read_until(leader, "Environment (stack name): ")
+        os.write(leader, b"../lab\n")
+        shown = read_until(leader, "(Pulumi's rule)")
+        assert "error: --stack '../lab': a stack name is letters, digits, '-', '_' and '.' (Pulumi's rule)" in shown
+        assert proc.wait(timeout=20) == 2
+    finally:
+        proc.kill()
+        os.close(leader)
+    assert not (project / "stacks/Pulumi.lab.yaml").exists()
 
 
 def test_the_readme_walkthrough_from_init_to_handoff(

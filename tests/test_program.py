@@ -12,7 +12,7 @@ from mailoauth.project import stackfile
 from mailoauth.project.stackfile import ProjectContext
 from mailoauth.review import plan
 from tests.projectcopy import ROOT
-from tests.pulumi_harness import DEPLOYER, fake_id, run_stack_file, secret_value
+from tests.pulumi_harness import DEPLOYER, assert_program_matches_plan, fake_id, run_stack_file, secret_value
 
 APP = "azuread:index/application:Application"
 SP = "azuread:index/servicePrincipal:ServicePrincipal"
@@ -174,29 +174,7 @@ def test_saas_is_multi_tenant_with_organizations_endpoints() -> None:
 def test_program_registers_exactly_what_plan_shows(stack: str) -> None:
     tree = WorkTree(ROOT)
     doc = plan.plan_document(stackfile.load_stack(tree, stack, ProjectContext(catalogue.load(tree))))
-    run = run_stack_file(stack)
-    assert sorted(r.name for r in run.of_type(APP)) == sorted(doc["apps"])
-    for key, planned in doc["apps"].items():
-        inputs = run.get(APP, key).inputs
-        assert inputs["displayName"] == planned["displayName"]
-        assert inputs["signInAudience"] == planned["signInAudience"]
-        assert inputs["web"]["redirectUris"] == planned["redirectUris"]
-        registered = [
-            (r["resourceAppId"], a["id"], a["type"])
-            for r in inputs["requiredResourceAccesses"]
-            for a in r["resourceAccesses"]
-        ]
-        assert registered == [(p["resourceAppId"], p["id"], p["type"]) for p in planned["permissions"]]
-        passwords = {r.name: r.inputs for r in run.of_type(PASSWORD) if r.name.startswith(f"{key}-")}
-        assert {(p["displayName"], p["endDate"]) for p in passwords.values()} == {
-            (s["description"], s["endDate"]) for s in planned["secrets"]
-        }
-        grants = [r for r in run.of_type(GRANT) if r.name.startswith(f"{key}-consent-")]
-        assert len(grants) == (
-            len({p["resourceAppId"] for p in planned["permissions"]}) if planned["adminConsent"] else 0
-        )
-        assert run.outputs["apps"][key]["authorizeEndpoint"] == planned["endpoints"]["authorize"]
-        assert run.outputs["apps"][key]["tokenEndpoint"] == planned["endpoints"]["token"]
+    assert_program_matches_plan(run_stack_file(stack), doc)
 
 
 def test_wrong_tenant_registers_nothing() -> None:

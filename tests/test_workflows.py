@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests import fleetgen
+from tests.actions_jobs import job_runs, run_shell_step, simulate
 from tests.gitrepo import GitRepo
 from tests.projectcopy import ROOT
 from tests.runner import runner_env
@@ -78,7 +79,6 @@ def test_preview_runs_per_changed_stack_with_oidc() -> None:
     (pulumi,) = steps_using(preview, "pulumi/actions")
     assert pulumi["with"]["command"] == "preview"
     assert jobs["permission-approval"]["environment"] == "permission-review"
-    assert jobs["permission-approval"]["if"] == "needs.review.outputs.high-risk == 'true'"
 
 
 def test_deploy_is_a_per_stack_matrix_with_environments_oidc_and_a_lock() -> None:
@@ -143,6 +143,136 @@ def test_diff_step_reports_invalid_input_in_the_comment(tmp_path: Path, step_env
         "error: stacks/Pulumi.dev.yaml (working tree):12: config.mailoauth:apps.jira-mail-in.useCases[1]: "
         "Email This Issue has no use case 'send-smpt'; did you mean 'send-smtp'?\n```\n"
     )
+
+
+def gate_outcome(review: str, outputs: dict[str, str], approver: str = "approves") -> dict[str, str]:
+    """Which PR jobs run after the review job ended with `review`, and how the permission gate ends."""
+    jobs = workflow("pr.yml")["jobs"]
+    (gate_step,) = jobs["permission-gate"]["steps"]
+
+    def decide(name: str, results: dict[str, str]) -> str:
+        if name == "permission-approval":
+            return "success" if approver == "approves" else "failure"
+        if name == "permission-gate":
+            return run_shell_step(gate_step, jobs[name], results, {"review": outputs})
+        return "success"
+
+    results = simulate(jobs, {"tests": "success", "review": review}, {"review": outputs}, decide)
+    return {k: v for k, v in results.items() if k not in ("tests", "review")}
+
+
+LOW = {"status": "0", "high-risk": "false", "stacks": '["dev"]'}
+HIGH = {"status": "3", "high-risk": "true", "stacks": '["dev"]'}
+
+
+@pytest.mark.parametrize(
+    ("review", "outputs", "approver", "expected"),
+    [
+        (
+            "success",
+            LOW,
+            "approves",
+            {"permission-approval": "skipped", "permission-gate": "success", "preview": "success"},
+        ),
+        (
+            "success",
+            HIGH,
+            "approves",
+            {"permission-approval": "success", "permission-gate": "success", "preview": "success"},
+        ),
+        (
+            "success",
+            HIGH,
+            "rejects",
+            {"permission-approval": "failure", "permission-gate": "failure", "preview": "skipped"},
+        ),
+        # The review crashed or was cancelled: no approval is asked for, and the required check fails.
+        (
+            "failure",
+            {"status": "1", "high-risk": "false", "stacks": "[]"},
+            "approves",
+            {"permission-approval": "skipped", "permission-gate": "failure", "preview": "skipped"},
+        ),
+        (
+            "failure",
+            {"status": "3", "high-risk": "true", "stacks": '["dev"]'},
+            "approves",
+            {"permission-approval": "skipped", "permission-gate": "failure", "preview": "skipped"},
+        ),
+        (
+            "cancelled",
+            {},
+            "approves",
+            {"permission-approval": "skipped", "permission-gate": "failure", "preview": "skipped"},
+        ),
+        # A review that finished without saying whether the change is high-risk is not a pass either.
+        (
+            "success",
+            {"status": "0", "stacks": "[]"},
+            "approves",
+            {"permission-approval": "skipped", "permission-gate": "failure", "preview": "skipped"},
+        ),
+    ],
+)
+def test_the_permission_gate_fails_closed(
+    review: str, outputs: dict[str, str], approver: str, expected: dict[str, str]
+) -> None:
+    assert gate_outcome(review, outputs, approver) == expected
+
+
+def test_the_gate_job_always_runs_and_preview_waits_for_it() -> None:
+    jobs = workflow("pr.yml")["jobs"]
+    crashed = {"review": "failure", "permission-approval": "skipped"}
+    assert job_runs(jobs["permission-gate"], crashed, {"review": {}})  # skipped, it would count as passed
+    assert not job_runs(jobs["preview"], {**crashed, "permission-gate": "failure"}, {"review": {"stacks": '["dev"]'}})
+
+
+def test_actions_that_get_tokens_or_secrets_are_pinned_by_commit() -> None:
+    pinned = []
+    for name in ("pr.yml", "deploy.yml", "deploy-stacks.yml", "secret-expiry.yml"):
+        for job in workflow(name)["jobs"].values():
+            for step in job.get("steps", []):
+                action, _, ref = step.get("uses", "@").partition("@")
+                if action and not action.startswith("actions/"):
+                    assert len(ref) == 40 and all(c in "0123456789abcdef" for c in ref), (name, action, ref)
+                    pinned.append(action)
+    assert sorted(set(pinned)) == [
+        "marocchino/sticky-pull-request-comment",
+        "peter-evans/create-pull-request",
+        "pulumi/actions",
+    ]
+
+
+def test_diff_step_treats_a_crash_as_an_unfinished_review(tmp_path: Path, step_env: dict[str, str]) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("examples")
+    crash = Path(step_env["PATH"].split(os.pathsep)[0]) / "mailoauth"
+    crash.write_text("#!/bin/sh\necho 'Traceback (most recent call last):' >&2\nexit 1\n")
+    outputs = run_diff_step(repo, step_env)
+    assert outputs == {"status": "1", "high-risk": "false", "stacks": "[]"}
+    (stop,) = [s for s in workflow("pr.yml")["jobs"]["review"]["steps"] if s.get("name", "").startswith("Stop")]
+    assert stop["if"] == "steps.diff.outputs.status != '0' && steps.diff.outputs.status != '3'"
+    assert "could not compare this PR" in (repo.path / "diff.md").read_text()
+
+
+def test_diff_step_previews_only_stacks_the_base_branch_has(tmp_path: Path, step_env: dict[str, str]) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("examples")
+    repo.edit("stacks/Pulumi.dev.yaml", "useCases: [mail-handler-imap, send-smtp]", "useCases: [mail-handler-imap]")
+    repo.write("stacks/Pulumi.new.yaml", repo.read("stacks/Pulumi.dev.yaml").replace("jira-dev.", "jira-new."))
+    assert run_diff_step(repo, step_env)["stacks"] == '["dev"]'
+
+
+def test_deploy_lists_stacks_with_dots_in_their_names(tmp_path: Path, step_env: dict[str, str]) -> None:
+    """Pulumi allows '.' in a stack name: stacks/Pulumi.eu.prod.yaml is the stack eu.prod."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("stacks/Pulumi.eu.prod.yaml", repo.read("stacks/Pulumi.dev.yaml").replace("jira-dev.", "jira-eu."))
+    (step,) = [s for s in workflow("deploy.yml")["jobs"]["plan"]["steps"] if s.get("id") == "jobs"]
+    env = {**step_env, "EVENT": "workflow_dispatch", "ONLY": "", "ALL": "true"}
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo.path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    outputs = dict(line.split("=", 1) for line in Path(env["GITHUB_OUTPUT"]).read_text().splitlines())
+    assert json.loads(outputs["chunks"]) == [{"name": "stacks 1-4 of 4", "stacks": ["dev", "eu.prod", "prod", "saas"]}]
 
 
 def test_diff_step_previews_at_most_one_matrix_and_names_the_rest(tmp_path: Path, step_env: dict[str, str]) -> None:

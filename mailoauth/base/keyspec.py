@@ -53,7 +53,7 @@ def check_fields(
     names = [k.name for k in keys]
     for key in mapping:
         if key not in names and not (unknown_ok and unknown_ok(str(key))):
-            found.error((*path, key), "unknown key", hint=did_you_mean(str(key), names))
+            found.error((*path, key), "unknown key", hint=did_you_mean(key, names))
     values: dict[str, Any] = {}
     for spec in keys:
         if spec.name not in mapping:
@@ -86,7 +86,7 @@ def _check_value(found: Problems, path: KeyPath, value: Any, spec: Key) -> tuple
 def _hint(value: Any, spec: Key, message: str) -> str | None:
     """A close choice for an enum; for a pattern other than a GUID, the key's own description (it names the form)."""
     if spec.kind == "enum":
-        return did_you_mean(str(value), spec.choices)
+        return did_you_mean(value, spec.choices)
     if spec.pattern and message.startswith("must match"):
         return spec.doc
     return None
@@ -95,7 +95,7 @@ def _hint(value: Any, spec: Key, message: str) -> str | None:
 def _string(value: Any, spec: Key) -> tuple[bool, str]:
     if not isinstance(value, str) or not value.strip():
         return False, "expected a non-empty string"
-    if spec.pattern and not re.match(spec.pattern, value):
+    if spec.pattern and not re.fullmatch(spec.pattern, value):
         return False, pattern_message(spec.pattern)
     return True, ""
 
@@ -128,7 +128,7 @@ def _check_nested(found: Problems, path: KeyPath, value: Any, spec: Key) -> tupl
         return False, None
     entries = {}
     for name, entry in value.items():
-        if spec.pattern and not re.match(spec.pattern, str(name)):
+        if spec.pattern and not re.fullmatch(spec.pattern, str(name)):
             found.error((*path, name), pattern_message(spec.pattern), name)
             continue
         entries[name] = check_fields(found, (*path, name), entry, spec.fields)

@@ -9,12 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 from mailoauth.base.style import count
 
 Severity = Literal["error", "warning"]
 KeyPath = tuple[str | int, ...]
+# Control characters in a value or key are shown escaped: a problem is one line, and a value holding a
+# newline cannot print a line of its own (a forged "error:" or PR comment line). Besides C0 and DEL this
+# covers C1 (NEL, U+0085, ends a line for str.splitlines) and the Unicode line and paragraph separators.
+ONE_LINE = {i: repr(chr(i))[1:-1] for i in (*range(32), *range(127, 160), 0x2028, 0x2029)}
+
+
+def quoted(name: object) -> str:
+    """A name from the input, quoted inside a message the way `Problem.shown_value` shows a value:
+    control and other unprintable characters escaped (`unknown product '\\x1b'`)."""
+    return repr(name if isinstance(name, str) else str(name))
 
 
 def format_path(path: KeyPath) -> str:
@@ -46,15 +57,19 @@ class Problem:
             text += f"; {self.hint}"
         if self.rule:
             text += f" (rule {self.rule})"
-        return text
+        return text.translate(ONE_LINE)
 
     @property
     def shown_value(self) -> str | None:
         """The offending value, when it is a short scalar the message does not already quote."""
-        if self.value is None or isinstance(self.value, (dict, list)):
+        if not isinstance(self.value, (str, int, float, date)):  # a mapping or list may be huge: never stringified
             return None
-        text = self.value.isoformat() if hasattr(self.value, "isoformat") else str(self.value)
-        if len(text) > 80 or f"'{text}'" in self.message or (len(text) > 3 and text in self.message):
+        if isinstance(self.value, str) and len(self.value) > 80:
+            return None
+        text = self.value.isoformat() if isinstance(self.value, date) else str(self.value)
+        if len(text) > 80 or quoted(text) in self.message or f"(got {text})" in self.message:
+            return None
+        if len(text) > 3 and text in self.message:
             return None
         return repr(text) if isinstance(self.value, str) else text
 
@@ -121,10 +136,13 @@ def raise_if_errors(problems: Iterable[Problem]) -> None:
         raise InvalidInput(problems)
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """A suggestion for a misspelt name, case-insensitive first ('SMTP.send' -> 'SMTP.Send')."""
+def did_you_mean(word: object, choices: Iterable[str]) -> str | None:
+    """A suggestion for a misspelt name, case-insensitive first ('SMTP.send' -> 'SMTP.Send'); none for a
+    value that is not a short string (comparing a huge one would take long)."""
     import difflib
 
+    if not isinstance(word, str) or len(word) > 100:
+        return None
     choices = list(choices)
     folded = {c.casefold(): c for c in choices}
     if word.casefold() in folded:

@@ -17,6 +17,14 @@ _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 MERGE = "tag:yaml.org,2002:merge"
+STR = "tag:yaml.org,2002:str"
+KINDS = {"int": "a number", "float": "a number", "bool": "true/false", "timestamp": "a date", "null": "null"}
+# Aliases (`*name`) share one node, so a small file can stand for an enormous document ("billion
+# laughs"). A document may use aliases as long as, written out in full, it stays under this many
+# nodes, reached through at most MAX_DEPTH levels (an alias inside its own anchor is an endless chain).
+# Without an anchor (`&name`) there is no alias, and libyaml's own limit of 1,000 levels applies.
+MAX_EXPANDED_NODES = 100_000
+MAX_DEPTH = 64
 
 
 class DuplicateKey(yaml.MarkedYAMLError):
@@ -27,6 +35,21 @@ class BadScalar(yaml.MarkedYAMLError):
     """A plain scalar YAML resolves to a date or number it cannot build (2027-02-30, a 5000-digit integer)."""
 
 
+class BadKey(yaml.MarkedYAMLError):
+    """A mapping key that YAML reads as something other than text (`123:`, `2026-01-01:`, `yes:`)."""
+
+
+def _key_message(node: yaml.Node) -> str:
+    if not isinstance(node, yaml.ScalarNode):
+        return "a key must be text, not a list or mapping"
+    shown = node.value if len(node.value) <= 40 else f"{node.value[:40]}..."
+    return f"the key '{shown}' is read by YAML as {KINDS.get(node.tag.rsplit(':', 1)[-1], 'a value')}, not as text"
+
+
+class TooLarge(yaml.MarkedYAMLError):
+    """Aliases that expand the document past MAX_EXPANDED_NODES, or nesting deeper than MAX_DEPTH."""
+
+
 class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """Safe loading that refuses duplicate mapping keys (PyYAML silently keeps the last one).
 
@@ -35,6 +58,9 @@ class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         own = [key for key, _ in node.value if key.tag != MERGE]  # before merging rewrites node.value
+        for key_node in own:
+            if key_node.tag != STR:
+                raise BadKey(None, None, _key_message(key_node), key_node.start_mark)
         merges = len(own) != len(node.value)
         mapping = super().construct_mapping(node, deep=deep)
         if merges or len(mapping) != len(own):
@@ -45,6 +71,47 @@ class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                     raise DuplicateKey(None, None, f"duplicate key '{key}'", key_node.start_mark)
                 seen.add(key)
         return mapping
+
+    may_alias = True  # load() clears it for a text without `&`: no anchor, so no alias to expand
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        if self.may_alias:
+            check_expansion(node)
+        return self.construct_document(node)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def check_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph whose aliases expand past the budget, or that nests too deep; linear in its
+    distinct nodes (each node's expanded size is computed once, without recursion)."""
+    size: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        if done:
+            size[id(node)] = min(1 + sum(size[id(c)] for c in _children(node)), MAX_EXPANDED_NODES + 1)
+            if size[id(node)] > MAX_EXPANDED_NODES:
+                raise TooLarge(
+                    None,
+                    None,
+                    f"the aliases (*name) here expand to more than {MAX_EXPANDED_NODES:,} values",
+                    node.start_mark,
+                )
+            continue
+        if id(node) in size:
+            continue
+        if depth > MAX_DEPTH:
+            raise TooLarge(None, None, f"values nested more than {MAX_DEPTH} levels deep", node.start_mark)
+        stack.append((node, depth, True))
+        stack += [(c, depth + 1, False) for c in _children(node) if id(c) not in size]
 
 
 def _checked(kind: str, construct: Any) -> Any:
@@ -71,13 +138,17 @@ HINTS: dict[type, tuple[str | None, str]] = {
         "fix the value (a date is YYYY-MM-DD with a real day), or quote it if it is meant as text",
         "invalid value",
     ),
+    BadKey: ("quote the key, or start it with a letter", "invalid key"),
+    TooLarge: ("write the values out, or share fewer of them through anchors and aliases", "document too large"),
 }
 
 
 def load(text: str, file: str) -> Any:
     """Parse one document; a syntax error or duplicate key becomes an InvalidInput naming file and line."""
+    loader = StrictLoader(text)  # derives from a safe loader
+    loader.may_alias = "&" in text
     try:
-        return yaml.load(text, Loader=StrictLoader)  # StrictLoader derives from a safe loader
+        return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -86,6 +157,8 @@ def load(text: str, file: str) -> Any:
         raise InvalidInput([Problem(file, (), f"{kind}: {message}", hint=hint, line=line)]) from None
     except yaml.YAMLError as exc:
         raise InvalidInput([Problem(file, (), f"malformed YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
 
 
 def line_of(text: str, path: KeyPath) -> int | None:

@@ -23,6 +23,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.clouds import clouds
 from mailoauth.desired.model import GUID_PATTERN, Stack
+from mailoauth.edit.transaction import Transaction
 from mailoauth.graph import options
 from mailoauth.project import stackfile
 from mailoauth.project.stackfile import ProjectContext
@@ -50,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not re.match(GUID_PATTERN, args.client_id):
+    if not re.fullmatch(GUID_PATTERN, args.client_id):
         raise cli.UsageError(f"--client-id: '{args.client_id}' is not a GUID; copy the Application (client) ID")
     root = cli.project_root(args)
     tree = WorkTree(root)
@@ -58,30 +59,33 @@ def run(args: argparse.Namespace) -> int:
     today = stackfile.utc_today()
     stack = _stack(tree, args.stack, cat)
     _not_adopted(stack, args.client_id.lower(), args.key)
-    # before signing in: fail early on a light install
-    adoptedit, rtyaml = cli.edit_modules("edit.adoptedit", "edit.rtyaml")
+    (adoptedit,) = cli.edit_modules("edit.adoptedit")  # before signing in: fail early on a light install
     live, resources, deployer = options.run(_read(args, stack, cat))
     key = args.key or adoption.default_key(live.registration.display_name)
     _not_adopted(stack, args.client_id.lower(), key)
     request = adoption.Request(key, stack.name, today, deployer, args.allow_wide_audience, stack.deployers)
     adopted = adoption.adopt(live, cat, resources, request)
-    path = root / stack.file
-    try:
-        text, after, exact = adoptedit.added_text(
-            rtyaml.read_source(path),
-            stack,
-            adopted,
-            comment(adopted, request),
-            cat,
-            today,
-            stackfile.project_guard(tree, cat.products),
-        )
-    except InvalidInput as exc:
-        print(f"{stack.file}: the entry for {key} would not be valid, so the file was not changed:", file=sys.stderr)
-        if any(p.rule == "wide-audience-write" for p in exc.errors):
-            print("(to accept the wide audience, adopt again with --allow-wide-audience)", file=sys.stderr)
-        raise
-    rtyaml.write_atomic(path, text)
+    with Transaction(root, stack.file) as tx:
+        stack = _stack(tree, args.stack, cat)  # again, under the lock: another run may have changed the file
+        _not_adopted(stack, args.client_id.lower(), key)
+        try:
+            text, after, exact = adoptedit.added_text(
+                tx.read(),
+                stack,
+                adopted,
+                comment(adopted, request),
+                cat,
+                today,
+                stackfile.project_guard(tree, cat.products),
+            )
+        except InvalidInput as exc:
+            print(
+                f"{stack.file}: the entry for {key} would not be valid, so the file was not changed:", file=sys.stderr
+            )
+            if any(p.rule == "wide-audience-write" for p in exc.errors):
+                print("(to accept the wide audience, adopt again with --allow-wide-audience)", file=sys.stderr)
+            raise
+        tx.replace(text)
     if args.import_file:
         args.import_file.write_text(json.dumps(adopted.import_file(), indent=2) + "\n", encoding="utf-8")
     for warning in after.app_warnings(key):

@@ -101,6 +101,7 @@ def _chosen_stacks(wanted: list[str] | None, base: Tree, head: Tree) -> list[str
         return None
     known = set(stackfile.stack_names(base)) | set(stackfile.stack_names(head))
     for name in wanted:
+        stackfile.stack_file(name)  # a name that is not a stack name is refused as such
         if name not in known:
             hint = did_you_mean(name, known) or f"stacks: {', '.join(sorted(known)) or 'none'}"
             raise cli.UsageError(f"no stack '{name}' in {base.label} or {head.label}; {hint}")

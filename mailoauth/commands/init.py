@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -26,7 +25,6 @@ from mailoauth.project import newstack, stackfile
 from mailoauth.review.secretslots import RotationError, new_expiry
 
 DEFAULT_LIFETIME = "12m"
-STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 CLOUDS = next(k.choices for k in CONFIG_KEYS if k.name == "azuread:environment")
 
 
@@ -76,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
     answers = _answers(args, cat.products, ask)
     today = stackfile.utc_today()
     text = newstack.stack_text(answers, today)
+    if not stackfile.STACK_NAME.fullmatch(answers.env):
+        raise cli.UsageError(
+            f"--stack {answers.env!r}: a stack name is letters, digits, '-', '_' and '.' (Pulumi's rule)"
+        )
     file = stackfile.stack_file(answers.env)
     _check(tree, cat, answers.env, text, file, today)
     _create(root / file, text)
@@ -168,8 +170,6 @@ def _check_cases(product: Product, cases: list[str]) -> None:
 
 def _check(tree: WorkTree, cat: catalogue.Catalogue, env: str, text: str, file: str, today: date) -> None:
     """The new file validates as `plan` reads it, against the project's other stacks; nothing is written otherwise."""
-    if not STACK_NAME.match(env):
-        raise cli.UsageError(f"--stack {env!r}: a stack name is letters, digits, '-', '_' and '.' (Pulumi's rule)")
     if tree.read_text(file) is not None:
         raise cli.UsageError(f"{file} exists; init never overwrites a stack file (edit it, or pick another --stack)")
     guard = stackfile.project_guard(tree, cat.products)

@@ -14,6 +14,7 @@ from mailoauth import cli
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.catalogue import CATALOGUE_FILE
+from mailoauth.edit.transaction import Transaction
 from mailoauth.graph import options
 from mailoauth.project import stackfile
 from mailoauth.project.stackfile import ProjectContext
@@ -43,16 +44,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_sync(args: argparse.Namespace) -> int:
     root = cli.project_root(args)
     tree = WorkTree(root)
-    editor = cli.edit_modules("edit.rtyaml")[0] if args.write else None  # before any request: fail fast
+    if args.write:
+        cli.edit_modules("edit.rtyaml")  # before any request: fail fast without ruamel.yaml (the `edit` extra)
     cat = catalogue.load(tree)
     stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat)) if args.stack else None
     resources = options.run(_resources(args, stack, cat))
     found = scopesync.differences(cat, resources)
     written = bool(args.write and any(d.fixable for d in found))
-    if written and editor:
-        text = scopesync.rewrite(tree.read_text(CATALOGUE_FILE) or "", found)
-        catalogue.load(_Overlay(tree, text))  # the corrected catalogue must still load (InvalidInput names the line)
-        editor.write_atomic(tree.root / CATALOGUE_FILE, text)
+    if written:
+        with Transaction(root, CATALOGUE_FILE) as tx:
+            text = scopesync.rewrite(tx.read(), found)
+            catalogue.load(
+                _Overlay(tree, text)
+            )  # the corrected catalogue must still load (InvalidInput names the line)
+            tx.replace(text)
     doc = scopesync.sync_document(found, written)
     if args.format == "json":
         print(json.dumps(doc, indent=2))

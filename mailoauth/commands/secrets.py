@@ -11,7 +11,6 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 
 from mailoauth import cli
 from mailoauth.base import style
@@ -19,6 +18,7 @@ from mailoauth.base.problems import InvalidInput
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import App
+from mailoauth.edit.transaction import Transaction
 from mailoauth.project import stackfile
 from mailoauth.project.stackfile import ProjectContext
 from mailoauth.review import secretslots
@@ -158,31 +158,33 @@ def run_retire(args: argparse.Namespace) -> int:
 
 
 def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Rotation]) -> secretslots.Rotation | None:
-    """Compute the change on the validated stack, apply it to the file's text, check it, write it atomically."""
+    """Under the file's edit lock: compute the change on the validated stack, apply it to the file's text,
+    check it, write it atomically."""
     root = cli.project_root(args)
-    tree = WorkTree(root)
-    cat = catalogue.load(tree)
-    today = stackfile.utc_today()
-    stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat, today, check_expiry=False))
-    app = cli.pick_app(stack, args.app, "; the file was not changed")
-    try:
-        rotation = change(app, today)
-    except secretslots.RotationError as exc:
-        raise cli.UsageError(f"{stack.file}: {exc}; the file was not changed") from None
-    if not rotation.drop and rotation.add is None:
-        print(f"{stack.file}: app {app.key} has one secret slot; nothing to change")
-        return None
-    secretedit, rtyaml = cli.edit_modules("edit.secretedit", "edit.rtyaml")
-    path = Path(root) / stack.file
-    try:
-        guard = stackfile.project_guard(tree, cat.products)
-        text, exact = secretedit.edited_text(rtyaml.read_source(path), stack, rotation, cat, today, guard)
-    except secretslots.RotationError as exc:
-        raise cli.UsageError(f"{stack.file}: {exc}; the file was not changed") from None
-    except InvalidInput:
-        print(f"{stack.file}: the edited file would not be valid, so it was not changed:", file=sys.stderr)
-        raise
-    rtyaml.write_atomic(path, text)
+    file = stackfile.stack_file(args.stack)
+    (secretedit,) = cli.edit_modules("edit.secretedit")
+    with Transaction(root, file) as tx:
+        tree = WorkTree(root)
+        cat = catalogue.load(tree)
+        today = stackfile.utc_today()
+        stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat, today, check_expiry=False))
+        app = cli.pick_app(stack, args.app, "; the file was not changed")
+        try:
+            rotation = change(app, today)
+        except secretslots.RotationError as exc:
+            raise cli.UsageError(f"{stack.file}: {exc}; the file was not changed") from None
+        if not rotation.drop and rotation.add is None:
+            print(f"{stack.file}: app {app.key} has one secret slot; nothing to change")
+            return None
+        try:
+            guard = stackfile.project_guard(tree, cat.products)
+            text, exact = secretedit.edited_text(tx.read(), stack, rotation, cat, today, guard)
+        except secretslots.RotationError as exc:
+            raise cli.UsageError(f"{stack.file}: {exc}; the file was not changed") from None
+        except InvalidInput:
+            print(f"{stack.file}: the edited file would not be valid, so it was not changed:", file=sys.stderr)
+            raise
+        tx.replace(text)
     if not exact:
         print(
             f"warning: {stack.file}: ruamel.yaml could not reproduce this file's layout exactly; "

@@ -12,7 +12,7 @@ from typing import Any
 
 from mailoauth.base import yamlio
 from mailoauth.base.keyspec import Key, check_fields
-from mailoauth.base.problems import Problems, did_you_mean, raise_if_errors
+from mailoauth.base.problems import Problems, did_you_mean, quoted, raise_if_errors
 from mailoauth.base.tree import Tree
 from mailoauth.desired.model import GUID_PATTERN
 from mailoauth.desired.products import Product, load_products
@@ -97,23 +97,28 @@ class Catalogue:
 
     def expand(self, set_name: str) -> list[str]:
         """The set's scope names with its includes, depth first, each once (cycles are rejected at load)."""
-        seen: list[str] = []
+        seen: dict[str, None] = {}
         for name in self._set_closure(set_name):
-            seen += [s for s in self.sets[name].scopes if s not in seen]
-        return seen
+            seen.update(dict.fromkeys(self.sets[name].scopes))
+        return list(seen)
 
     def _set_closure(self, set_name: str) -> list[str]:
-        names = [set_name]
-        for inc in self.sets[set_name].includes:
-            names += [n for n in self._set_closure(inc) if n not in names]
-        return names
+        """The set and every set it includes, depth first, each once; iterative, so any chain length is fine."""
+        names: dict[str, None] = {}
+        todo = [set_name]
+        while todo:
+            name = todo.pop()
+            if name not in names:
+                names[name] = None
+                todo += reversed(self.sets[name].includes)
+        return list(names)
 
     def closure(self, set_names: list[str]) -> list[str]:
         """Every set reached from `set_names` through includes, in first-seen order."""
-        out: list[str] = []
+        out: dict[str, None] = {}
         for name in set_names:
-            out += [n for n in self._set_closure(name) if n not in out]
-        return out
+            out.update(dict.fromkeys(self._set_closure(name)))
+        return list(out)
 
 
 def load(tree: Tree) -> Catalogue:
@@ -210,17 +215,22 @@ def _check_includes(sets: dict[str, ScopeSet]) -> list:
         found = Problems(s.file)
         for i, inc in enumerate(s.includes):
             if inc not in sets:
-                found.error(("includes", i), f"unknown scope set '{inc}'", inc, hint=did_you_mean(inc, sets))
-            elif _reaches(sets, inc, s.name, set()):
-                found.error(("includes", i), f"including '{inc}' makes a cycle back to '{s.name}'", inc)
+                found.error(("includes", i), f"unknown scope set {quoted(inc)}", inc, hint=did_you_mean(inc, sets))
+            elif _reaches(sets, inc, s.name):
+                found.error(("includes", i), f"including {quoted(inc)} makes a cycle back to {quoted(s.name)}", inc)
         problems += found.items
     return problems
 
 
-def _reaches(sets: dict[str, ScopeSet], start: str, target: str, seen: set[str]) -> bool:
-    if start == target:
-        return True
-    if start in seen or start not in sets:
-        return False
-    seen.add(start)
-    return any(_reaches(sets, inc, target, seen) for inc in sets[start].includes)
+def _reaches(sets: dict[str, ScopeSet], start: str, target: str) -> bool:
+    """Whether `target` is `start` or is included from it, through any number of sets (no recursion)."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name == target:
+            return True
+        if name not in seen and name in sets:
+            seen.add(name)
+            todo += sets[name].includes
+    return False

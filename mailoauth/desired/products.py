@@ -16,7 +16,7 @@ from typing import Any
 
 from mailoauth.base import yamlio
 from mailoauth.base.keyspec import Key, check_fields
-from mailoauth.base.problems import KeyPath, Problem, Problems, did_you_mean
+from mailoauth.base.problems import KeyPath, Problem, Problems, did_you_mean, quoted
 from mailoauth.base.tree import Tree
 from mailoauth.desired.model import SIGN_IN_AUDIENCE
 
@@ -161,7 +161,9 @@ def _product(found: Problems, key: str, doc: Any, sets: Collection[str], scopes:
     for i, audience in enumerate(unsupported.get("audiences") or ()):
         if audience not in SIGN_IN_AUDIENCE:
             hint = did_you_mean(audience, SIGN_IN_AUDIENCE) or f"audiences: {', '.join(SIGN_IN_AUDIENCE)}"
-            found.error(("unsupportedAudiences", "audiences", i), f"unknown audience '{audience}'", audience, hint)
+            found.error(
+                ("unsupportedAudiences", "audiences", i), f"unknown audience {quoted(audience)}", audience, hint
+            )
     if found.errors or not use_cases:
         return None
     return Product(
@@ -188,7 +190,7 @@ def _use_case(
         for i, name in enumerate(v.get(field) or ()):
             if name not in known:
                 hint = did_you_mean(name, known) or f"known: {', '.join(sorted(known))}"
-                found.error((*path, field, i), f"unknown {what} '{name}'", name, hint=hint)
+                found.error((*path, field, i), f"unknown {what} {quoted(name)}", name, hint=hint)
     if not v.get("scopeSets") and not v.get("scopes"):
         found.error(path, "a use case needs scopeSets or scopes", hint="name what the product requests for it")
     return UseCase(
@@ -230,7 +232,7 @@ def derive(
     product = products.get(name)
     if product is None:
         hint = did_you_mean(name, products) or f"products: {', '.join(sorted(products)) or 'none'} (in products/)"
-        found.error((*path, "product"), f"unknown product '{name}'", name, hint=hint)
+        found.error((*path, "product"), f"unknown product {quoted(name)}", name, hint=hint)
         return Derived(values, {})
     cases = _use_cases(found, path, product, values.get("useCases") or ())
     _check_audience(found, path, product, values.get("audience"))
@@ -289,7 +291,7 @@ def _use_cases(found: Problems, path: KeyPath, product: Product, names: Any) -> 
         case = product.use_cases.get(name)
         if case is None:
             hint = did_you_mean(name, product.use_cases) or f"use cases: {', '.join(product.use_cases)}"
-            found.error((*path, "useCases", i), f"{product.name} has no use case '{name}'", name, hint=hint)
+            found.error((*path, "useCases", i), f"{product.name} has no use case {quoted(name)}", name, hint=hint)
         else:
             cases.append(case)
             if case.legacy:

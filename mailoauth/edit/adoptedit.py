@@ -17,7 +17,7 @@ from mailoauth.base import yamlio
 from mailoauth.base.problems import InvalidInput, Problem
 from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.model import App, Stack
-from mailoauth.edit.rtyaml import RoundTrip
+from mailoauth.edit.rtyaml import RoundTrip, round_trip_edit
 from mailoauth.guardrails.rules import Guard
 from mailoauth.project import stackfile
 from mailoauth.project.stackfile import ProjectContext
@@ -32,22 +32,28 @@ def added_text(
 ) -> tuple[str, Stack, bool]:
     """The stack file with the adopted app appended, its validated desired state, and whether every
     other line is byte-identical. Raises InvalidInput (nothing gets written) when the result is not valid."""
-    rt = RoundTrip.parse(source, stack.file)
-    config = rt.doc["config"]
-    apps = config.get("mailoauth:apps")
-    if not isinstance(apps, CommentedMap) or not apps:  # missing, empty or `{}`: the stack's first app
-        apps = CommentedMap()
-        config["mailoauth:apps"] = apps
-    else:
-        comment = ["", *comment]  # a blank line between the apps
-    apps[adoption.key] = node(adoption.entry)
-    apps.yaml_set_comment_before_after_key(adoption.key, before="\n".join(comment), indent=2 * rt.yaml.map_indent)  # type: ignore[operator]
-    text = rt.text()
-    after = stackfile.build_stack(
-        stack.name, yamlio.load(text, stack.file), stack.file, ProjectContext(catalogue, today, guard=guard)
-    )
-    _check(after, stack, adoption)
-    return text, after, rt.exact
+
+    def change(rt: RoundTrip) -> None:
+        config = rt.doc["config"]
+        apps = config.get("mailoauth:apps")
+        lines = comment
+        if not isinstance(apps, CommentedMap) or not apps:  # missing, empty or `{}`: the stack's first app
+            apps = CommentedMap()
+            config["mailoauth:apps"] = apps
+        else:
+            lines = ["", *comment]  # a blank line between the apps
+        apps[adoption.key] = node(adoption.entry)
+        apps.yaml_set_comment_before_after_key(adoption.key, before="\n".join(lines), indent=2 * rt.yaml.map_indent)  # type: ignore[operator]
+
+    def check(text: str) -> Stack:
+        after = stackfile.build_stack(
+            stack.name, yamlio.load(text, stack.file), stack.file, ProjectContext(catalogue, today, guard=guard)
+        )
+        _check(after, stack, adoption)
+        return after
+
+    edit = round_trip_edit(source, stack.file, change, check)
+    return edit.text, edit.result, edit.exact
 
 
 def node(value: Any, key: str | None = None) -> Any:

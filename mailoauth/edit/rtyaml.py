@@ -10,17 +10,18 @@ module is only imported by the commands that write files.
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from mailoauth.base import yamlio
 from mailoauth.base.problems import InvalidInput, Problem
+
+T = TypeVar("T")
 
 # (mapping indent, sequence indent, dash offset), most common first: a file without block lists
 # round-trips under several, and the first decides how a new list (`secrets:`) is indented.
@@ -97,22 +98,22 @@ def _dump(yaml: YAML, doc: Any) -> str:
     return out.getvalue()
 
 
-def read_source(path: Path) -> str:
-    """The file's exact text (line endings included, unlike Path.read_text)."""
-    return path.read_bytes().decode("utf-8")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` in one step: a reader (or a crash) sees the old file or the new one, never half."""
-    mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def round_trip_edit(source: str, file: str, change: Callable[[RoundTrip], None], check: Callable[[str], T]) -> Edit[T]:
+    """Parse `source`, let `change` edit the document, write it out and rebuild it with `check` (which
+    validates the result and compares it with what the edit intended). Problems carry the line numbers
+    of `source`, the file the user opens. Raises InvalidInput when the result is not what was meant."""
+    rt = RoundTrip.parse(source, file)
+    change(rt)
+    text = rt.text()
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        result = check(text)
+    except InvalidInput as exc:
+        raise InvalidInput(yamlio.with_lines(list(exc.problems), source)) from None
+    return Edit(text, result, rt.exact)
+
+
+@dataclass(frozen=True)
+class Edit(Generic[T]):
+    text: str
+    result: T  # what `check` built from the new text
+    exact: bool  # every line the edit did not touch is byte-identical

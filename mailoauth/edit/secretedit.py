@@ -21,7 +21,7 @@ from mailoauth.base import yamlio
 from mailoauth.base.problems import InvalidInput, Problem
 from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.model import SecretSlot, Stack
-from mailoauth.edit.rtyaml import RoundTrip
+from mailoauth.edit.rtyaml import RoundTrip, round_trip_edit
 from mailoauth.guardrails.rules import Guard
 from mailoauth.project import stackfile
 from mailoauth.project.stackfile import ProjectContext
@@ -37,16 +37,17 @@ def edited_text(
 
     Raises InvalidInput (so nothing gets written) when the result is not a valid stack file.
     """
-    rt = RoundTrip.parse(source, stack.file)
-    app = rt.doc["config"]["mailoauth:apps"][rotation.app]
-    _refuse_shared(app, rotation.app)
-    apply(app, rotation)
-    text = rt.text()
-    try:
+
+    def change(rt: RoundTrip) -> None:
+        app = rt.doc["config"]["mailoauth:apps"][rotation.app]
+        _refuse_shared(app, rotation.app)
+        apply(app, rotation)
+
+    def rebuilt(text: str) -> None:
         check(text, stack, rotation, catalogue, today, guard)
-    except InvalidInput as exc:  # line numbers of the file on disk, which is what the user opens
-        raise InvalidInput(yamlio.with_lines(list(exc.problems), source)) from None
-    return text, rt.exact
+
+    edit = round_trip_edit(source, stack.file, change, rebuilt)
+    return edit.text, edit.exact
 
 
 def _refuse_shared(app: CommentedMap, key: str) -> None:

@@ -63,6 +63,25 @@ def split_uri(uri: str) -> SplitResult | None:
         return None
 
 
+def idn_host(uri: str) -> str | None:
+    """The ASCII (punycode) form of a URI's host when it is written in other characters, else None.
+    A look-alike host (a Cyrillic letter in place of a Latin one) reads as one host and is another."""
+    parts = split_uri(uri)
+    host = parts.hostname if parts else None
+    if not host or host.isascii():
+        return None
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "(not a valid internationalised host name)"
+
+
+def shown_uri(uri: str) -> str:
+    """A URI as a reviewer should see it: an internationalised host with its punycode form beside it."""
+    ascii_host = idn_host(uri)
+    return f"{uri} (host {ascii_host})" if ascii_host else uri
+
+
 def is_loopback(uri: str) -> bool:
     parts = split_uri(uri)
     return parts is not None and parts.hostname in LOOPBACK_HOSTS

@@ -24,6 +24,7 @@ from mailoauth.base.problems import (
     Problem,
     Problems,
     did_you_mean,
+    quoted,
     raise_if_errors,
 )
 from mailoauth.base.tree import Tree
@@ -46,21 +47,58 @@ from mailoauth.desired.products import Derived, Product, derive, lenient_callbac
 from mailoauth.guardrails import rules
 
 STACKS_DIR = "stacks"
-STACK_FILE = re.compile(r"^Pulumi\.(?P<name>[^/]+)\.ya?ml$")
+STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")  # Pulumi's rule for a stack name (docs/sources.md)
+STACK_PREFIX, STACK_SUFFIX = "Pulumi.", ".yaml"
 PULUMI_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
 REDIRECT_FORBIDDEN = set("!$'(),;")
 # Web redirect URI schemes terraform-provider-azuread v3.9.0 accepts (docs/sources.md, uri.go:39-57)
 PROVIDER_REDIRECT_SCHEMES = ("http", "https", "ms-appx-web", "brk-multihub")
 APPS = ("config", "mailoauth:apps")
+LAST_PINNED_YEAR = date.max.year - 100  # spans of up to 100 years are added to today
 PERMISSION_KEYS = ("scopeSets", "scopes", "omitScopes")  # all an app's permissions depend on
 
 
 def stack_file(name: str) -> str:
-    return f"{STACKS_DIR}/Pulumi.{name}.yaml"
+    """The one place a stack name becomes a path: `stacks/Pulumi.<name>.yaml`, once the name is one Pulumi
+    accepts (letters, digits, '-', '_' and '.', at most 100), so it can never lead out of stacks/."""
+    if not isinstance(name, str) or not STACK_NAME.fullmatch(name):
+        shown = repr(name) if len(str(name)) <= 60 else f"{str(name)[:60]!r}..."
+        raise InvalidInput(
+            [
+                Problem(
+                    STACKS_DIR,
+                    (),
+                    f"{shown} is not a stack name",
+                    hint="a stack name has 1 to 100 letters, digits, '-', '_' or '.' (stacks/Pulumi.<name>.yaml)",
+                )
+            ]
+        )
+    return f"{STACKS_DIR}/{STACK_PREFIX}{name}{STACK_SUFFIX}"
 
 
 def stack_names(tree: Tree) -> list[str]:
-    return sorted(m["name"] for f in tree.list_dir(STACKS_DIR) if (m := STACK_FILE.match(f)))
+    """The stacks of the project: every `stacks/Pulumi.<name>.yaml`. A file there that looks like a stack
+    file but is one Pulumi would not read as one (a `.yml` ending, a name with a space) is refused, so that
+    no stack is silently left out of a check or a review."""
+    names: list[str] = []
+    problems: list[Problem] = []
+    for fname in tree.list_dir(STACKS_DIR):
+        if not fname.startswith(STACK_PREFIX) or not fname.endswith((STACK_SUFFIX, ".yml")):
+            continue
+        name = fname[len(STACK_PREFIX) :].rsplit(".", 1)[0]
+        if fname.endswith(".yml"):
+            problems.append(_misnamed(fname, "Pulumi reads a stack's settings only from Pulumi.<stack>.yaml"))
+        elif not STACK_NAME.fullmatch(name):
+            problems.append(_misnamed(fname, "a stack name has 1 to 100 letters, digits, '-', '_' or '.'"))
+        else:
+            names.append(name)
+    raise_if_errors(problems)
+    return sorted(names)
+
+
+def _misnamed(fname: str, why: str) -> Problem:
+    shown = repr(fname) if len(fname) <= 80 else f"{fname[:80]!r}..."
+    return Problem(STACKS_DIR, (), f"the file {shown} is not named as a stack file: {why}", hint="rename it")
 
 
 def utc_today() -> date:
@@ -69,9 +107,12 @@ def utc_today() -> date:
     if not pinned:
         return datetime.now(timezone.utc).date()
     try:
-        return date.fromisoformat(pinned)
+        day = date.fromisoformat(pinned)
     except ValueError:
         raise CommandError(f"MAILOAUTH_TODAY: {pinned!r} is not a date (YYYY-MM-DD); unset it to use today") from None
+    if day.year > LAST_PINNED_YEAR:  # lifetimes and report windows of up to 100 years are added to it
+        raise CommandError(f"MAILOAUTH_TODAY: {pinned} is after {LAST_PINNED_YEAR}; unset it to use today")
+    return day
 
 
 @dataclass(frozen=True)
@@ -145,7 +186,7 @@ def build_stack(name: str, doc: Any, file: str, project: ProjectContext) -> Stac
 def _object_ids(found: Problems, path: KeyPath, ids: list[str] | None) -> tuple[str, ...]:
     """Directory object ids, lower case; the azuread provider refuses owners that are not UUIDs."""
     for i, value in enumerate(ids or ()):
-        if not re.match(GUID_PATTERN, value):
+        if not re.fullmatch(GUID_PATTERN, value):
             found.error((*path, i), "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), an object id", value)
     return tuple(dict.fromkeys(v.lower() for v in ids or ()))
 
@@ -156,7 +197,7 @@ def _config(found: Problems, doc: Any) -> dict[str, Any]:
         return {}
     for key in doc:
         if key not in PULUMI_FILE_KEYS:
-            found.error((key,), "unknown top-level key", hint=did_you_mean(str(key), PULUMI_FILE_KEYS))
+            found.error((key,), "unknown top-level key", hint=did_you_mean(key, PULUMI_FILE_KEYS))
     return doc["config"]
 
 
@@ -172,7 +213,7 @@ def _apps(
     app_key = next(k for k in CONFIG_KEYS if k.name == "mailoauth:apps")
     for key, settings in raw.items():
         path = (*APPS, key)
-        if not re.match(app_key.pattern or "", str(key)):
+        if not re.fullmatch(app_key.pattern or "", str(key)):  # the loader refuses keys that are not text
             found.error(
                 path,
                 "app key must be lowercase letters, digits and '-', at most 63 characters "
@@ -267,9 +308,11 @@ def _imports(found: Problems, path: KeyPath, v: dict[str, Any], permissions: lis
             found.error(where, "a consent grant is imported only with adminConsent: true", resource)
         elif resource not in requested:
             hint = f"resources it requests: {', '.join(requested)}"
-            found.error(where, f"the app requests no permission from '{resource}'", resource, hint=hint)
+            found.error(where, f"the app requests no permission from {quoted(resource)}", resource, hint=hint)
         elif resource in grants:
-            found.error(where, f"a second grant for '{resource}'", resource, hint="one tenant-wide grant per resource")
+            found.error(
+                where, f"a second grant for {quoted(resource)}", resource, hint="one tenant-wide grant per resource"
+            )
         if resource and grant.get("id"):
             grants[resource] = grant["id"]
     sp = given.get("servicePrincipal")
@@ -318,7 +361,7 @@ def _app_permissions(
         if name not in catalogue.sets:
             found.error(
                 (*path, "scopeSets", i),
-                f"unknown scope set '{name}'",
+                f"unknown scope set {quoted(name)}",
                 name,
                 hint=did_you_mean(name, catalogue.sets) or f"sets: {', '.join(sorted(catalogue.sets))}",
             )
@@ -330,7 +373,7 @@ def _app_permissions(
         if name not in catalogue.scopes:
             found.error(
                 (*path, "scopes", i),
-                f"unknown scope '{name}'",
+                f"unknown scope {quoted(name)}",
                 name,
                 hint=did_you_mean(name, catalogue.scopes) or "add it to scopes/catalogue.yaml first",
             )
@@ -346,7 +389,7 @@ def _omitted(found: Problems, path: KeyPath, omit: list[str], catalogue: Catalog
         if name not in general:
             found.error(
                 (*path, "omitScopes", i),
-                f"'{name}' is not in the {ALWAYS_SET} set",
+                f"{quoted(name)} is not in the {ALWAYS_SET} set",
                 name,
                 hint=f"only {', '.join(general)} can be left out",
             )
@@ -447,11 +490,19 @@ def _check_redirect_uris(found: Problems, path: KeyPath, uris: list[str] | None,
         )
     if len(uris) > limit:
         found.error((*path, "redirectUris"), f"{len(uris)} redirect URIs; Entra allows {limit}", len(uris))
+    seen: set[str] = set()
     for i, uri in enumerate(uris):
         for message, hint in redirect_uri_problems(uri, personal):
             found.error((*path, "redirectUris", i), message, uri, hint)
-        if uri in uris[:i]:
+        if ascii_host := rules.idn_host(uri):
+            found.warn(
+                (*path, "redirectUris", i),
+                f"the host of {uri!r} is internationalised; browsers and Entra use {ascii_host}: make sure it is "
+                "the host you mean (look-alike letters from other scripts read as a different host)",
+            )
+        if uri in seen:
             found.error((*path, "redirectUris", i), "duplicate redirect URI", uri)
+        seen.add(uri)
 
 
 def redirect_uri_problems(uri: str, personal: bool) -> list[tuple[str, str | None]]:
@@ -470,11 +521,36 @@ def redirect_uri_problems(uri: str, personal: bool) -> list[tuple[str, str | Non
         out.append((f"the azuread provider accepts only {', '.join(PROVIDER_REDIRECT_SCHEMES)} URLs here", None))
     elif not parts.path:
         out.append(("the azuread provider refuses a redirect URL without a path", f"write {uri}/"))
+    out += _deceptive_uri_problems(uri, parts)
     bad = sorted(REDIRECT_FORBIDDEN & set(uri))
     if bad:
         out.append((f"redirect URI contains characters Entra rejects: {' '.join(bad)}", None))
     if personal and parts is not None and parts.query:
         out.append(("query parameters are not allowed in redirect URIs of apps that allow personal accounts", None))
+    return out
+
+
+def _deceptive_uri_problems(uri: str, parts: Any) -> list[tuple[str, str | None]]:
+    """What makes a redirect URI read as one place and send the code to another."""
+    out: list[tuple[str, str | None]] = []
+    if any(c.isspace() or not c.isprintable() for c in uri):  # urlsplit drops tabs and newlines silently
+        out.append(("redirect URI contains whitespace or control characters", "remove them"))
+    if "#" in uri:
+        out.append(("redirect URI has a fragment ('#...'); RFC 6749 section 3.1.2 forbids it", "remove the '#' part"))
+    if parts is not None and "@" in parts.netloc:
+        out.append(
+            (
+                f"redirect URI has user info before '@': codes would go to {parts.hostname}, not to what precedes '@'",
+                "write only the host",
+            )
+        )
+    if parts is not None and parts.netloc:
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0:
+            out.append(("redirect URI has a port outside 1-65535", "fix or remove the port"))
     return out
 
 

@@ -9,7 +9,7 @@ it, so the permission a helpdesk app gains is the first thing a security reviewe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, TypedDict, cast
 
@@ -19,6 +19,7 @@ from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.endpoints import app_endpoints
 from mailoauth.desired.exchange import exchange_online
 from mailoauth.desired.model import App, Permission, SecretSlot, Stack
+from mailoauth.guardrails import rules
 from mailoauth.review.plan import permission_document
 
 RISKS = ("low", "medium", "high")
@@ -401,7 +402,7 @@ def diff_app(old: App | None, new: App, cats: Catalogues, today: date) -> list[C
         *_audience(old, new),
         *_admin_consent(old, new),
         *_permissions(old, new, cats),
-        *_strings("redirectUri", old.redirect_uris if old else (), new.redirect_uris, "medium", _URI_WHY, "high"),
+        *_redirect_uris(old, new),
         *_secrets(old.secrets if old else (), new.secrets, today),
         *_strings("owner", old.owners if old else (), new.owners, "medium", _OWNER_WHY),
         *_strings("mailbox", old.mailboxes if old else (), new.mailboxes, "low", ("", "")),
@@ -410,6 +411,20 @@ def diff_app(old: App | None, new: App, cats: Catalogues, today: date) -> list[C
 
 
 _URI_WHY = ("authorization codes can be sent to this address", "sign-ins returning here fail with AADSTS50011")
+_CONFIDENTIAL_URI_WHY = "authorization codes can be sent to this address, and the app's secret redeems them"
+
+
+def _redirect_uris(old: App | None, new: App) -> list[Change]:
+    """A new redirect URI on an existing app with a secret is high-risk: whoever receives a code there can
+    redeem it with the secret (on a new app it is part of the app's own, separately rated, addition); a
+    removed one is a high availability risk. An internationalised host is shown with its punycode form."""
+    confidential = old is not None and bool(new.secrets)
+    risk, why = ("high", _CONFIDENTIAL_URI_WHY) if confidential else ("medium", _URI_WHY[0])
+    uris = old.redirect_uris if old else ()
+    changes = _strings("redirectUri", uris, new.redirect_uris, risk, (why, _URI_WHY[1]), "high")
+    return [replace(c, subject=rules.shown_uri(c.subject)) for c in changes]
+
+
 _OWNER_WHY = ("an owner can add secrets and change the registration", "")
 
 
@@ -541,7 +556,7 @@ def _strings(
 ) -> list[Change]:
     """Set-like lists (order carries no meaning in Entra): what was added at `risk` (security), what was
     removed at `removal` (availability)."""
-    old, new = list(dict.fromkeys(before)), list(dict.fromkeys(after))
+    old, new = dict.fromkeys(before), dict.fromkeys(after)  # ordered, and linear to look up
     gone: Outage = {"availability": removal, "outage": why[1]} if removal != "low" else {}
     return [Change(kind, "added", v, risk, why[0]) for v in new if v not in old] + [
         Change(kind, "removed", v, "low", "" if gone else why[1], **gone) for v in old if v not in new

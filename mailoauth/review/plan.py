@@ -11,6 +11,7 @@ from typing import Any
 from mailoauth.base.style import count
 from mailoauth.desired.endpoints import app_endpoints
 from mailoauth.desired.model import DEPLOYER, App, Permission, Stack
+from mailoauth.guardrails import rules
 
 
 def permission_document(p: Permission) -> dict[str, Any]:
@@ -128,7 +129,7 @@ def render_text(doc: dict[str, Any]) -> str:
             ),
             f"    audience       {app['audience']} ({app['signInAudience']})",
             *_token_version_lines(app, "    token version  {}"),
-            *(f"    redirect URI   {u}{_origin(origin, 'redirectUris')}" for u in app["redirectUris"]),
+            *(f"    redirect URI   {rules.shown_uri(u)}{_origin(origin, 'redirectUris')}" for u in app["redirectUris"]),
             f"    scope sets     {', '.join(app['scopeSets'])}{_origin(origin, 'scopeSets')}",
             *([f"    left out       {', '.join(app['omitScopes'])} (of the general set)"] if app["omitScopes"] else []),
         ]
@@ -218,7 +219,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
             for p in by_name(app["permissions"])
         ]
         out += ["", "<details><summary>Redirect URIs, secrets and endpoints</summary>", ""]
-        out += [f"- redirect URI: `{u}`" for u in app["redirectUris"]]
+        out += [f"- redirect URI: `{rules.shown_uri(u)}`" for u in app["redirectUris"]]
         out += [
             f"- secret `{s['name']}`: {s['description']}, expires {s['expires']}{_adopted(s)}" for s in app["secrets"]
         ]

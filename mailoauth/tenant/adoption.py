@@ -118,7 +118,7 @@ class Adoption:
 def default_key(display_name: str) -> str:
     """An app key from the display name: 'Jira Mail (prod)' -> 'jira-mail-prod'."""
     slug = re.sub(r"[^a-z0-9]+", "-", display_name.lower()).strip("-")[:63].strip("-")
-    return slug if re.match(APP_KEY_PATTERN, slug) else "app"
+    return slug if re.fullmatch(APP_KEY_PATTERN, slug) else "app"
 
 
 def adopt(live: LiveApp, catalogue: Catalogue, resources: dict[str, ResourceApi], request: Request) -> Adoption:

@@ -8,10 +8,12 @@ write it (mode 0600).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
 import ssl
+import stat
 import urllib.error
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -319,11 +321,18 @@ class Verification:
 
 
 def write_token_file(path: Path, document: dict[str, object]) -> None:
-    """Create or replace `path` readable by its owner only (the mode is set before anything is written)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    """Create or replace `path` readable by its owner only. The file is opened without truncating it and
+    checked first: another user's file, or one that is not a regular file, is left as it was (OSError)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "it is not a regular file")
+        if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+            raise PermissionError(errno.EPERM, "it belongs to another user; choose a file of your own")
         if hasattr(os, "fchmod"):
-            os.fchmod(out.fileno(), 0o600)
+            os.fchmod(fd, 0o600)  # before the token is written
+        os.ftruncate(fd, 0)
         json.dump(document, out, indent=2)
         out.write("\n")
 
