@@ -217,10 +217,11 @@ def read_until(fd: int, text: str, timeout: float = 20.0) -> str:
     return seen.decode()
 
 
-def test_terminal_prompts_for_what_the_flags_leave_out(project: Path, login: str) -> None:
+def init_on_terminal(project: Path, *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """`mailoauth init ARGS` with a pseudo-terminal for its streams; the terminal's other end."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mailoauth", "-C", str(project), "init", "--login-url", login],
+        [sys.executable, "-m", "mailoauth", "-C", str(project), "init", *args],
         stdin=follower,
         stdout=follower,
         stderr=follower,
@@ -228,6 +229,11 @@ def test_terminal_prompts_for_what_the_flags_leave_out(project: Path, login: str
         close_fds=True,
     )
     os.close(follower)
+    return proc, leader
+
+
+def test_terminal_prompts_for_what_the_flags_leave_out(project: Path, login: str) -> None:
+    proc, leader = init_on_terminal(project, "--login-url", login)
     try:
         answers = [
             ("Environment (stack name): ", "desk"),
@@ -256,17 +262,8 @@ def test_terminal_prompts_for_what_the_flags_leave_out(project: Path, login: str
 
 def test_a_prompted_stack_name_meets_the_same_rule(project: Path, login: str) -> None:
     """A name typed at the prompt is not checked by the option's type: init checks it before writing."""
-    leader, follower = pty.openpty()
     flags = ["--tenant", TENANT, *ODOO, "--instance-url", "https://erp.example.com", "--login-url", login]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mailoauth", "-C", str(project), "init", *flags],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "MAILOAUTH_TODAY": TODAY},
-        close_fds=True,
-    )
-    os.close(follower)
+    proc, leader = init_on_terminal(project, *flags)
     try:
         read_until(leader, "Environment (stack name): ")
         os.write(leader, b"../lab\n")
