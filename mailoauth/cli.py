@@ -140,11 +140,19 @@ def stack_name(text: str) -> str:
     return name
 
 
-def add_stack(parser: argparse._ActionsContainer, required: bool = True, many: bool = False, help: str = "") -> None:
+def add_stack(
+    parser: argparse._ActionsContainer,
+    required: bool = True,
+    many: bool = False,
+    help: str = "",
+    aliases: Sequence[str] = (),
+) -> None:
     """--stack NAME (or several with `many`); a stack file path is taken for its name."""
     what = help or ("only these stacks" if many else "the stack")
     parser.add_argument(
         "--stack",
+        *aliases,
+        dest="stack",
         required=required,
         type=stack_name,
         metavar="NAME",
@@ -153,12 +161,16 @@ def add_stack(parser: argparse._ActionsContainer, required: bool = True, many: b
     )
 
 
-def add_app(parser: argparse.ArgumentParser, required: bool = True, help: str = "") -> None:
-    parser.add_argument("--app", required=required, metavar="KEY", help=help or "app key under mailoauth:apps")
+def add_app(parser: argparse.ArgumentParser, help: str = "") -> None:
+    """--app KEY, optional: every command resolves it with `pick_app` (without it, the stack's only app)."""
+    parser.add_argument(
+        "--app", metavar="KEY", help=help or "app key under mailoauth:apps (default: the stack's only app)"
+    )
 
 
 def pick_app(stack: Stack, key: str | None, note: str = "") -> App:
-    """The app `--app` names in `stack`; without --app, the stack's only app."""
+    """The app `--app` names in `stack`; without --app, the stack's only app. Otherwise a UsageError (exit 2)
+    listing the stack's app keys, with a suggestion for a misspelt one."""
     from mailoauth.base.problems import did_you_mean, quoted
 
     apps = stack.apps
@@ -171,8 +183,8 @@ def pick_app(stack: Stack, key: str | None, note: str = "") -> App:
         raise UsageError(
             f"{stack.file}: stack {stack.name} has {len(apps)} apps; choose one with --app ({listed}){note}"
         )
-    hint = did_you_mean(key, apps) or listed
-    raise UsageError(f"{stack.file}: config.mailoauth:apps: no app {quoted(key)}; {hint}{note}")
+    hint = "".join(f"; {h}" for h in [did_you_mean(key, apps)] if h)
+    raise UsageError(f"{stack.file}: config.mailoauth:apps: no app {quoted(key)}{hint} ({listed}){note}")
 
 
 def output_format(text: str) -> str:

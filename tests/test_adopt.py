@@ -307,10 +307,10 @@ def test_only_the_owners_the_project_adds_differ(
     assert result.code == 0, result.err
     changes = result.out.split("the first pulumi up will also (the project's rules, not the tenant):\n")[1]
     assert changes.split("\n\n")[0].splitlines() == [
-        f"  - make {portal.admin['id']} owner(s) of the service principal too: the stack gives the app registration "
+        f"  - make {portal.admin['id']} an owner of the service principal too: the stack gives the app registration "
         "and its service principal the same owners",
     ]
-    assert "openid, email, profile stay(s) out (omitScopes)" in result.out
+    assert "openid, email, profile stay out (omitScopes): the registration lacks them, though every app" in result.out
     run = run_adopted(live_env, project, portal, monkeypatch)
     live = live_inputs(live_env.tenant, portal)
     assert program_inputs(run, APPLICATION, "jira-mail-prod") == live[APPLICATION]  # same permissions, same order
@@ -416,19 +416,32 @@ REFUSALS = {
     ),
     "spa redirect URI": (
         lambda p: p.application["spa"]["redirectUris"].append("https://jira.example.com/spa"),
-        "spa redirect URI(s) https://jira.example.com/spa: the stack registers Web redirect URIs only; remove them in "
+        "spa redirect URI https://jira.example.com/spa: the stack registers Web redirect URIs only; remove it in "
         "the portal (Authentication > Single-page application) if the mail product does not use them, or keep this "
         "app outside the project",
     ),
     "public client redirect URI": (
         lambda p: p.application["publicClient"]["redirectUris"].append("http://localhost"),
-        "publicClient redirect URI(s) http://localhost: the stack registers Web redirect URIs only; remove them in "
+        "publicClient redirect URI http://localhost: the stack registers Web redirect URIs only; remove it in "
         "the portal (Authentication > Mobile and desktop applications)",
+    ),
+    "two spa redirect URIs": (
+        lambda p: p.application["spa"]["redirectUris"].extend(
+            ["https://a.example.com/spa", "https://b.example.com/spa"]
+        ),
+        "spa redirect URIs https://a.example.com/spa, https://b.example.com/spa: the stack registers Web redirect "
+        "URIs only; remove them in the portal (Authentication > Single-page application) if the mail product does "
+        "not use them, or keep this app outside the project",
     ),
     "app roles": (
         lambda p: p.application.update(appRoles=[{"value": "Mail.Admin", "displayName": "Admins"}]),
-        "app role(s) Mail.Admin: pulumi up would clear it; remove it in the portal (App roles), or keep this app "
+        "app role Mail.Admin: pulumi up would clear it; remove it in the portal (App roles), or keep this app "
         "outside the project",
+    ),
+    "two app roles": (
+        lambda p: p.application.update(appRoles=[{"value": "Mail.Admin"}, {"displayName": "Auditors"}]),
+        "app roles Mail.Admin, Auditors: pulumi up would clear them; remove them in the portal (App roles), or keep "
+        "this app outside the project",
     ),
     "exposed API": (
         lambda p: p.application.update(identifierUris=["api://jira-mail"]),
@@ -724,7 +737,7 @@ def test_listed_deployers_are_the_owners_adopt_compares(live_env: FakeCloud, pro
     portal = portal_app(live_env, consent=False)
     result = adopt(run_cli, live_env, project, portal.client_id)
     assert result.code == 0, result.err
-    assert f"  - make {ci} owner(s) of both (mailoauth:deployers owns every app of the stack)" in result.out
+    assert f"  - make {ci} an owner of both (mailoauth:deployers owns every app of the stack)" in result.out
     assert "make the deploying principal an owner" not in result.out
 
 
@@ -734,3 +747,21 @@ def test_the_order_and_the_left_out_scopes_are_one_line_each(live_env: FakeCloud
     text = stack_text(project)
     assert "      omitScopes: [email, profile]\n" in text
     assert "        permissionOrder: [offline_access, openid, IMAP.AccessAsUser.All, User.Read]\n" in text
+
+
+def test_notes_and_changes_count_their_nouns(live_env: FakeCloud, project: Path, run_cli) -> None:
+    """One left-out scope and two listed deployers: the singular and the plural, never "(s)"."""
+    ci, ops = "c1c1c1c1-0000-4000-8000-000000000001", "c1c1c1c1-0000-4000-8000-000000000002"
+    stack = project / "stacks" / "Pulumi.prod.yaml"
+    stack.write_text(
+        stack.read_text().replace("  mailoauth:apps:\n", f"  mailoauth:deployers: [{ci}, {ops}]\n  mailoauth:apps:\n")
+    )
+    portal = portal_app(live_env, scopes=[s for s in PORTAL_SCOPES if s != "profile"], consent=False)
+    result = adopt(run_cli, live_env, project, portal.client_id)
+    assert result.code == 0, result.err
+    assert f"  - make {ci}, {ops} owners of both (mailoauth:deployers owns every app of the stack)" in result.out
+    assert (
+        "profile stays out (omitScopes): the registration lacks it, though every app of this project asks for the "
+        "general set; delete omitScopes and pulumi up adds it"
+    ) in result.out.replace("\n    ", " ")
+    assert "(s)" not in result.out

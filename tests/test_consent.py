@@ -565,7 +565,7 @@ def test_usage_errors(tenant: Tenant, project: Path, run_cli) -> None:
     assert mixed.err == "error: --include-declared goes with --all: --user never removes tenant-wide consent\n"
     typo = consent(run_cli, tenant.cloud, project, "revoke", "--app", "mail-ot", "--all", "--yes")
     assert typo.err == (
-        "error: --app: stacks/Pulumi.test.yaml has no app 'mail-ot' under config.mailoauth:apps; did you mean "
-        "'mail-out'?\n"
+        "error: stacks/Pulumi.test.yaml: config.mailoauth:apps: no app 'mail-ot'; did you mean 'mail-out'? "
+        "(apps: mail-in, mail-out); nothing was revoked\n"
     )
     assert tenant.cloud.graph.http_requests == []

@@ -117,7 +117,7 @@ def test_a_manual_run_deploys_the_stack_asked_for_or_all(big: GitRepo, tmp_path:
 def test_a_manual_run_for_an_unknown_stack_stops(big: GitRepo, tmp_path: Path) -> None:
     done, _ = plan_step(big, tmp_path, EVENT="workflow_dispatch", ONLY="prod")
     assert done.returncode == 2
-    assert done.stderr == "error: no stack file for prod in stacks/; 1000 stack(s) there\n"
+    assert done.stderr == "error: no stack file for prod in stacks/; 1000 stacks there\n"
 
 
 # --- reasons, on the example project -------------------------------------------------------------
@@ -148,7 +148,7 @@ def test_reasons_name_the_stack_file_and_the_catalogue_entry(repo: GitRepo, caps
         "dev": [{"kind": "stack", "file": "stacks/Pulumi.dev.yaml"}, smtp],
         "prod": [smtp],
     }
-    assert doc["summary"] == "2 of 3 stack(s) to deploy."
+    assert doc["summary"] == "2 of 3 stacks to deploy."
     assert [(e["stack"], e["status"], e["risk"]) for e in doc["stacks"]] == [
         ("dev", "changed", "high"),  # a new redirect URI on an app with a secret; docs/fleet.md shows this document
         ("prod", "changed", "low"),
@@ -188,7 +188,7 @@ def test_an_invalid_policy_is_an_error_not_nothing_to_deploy(repo: GitRepo, caps
 def test_a_comment_or_reordering_deploys_nothing(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     repo.edit("stacks/Pulumi.dev.yaml", "config:", "# reviewed\nconfig:")
     code, doc = affected(repo, capsys)
-    assert (code, doc["stacks"], doc["summary"]) == (0, [], "0 of 3 stack(s) to deploy.")
+    assert (code, doc["stacks"], doc["summary"]) == (0, [], "0 of 3 stacks to deploy.")
 
 
 # --- the job list --------------------------------------------------------------------------------
@@ -214,7 +214,7 @@ def run(repo: GitRepo, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[
 
 def test_jobs_for_a_person(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(repo, capsys, "fleet", "jobs", "--all", "--chunk-size", "2")
-    assert (code, out) == (0, "3 stack(s) in 2 chunk(s)\n  stacks 1-2 of 3: dev, prod\n  stacks 3-3 of 3: saas\n")
+    assert (code, out) == (0, "3 stacks in 2 chunks\n  stacks 1-2 of 3: dev, prod\n  stacks 3-3 of 3: saas\n")
 
 
 def test_jobs_refuses_what_is_not_an_affected_list(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
@@ -326,7 +326,7 @@ def test_summary_lists_drift_due_secrets_and_failed_checks(tmp_path: Path, capsy
     assert code == 1
     assert out == (
         "## mailoauth fleet report\n\n"
-        "**5 of 6 stack(s) need a person**: 1 drifted, 1 with secrets due, 4 could not be checked.\n\n"
+        "**5 of 6 stacks need a person**: 1 drifted, 1 with secrets due, 4 could not be checked.\n\n"
         "| stack | drift | secrets due | errors |\n|---|---|---|---|\n"
         "| `broken` | - | - | audit: exit 2: error: AADSTS7000215: Invalid client secret provided |\n"
         f"| `cancelled` | - | - | audit: {not_run('audit')} |\n"
@@ -350,7 +350,7 @@ def test_summary_of_a_clean_fleet_exits_0(tmp_path: Path, capsys: pytest.Capture
     code = cli.main(["fleet", "summary", "--reports", str(tmp_path / "r"), "--jobs", str(tmp_path / "jobs.json")])
     assert (code, capsys.readouterr().out) == (
         0,
-        "## mailoauth fleet report\n\nAll 2 stack(s) clean: no drift, no secret due, no error.\n",
+        "## mailoauth fleet report\n\nAll 2 stacks clean: no drift, no secret due, no error.\n",
     )
 
 

@@ -199,7 +199,8 @@ def test_unknown_app_and_unreadable_outputs_are_clear_errors(
     status, _, err = handoff(capsys, ROOT, "--stack", "dev", "--app", "jira-mail")
     assert (status, err) == (
         2,
-        "error: stacks/Pulumi.dev.yaml: config.mailoauth:apps.jira-mail: no such app; did you mean 'jira-mail-in'?\n",
+        "error: stacks/Pulumi.dev.yaml: config.mailoauth:apps: no app 'jira-mail'; did you mean 'jira-mail-in'? "
+        "(apps: jira-mail-in)\n",
     )
     status, _, err = handoff(
         capsys, ROOT, "--stack", "dev", "--app", "jira-mail-in", "--outputs", str(tmp_path / "none.json")

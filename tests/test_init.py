@@ -101,7 +101,7 @@ def test_script_writes_a_commented_stack_that_plan_accepts(project: Path, login:
 
 def test_a_product_without_a_pattern_takes_the_callback_url(project: Path) -> None:
     done = mailoauth(
-        project, "init", "--env", "jira", "--tenant", TENANT, "--product", "email-this-issue",
+        project, "init", "--stack", "jira", "--tenant", TENANT, "--product", "email-this-issue",
         "--use-case", "mail-handler-imap", "--callback-url", "https://jira.example.com/eti/callback",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -115,11 +115,11 @@ def test_overwriting_is_refused_and_the_file_is_untouched(project: Path) -> None
     path = project / "stacks/Pulumi.lab.yaml"
     path.write_text("# hand-written\n")
     done = mailoauth(
-        project, "init", "--env", "lab", "--tenant", TENANT, *ODOO, "--instance-url", "https://erp.example.com"
+        project, "init", "--stack", "lab", "--tenant", TENANT, *ODOO, "--instance-url", "https://erp.example.com"
     )
     assert (done.returncode, done.stderr) == (
         2,
-        "error: stacks/Pulumi.lab.yaml exists; init never overwrites a stack file (edit it, or pick another --env)\n",
+        "error: stacks/Pulumi.lab.yaml exists; init never overwrites a stack file (edit it, or pick another --stack)\n",
     )
     assert path.read_text() == "# hand-written\n"
 
@@ -145,7 +145,7 @@ def test_unknown_domain_and_unreachable_network_say_where_the_guid_is(project: P
 def test_the_first_stack_of_a_project_creates_stacks(project: Path) -> None:
     (project / "stacks").rmdir()
     done = mailoauth(
-        project, "init", "--env", "lab", "--tenant", TENANT, *ODOO, "--instance-url", "https://erp.example.com"
+        project, "init", "--stack", "lab", "--tenant", TENANT, *ODOO, "--instance-url", "https://erp.example.com"
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert mailoauth(project, "plan", "--stack", "lab").returncode == 0
@@ -155,15 +155,21 @@ def test_a_script_missing_answers_names_every_flag(project: Path) -> None:
     done = mailoauth(project, "init", "--product", "odoo")
     assert (done.returncode, done.stderr) == (
         2,
-        "error: not on a terminal, so these flags are needed: --env, --tenant, --use-case, "
+        "error: not on a terminal, so these flags are needed: --stack, --tenant, --use-case, "
         "--instance-url or --callback-url\n",
     )
 
 
 def test_bad_answers_are_refused_before_writing(project: Path) -> None:
     flags = ["--env", "lab", "--tenant", TENANT, "--instance-url", "https://erp.example.com"]
-    done = mailoauth(project, "init", "--env", "../lab", *flags[2:], "--product", "odoo", "--use-case", "incoming-imap")
-    assert done.stderr == "error: --env '../lab': a stack name is letters, digits, '-', '_' and '.' (Pulumi's rule)\n"
+    cases = ["--product", "odoo", "--use-case", "incoming-imap"]
+    for option, name in (("--stack", "../lab"), ("--env", "lab!")):  # --env: the older spelling, same rule
+        done = mailoauth(project, "init", option, name, *flags[2:], *cases)
+        assert (done.returncode, done.stderr.splitlines()[-1]) == (
+            2,
+            f"mailoauth init: error: argument --stack/--env: '{name}' is not a stack name or stack file "
+            "(stacks/Pulumi.NAME.yaml)",
+        )
     done = mailoauth(project, "init", *flags, "--product", "odo", "--use-case", "incoming-imap")
     assert done.stderr == "error: --product 'odo': no such profile in products/; did you mean 'odoo'?\n"
     done = mailoauth(project, "init", *flags, "--product", "odoo", "--use-case", "imap")
@@ -211,10 +217,11 @@ def read_until(fd: int, text: str, timeout: float = 20.0) -> str:
     return seen.decode()
 
 
-def test_terminal_prompts_for_what_the_flags_leave_out(project: Path, login: str) -> None:
+def init_on_terminal(project: Path, *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """`mailoauth init ARGS` with a pseudo-terminal for its streams; the terminal's other end."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mailoauth", "-C", str(project), "init", "--login-url", login],
+        [sys.executable, "-m", "mailoauth", "-C", str(project), "init", *args],
         stdin=follower,
         stdout=follower,
         stderr=follower,
@@ -222,6 +229,11 @@ def test_terminal_prompts_for_what_the_flags_leave_out(project: Path, login: str
         close_fds=True,
     )
     os.close(follower)
+    return proc, leader
+
+
+def test_terminal_prompts_for_what_the_flags_leave_out(project: Path, login: str) -> None:
+    proc, leader = init_on_terminal(project, "--login-url", login)
     try:
         answers = [
             ("Environment (stack name): ", "desk"),
@@ -246,6 +258,22 @@ def test_terminal_prompts_for_what_the_flags_leave_out(project: Path, login: str
     assert json.loads(plan.stdout)["apps"]["zammad"]["redirectUris"] == [
         "https://desk.example.com/api/v1/external_credentials/microsoft365/callback"
     ]
+
+
+def test_a_prompted_stack_name_meets_the_same_rule(project: Path, login: str) -> None:
+    """A name typed at the prompt is not checked by the option's type: init checks it before writing."""
+    flags = ["--tenant", TENANT, *ODOO, "--instance-url", "https://erp.example.com", "--login-url", login]
+    proc, leader = init_on_terminal(project, *flags)
+    try:
+        read_until(leader, "Environment (stack name): ")
+        os.write(leader, b"../lab\n")
+        shown = read_until(leader, "(Pulumi's rule)")
+        assert "error: --stack '../lab': a stack name is letters, digits, '-', '_' and '.' (Pulumi's rule)" in shown
+        assert proc.wait(timeout=20) == 2
+    finally:
+        proc.kill()
+        os.close(leader)
+    assert not (project / "stacks/Pulumi.lab.yaml").exists()
 
 
 def test_the_readme_walkthrough_from_init_to_handoff(

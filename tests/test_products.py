@@ -137,7 +137,7 @@ def test_missing_use_cases_instance_url_and_product_are_named() -> None:
         "{instanceUrl}/microsoft_outlook/confirm",
     ]
     assert problems(useCases=["incoming-imap"], instanceUrl="https://erp.example.com") == [
-        f"error: {WHERE}.redirectUris: required key is missing; The instance's OAuth callback URL(s), registered as "
+        f"error: {WHERE}.redirectUris: required key is missing; The instance's OAuth callback URLs, registered as "
         "Web redirect URIs; required unless `product` and `instanceUrl` derive it.",
         f"error: {WHERE}.useCases: 'useCases' needs 'product:'; name the product whose use cases these are",
         f"error: {WHERE}.instanceUrl: 'instanceUrl' needs 'product:'; name the product whose use cases these are",

@@ -240,8 +240,8 @@ def test_malformed_lifetimes_are_usage_errors(ops: Path, capsys, lifetime: str) 
 def test_unknown_app_names_the_file_and_suggests(ops: Path, capsys) -> None:
     assert secrets_cmd(ops, "rotate", "--stack", "ops", "--app", "desk-inn") == 2
     assert capsys.readouterr().err == (
-        "error: stacks/Pulumi.ops.yaml: config.mailoauth:apps: no app 'desk-inn'; did you mean 'desk-in'?; "
-        "the file was not changed\n"
+        "error: stacks/Pulumi.ops.yaml: config.mailoauth:apps: no app 'desk-inn'; did you mean 'desk-in'? "
+        "(apps: desk-in, desk-out, desk-graph); the file was not changed\n"
     )
     assert ops.read_text() == OPS
 

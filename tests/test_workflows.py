@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests import fleetgen
 from tests.actions_jobs import job_runs, run_shell_step, simulate
 from tests.gitrepo import GitRepo
 from tests.projectcopy import ROOT
@@ -228,7 +229,9 @@ def test_the_gate_job_always_runs_and_preview_waits_for_it() -> None:
 
 def test_actions_that_get_tokens_or_secrets_are_pinned_by_commit() -> None:
     pinned = []
-    for name in ("pr.yml", "deploy.yml", "deploy-stacks.yml", "secret-expiry.yml"):
+    names = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
+    assert "fleet-report-stacks.yml" in names
+    for name in names:
         for job in workflow(name)["jobs"].values():
             for step in job.get("steps", []):
                 action, _, ref = step.get("uses", "@").partition("@")
@@ -236,6 +239,7 @@ def test_actions_that_get_tokens_or_secrets_are_pinned_by_commit() -> None:
                     assert len(ref) == 40 and all(c in "0123456789abcdef" for c in ref), (name, action, ref)
                     pinned.append(action)
     assert sorted(set(pinned)) == [
+        "azure/login",
         "marocchino/sticky-pull-request-comment",
         "peter-evans/create-pull-request",
         "pulumi/actions",
@@ -272,3 +276,29 @@ def test_deploy_lists_stacks_with_dots_in_their_names(tmp_path: Path, step_env: 
     assert done.returncode == 0, done.stderr
     outputs = dict(line.split("=", 1) for line in Path(env["GITHUB_OUTPUT"]).read_text().splitlines())
     assert json.loads(outputs["chunks"]) == [{"name": "stacks 1-4 of 4", "stacks": ["dev", "eu.prod", "prod", "saas"]}]
+
+
+def test_diff_step_previews_at_most_one_matrix_and_names_the_rest(tmp_path: Path, step_env: dict[str, str]) -> None:
+    """258 changed stacks: the first 256 go to the preview matrix (GitHub's limit), the comment and the job
+    summary name the other two; a stack the PR adds is never previewed (it has no environment yet)."""
+    repo = fleetgen.build(tmp_path / "repo", 258, 1)
+    for s in range(258):
+        repo.edit(f"stacks/Pulumi.{fleetgen.name(s)}.yaml", f"Mail handler {s}-0", f"Mail reader {s}-0")
+    repo.write("stacks/Pulumi.s999.yaml", fleetgen.stack_text(999, 1))
+    outputs = run_diff_step(repo, step_env)
+    assert json.loads(outputs["stacks"]) == [fleetgen.name(s) for s in range(256)]
+    note = (
+        "\n**pulumi preview** runs for the first 256 of 258 changed stacks (GitHub's matrix limit); "
+        "not previewed: s256, s257\n"
+    )
+    comment = (repo.path / "diff.md").read_text()
+    assert comment.endswith(note)
+    assert Path(step_env["GITHUB_STEP_SUMMARY"]).read_text() == comment
+
+
+def test_diff_step_adds_no_note_under_the_limit(tmp_path: Path, step_env: dict[str, str]) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("examples")
+    repo.edit("stacks/Pulumi.dev.yaml", "useCases: [mail-handler-imap, send-smtp]", "useCases: [mail-handler-imap]")
+    assert json.loads(run_diff_step(repo, step_env)["stacks"]) == ["dev"]
+    assert "not previewed" not in (repo.path / "diff.md").read_text()

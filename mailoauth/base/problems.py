@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from mailoauth.base.style import count
+
 Severity = Literal["error", "warning"]
 KeyPath = tuple[str | int, ...]
 # Control characters in a value or key are shown escaped: a problem is one line, and a value holding a
@@ -116,7 +118,7 @@ class InvalidInput(Exception):
     def __init__(self, problems: Sequence[Problem]):
         self.problems = tuple(problems)
         errors = [p for p in self.problems if p.severity == "error"]
-        super().__init__(f"{len(errors)} error(s):\n" + "\n".join(str(p) for p in errors))
+        super().__init__(f"{count(len(errors), 'error')}:\n" + "\n".join(str(p) for p in errors))
 
     @property
     def errors(self) -> list[Problem]:

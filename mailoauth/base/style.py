@@ -29,7 +29,13 @@ TONES = {
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """`1 app registration`, `2 app registrations`, `1 consent grant`, `0 mailboxes` (give irregular plurals)."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+    return f"{n} {word(n, noun, plural)}"
+
+
+def word(n: int, noun: str, plural: str | None = None) -> str:
+    """`noun` for one, its plural otherwise, without the number: `redirect URI` / `redirect URIs`,
+    `stays` / `stay` (a verb's forms given as noun and plural)."""
+    return noun if n == 1 else plural or noun + "s"
 
 
 def colour_on(stream: TextIO) -> bool:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from mailoauth import cli
 from mailoauth.base import style
-from mailoauth.base.problems import CommandError, did_you_mean
+from mailoauth.base.problems import CommandError
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.catalogue import Catalogue
@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "delegated grants of each app: admin consent, user consents, consent drift",
     )
     cli.add_stack(ls)
-    cli.add_app(ls, required=False, help="only this app key (default: every app of the stack)")
+    cli.add_app(ls, help="only this app key (default: every app of the stack)")
     cli.add_format(ls)
     options.add_options(ls)
     ls.set_defaults(handler=run_list)
@@ -100,13 +100,6 @@ def _stack(args: argparse.Namespace) -> tuple[Stack, Catalogue]:
     return stackfile.load_stack(tree, args.stack, ProjectContext(cat, check_expiry=False)), cat
 
 
-def _app_key(stack: Stack, key: str) -> str:
-    if key not in stack.apps:
-        hint = did_you_mean(key, stack.apps) or f"its apps are {', '.join(stack.apps)}"
-        raise cli.UsageError(f"--app: {stack.file} has no app '{key}' under config.mailoauth:apps; {hint}")
-    return key
-
-
 async def _inventory(
     graph: GraphSession, stack: Stack, cat: Catalogue, keys: list[str], user: str | None = None
 ) -> tuple[list[consent.AppConsent], str | None, dict[str, str]]:
@@ -122,7 +115,7 @@ async def _inventory(
 
 def run_list(args: argparse.Namespace) -> int:
     stack, cat = _stack(args)
-    keys = [_app_key(stack, args.app)] if args.app else list(stack.apps)
+    keys = [cli.pick_app(stack, args.app).key] if args.app else list(stack.apps)
     doc = consent.list_document(stack, options.run(_list(args, stack, cat, keys)))
     if args.format == "json":
         print(json.dumps(doc, indent=2))
@@ -151,7 +144,7 @@ def run_revoke(args: argparse.Namespace) -> int:
             "without asking; nothing was revoked"
         )
     stack, cat = _stack(args)
-    return options.run(_revoke(args, stack, cat, _app_key(stack, args.app)))
+    return options.run(_revoke(args, stack, cat, cli.pick_app(stack, args.app, "; nothing was revoked").key))
 
 
 async def _revoke(args: argparse.Namespace, stack: Stack, cat: Catalogue, key: str) -> int:

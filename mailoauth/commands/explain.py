@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "reply", nargs="+", metavar="CODE_OR_REPLY", help="a code (AADSTS50011, aadsts50011, 50011) or a reply text"
     )
     cli.add_stack(p, required=False, help="name the fix in this stack's terms")
-    cli.add_app(p, required=False, help="the app key (default: the stack's only app)")
+    cli.add_app(p)
     cli.add_format(p)
     p.set_defaults(handler=run)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from mailoauth import cli
 from mailoauth.base.problems import did_you_mean
+from mailoauth.base.style import count
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
@@ -150,7 +151,7 @@ def _check_known(names: list[str], known: list[str]) -> None:
     here = set(known)
     missing = [n for n in names if n not in here]
     if missing:
-        hint = did_you_mean(missing[0], known) or f"{len(known)} stack(s) there"
+        hint = did_you_mean(missing[0], known) or f"{count(len(known), 'stack')} there"
         raise cli.UsageError(f"no stack file for {', '.join(missing)} in stacks/; {hint}")
 
 

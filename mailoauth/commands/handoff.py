@@ -11,7 +11,6 @@ import argparse
 import sys
 
 from mailoauth import cli
-from mailoauth.base.problems import InvalidInput, Problem, did_you_mean
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
@@ -45,10 +44,7 @@ def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     cat = catalogue.load(tree)
     stack = stackfile.load_stack(tree, args.stack, stackfile.ProjectContext(cat, check_expiry=False))
-    app = stack.apps.get(args.app)
-    if app is None:
-        hint = did_you_mean(args.app, stack.apps) or f"apps: {', '.join(stack.apps)}"
-        raise InvalidInput([Problem(stack.file, ("config", "mailoauth:apps", args.app), "no such app", hint=hint)])
+    app = cli.pick_app(stack, args.app)
     outputs = _outputs(args.outputs) if args.outputs else None
     product = cat.products.get(app.product) if app.product else None
     doc = handoff.document(stack, app, product, outputs, args.show_secret)

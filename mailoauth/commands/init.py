@@ -34,12 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "init",
         [
             "mailoauth init",
-            "mailoauth init --env dev --tenant contoso.com --product email-this-issue --use-case mail-handler-imap "
+            "mailoauth init --stack dev --tenant contoso.com --product email-this-issue --use-case mail-handler-imap "
             "--callback-url https://jira.example.com/plugins/servlet/oauth2/callback",
         ],
         {cli.EXIT_OK: "the stack file was written", cli.EXIT_INVALID: "bad input or the file exists; nothing written"},
     )
-    p.add_argument("--env", metavar="NAME", help="stack name: writes stacks/Pulumi.<env>.yaml")
+    cli.add_stack(p, required=False, help="the new stack (--env is the older spelling)", aliases=("--env",))
     p.add_argument("--tenant", metavar="GUID|DOMAIN", help="tenant GUID, or a domain of the tenant (looked up online)")
     p.add_argument("--product", metavar="NAME", help="product profile under products/ (email-this-issue, odoo, ...)")
     p.add_argument(
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     text = newstack.stack_text(answers, today)
     if not stackfile.STACK_NAME.fullmatch(answers.env):
         raise cli.UsageError(
-            f"--env {answers.env!r}: a stack name is letters, digits, '-', '_' and '.' (Pulumi's rule)"
+            f"--stack {answers.env!r}: a stack name is letters, digits, '-', '_' and '.' (Pulumi's rule)"
         )
     file = stackfile.stack_file(answers.env)
     _check(tree, cat, answers.env, text, file, today)
@@ -100,7 +100,7 @@ def _answers(args: argparse.Namespace, products: dict[str, Product], ask: _Promp
     if ask is None:
         _require_flags(args)
     value = _Values(args, ask)
-    env = value("env", "Environment (stack name)")
+    env = value("stack", "Environment (stack name)")
     product = _product(value("product", "Product", sorted(products)), products)
     asked = args.use_cases or _split(value("use_cases", "Use cases (space or comma separated)", product.use_cases))
     cases = list(dict.fromkeys(asked))
@@ -142,7 +142,7 @@ class _Values:
 
 def _require_flags(args: argparse.Namespace) -> None:
     """In a script every answer is a flag: name all the missing ones at once."""
-    flags = {"env": "--env", "tenant": "--tenant", "product": "--product", "use_cases": "--use-case"}
+    flags = {"stack": "--stack", "tenant": "--tenant", "product": "--product", "use_cases": "--use-case"}
     missing = [flag for name, flag in flags.items() if not getattr(args, name)]
     if not (args.instance_url or args.callback_url):
         missing.append("--instance-url or --callback-url")
@@ -171,7 +171,7 @@ def _check_cases(product: Product, cases: list[str]) -> None:
 def _check(tree: WorkTree, cat: catalogue.Catalogue, env: str, text: str, file: str, today: date) -> None:
     """The new file validates as `plan` reads it, against the project's other stacks; nothing is written otherwise."""
     if tree.read_text(file) is not None:
-        raise cli.UsageError(f"{file} exists; init never overwrites a stack file (edit it, or pick another --env)")
+        raise cli.UsageError(f"{file} exists; init never overwrites a stack file (edit it, or pick another --stack)")
     guard = stackfile.project_guard(tree, cat.products)
     stackfile.build_stack(env, yamlio.load(text, file), file, stackfile.ProjectContext(cat, today, guard))
 

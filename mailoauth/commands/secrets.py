@@ -113,11 +113,10 @@ def run_rotate(args: argparse.Namespace) -> int:
             "--description: give the text shown in the portal, or leave the option out to reuse the newest slot's"
         )
 
-    in_use = _slot_in_use(args)
-
     def change(app: App, today: date) -> secretslots.Rotation:
         expires = secretslots.new_expiry(args.lifetime, today)
-        return _keeping(in_use, app, today, secretslots.rotate(app, expires, today, args.description, args.drop_oldest))
+        rotation = secretslots.rotate(app, expires, today, args.description, args.drop_oldest)
+        return _keeping(_slot_in_use(args, app.key), app, today, rotation)
 
     rotation = _edit(args, change)
     if rotation and rotation.add:
@@ -129,16 +128,16 @@ def run_rotate(args: argparse.Namespace) -> int:
     return cli.EXIT_OK
 
 
-def _slot_in_use(args: argparse.Namespace) -> str | None:
+def _slot_in_use(args: argparse.Namespace, key: str) -> str | None:
     """With --outputs: the slot whose value the downstream app was given (clientSecrets.<app>), said aloud."""
     if not args.outputs:
         return None
     from mailoauth.verify.credentials import read_outputs, slot_in_use
 
     _label, doc = read_outputs(args.outputs, sys.stdin)
-    found = slot_in_use(doc, args.app)
+    found = slot_in_use(doc, key)
     if found:
-        print(f"the downstream app was given slot '{found}' (clientSecrets.{args.app} in the outputs)")
+        print(f"the downstream app was given slot '{found}' (clientSecrets.{key} in the outputs)")
     return found
 
 
@@ -154,8 +153,7 @@ def _keeping(in_use: str | None, app: App, today: date, rotation: secretslots.Ro
 
 
 def run_retire(args: argparse.Namespace) -> int:
-    in_use = _slot_in_use(args)
-    _edit(args, lambda app, today: _keeping(in_use, app, today, secretslots.retire(app)))
+    _edit(args, lambda app, today: _keeping(_slot_in_use(args, app.key), app, today, secretslots.retire(app)))
     return cli.EXIT_OK
 
 

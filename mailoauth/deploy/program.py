@@ -34,7 +34,7 @@ class MailAppProps:
 
 
 class MailApp(pulumi.ComponentResource):
-    """An app registration with its service principal, client secret slot(s) and optional admin consent.
+    """An app registration with its service principal, client secret slots and optional admin consent.
 
     With `import:` ids (an adopted registration) the existing resources are imported instead of created;
     adopted secret slots (keyId) get no resource at all, since a password cannot be imported.

@@ -122,7 +122,7 @@ APP_FIELDS = (
     Key(
         "redirectUris",
         "strings",
-        "The instance's OAuth callback URL(s), registered as Web redirect URIs; required unless `product` and "
+        "The instance's OAuth callback URLs, registered as Web redirect URIs; required unless `product` and "
         "`instanceUrl` derive it.",
         required_unless="product",
     ),

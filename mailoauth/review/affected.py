@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mailoauth.base.style import count
 from mailoauth.base.tree import Tree
 from mailoauth.desired.catalogue import CATALOGUE_FILE, SETS_DIR, Catalogue
 from mailoauth.desired.model import Stack
@@ -131,7 +132,7 @@ def _scopes_used(stacks: list[Stack]) -> set[str]:
 
 
 def _summary(deploy: list[dict[str, Any]], removed: list[dict[str, Any]], total: int) -> str:
-    line = f"{len(deploy)} of {total} stack(s) to deploy"
+    line = f"{len(deploy)} of {count(total, 'stack')} to deploy"
     if removed:
         line += f"; {len(removed)} removed (not destroyed: run `pulumi destroy` for each by hand)"
     return line + "."

@@ -22,6 +22,7 @@ from typing import Any
 
 from mailoauth.base import yamlio
 from mailoauth.base.problems import InvalidInput, Problems
+from mailoauth.base.style import count, word
 from mailoauth.base.tree import Tree
 from mailoauth.desired.model import GUID_PATTERN
 
@@ -114,7 +115,7 @@ def deployer_client_id(
 
 def render_jobs(stacks: list[str], chunks: list[dict[str, Any]], affected: dict[str, Any]) -> str:
     """Markdown for the deploy's job summary: what runs and why, and the removed stacks left standing."""
-    lines = [f"## mailoauth: {len(stacks)} stack(s) to run in {len(chunks)} chunk(s)", ""]
+    lines = [f"## mailoauth: {count(len(stacks), 'stack')} to run in {count(len(chunks), 'chunk')}", ""]
     why = {e["stack"]: e.get("reasons", []) for e in affected["stacks"]}
     if why:
         lines += ["| stack | why |", "|---|---|"]
@@ -135,7 +136,7 @@ def render_jobs(stacks: list[str], chunks: list[dict[str, Any]], affected: dict[
 def render_jobs_text(chunks: list[dict[str, Any]], removed: list[dict[str, Any]]) -> str:
     """The job list for a person: one line per chunk, then the removed stacks."""
     total = sum(len(c["stacks"]) for c in chunks)
-    lines = [f"{total} stack(s) in {len(chunks)} chunk(s)"]
+    lines = [f"{count(total, 'stack')} in {count(len(chunks), 'chunk')}"]
     lines += [f"  {c['name']}: {', '.join(c['stacks'])}" for c in chunks]
     lines += [f"removed (not destroyed): {e['stack']}" for e in removed]
     return "\n".join(lines) + "\n"
@@ -250,17 +251,20 @@ def render_markdown(doc: dict[str, Any], title: str = "mailoauth fleet report") 
     n, c = doc["needsAttention"], doc["counts"]
     lines = [f"## {title}", ""]
     if not n:
-        lines.append(f"All {doc['stacks']} stack(s) clean: no drift, no secret due, no error.")
+        lines.append(f"All {count(doc['stacks'], 'stack')} clean: no drift, no secret due, no error.")
     else:
         lines.append(
-            f"**{n} of {doc['stacks']} stack(s) need a person**: {c['drift']} drifted, "
+            f"**{n} of {count(doc['stacks'], 'stack')} {word(n, 'needs', 'need')} a person**: {c['drift']} drifted, "
             f"{c['secretsDue']} with secrets due, {c['errors']} could not be checked."
         )
         lines += ["", "| stack | drift | secrets due | errors |", "|---|---|---|---|"]
         attention = [r for r in doc["results"] if r["status"] == "attention"]
         lines += [_row(r) for r in attention[:MARKDOWN_ROWS]]
         if len(attention) > MARKDOWN_ROWS:
-            lines += ["", f"... and {len(attention) - MARKDOWN_ROWS} more stack(s): see the JSON artifact."]
+            lines += [
+                "",
+                f"... and {count(len(attention) - MARKDOWN_ROWS, 'more stack', 'more stacks')}: see the JSON artifact.",
+            ]
     if doc["unexpected"]:
         lines += ["", f"Reports for stacks not in this run were ignored: {', '.join(doc['unexpected'])}."]
     return "\n".join(lines) + "\n"

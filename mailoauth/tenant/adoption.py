@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from mailoauth.base.problems import CommandError
-from mailoauth.base.style import count
+from mailoauth.base.style import count, word
 from mailoauth.desired.catalogue import ALWAYS_SET, Catalogue
 from mailoauth.desired.model import APP_KEY_PATTERN, AUDIENCE_OF_SIGN_IN
 from mailoauth.graph.records import Grant, PermissionKey, Registration, ResourceApi, Secret
@@ -143,8 +143,9 @@ def adopt(live: LiveApp, catalogue: Catalogue, resources: dict[str, ResourceApi]
     if omitted:
         adoption.entry["omitScopes"] = omitted
         adoption.notes.append(
-            f"{', '.join(omitted)} stay(s) out (omitScopes): the registration lacks them, though every app of this "
-            f"project asks for the {ALWAYS_SET} set; delete omitScopes and pulumi up adds them"
+            f"{', '.join(omitted)} {word(len(omitted), 'stays', 'stay')} out (omitScopes): the registration lacks "
+            f"{word(len(omitted), 'it', 'them')}, though every app of this project asks for the {ALWAYS_SET} set; "
+            f"delete omitScopes and pulumi up adds {word(len(omitted), 'it', 'them')}"
         )
     ews = [name for name in present if catalogue.scopes[name].protocol == "ews"]
     if ews:  # kept, acknowledged: the registration already uses EWS
@@ -169,13 +170,17 @@ def _settings(live: LiveApp) -> list[Refusal]:
     web, api, info = s.get("web") or {}, s.get("api") or {}, s.get("info") or {}
     implicit = web.get("implicitGrantSettings") or {}
     claims = s.get("optionalClaims") or {}
+    scopes = [x.get("value") for x in api.get("oauth2PermissionScopes") or ()]
+    authorized = api.get("preAuthorizedApplications") or []
+    known = api.get("knownClientApplications") or []
+    roles = [r.get("value") or r.get("displayName") for r in s.get("appRoles") or ()]
     found: list[tuple[Any, str, str]] = [
         (s.get("identifierUris"), "Application ID URI {}", "Expose an API"),
-        ([x.get("value") for x in api.get("oauth2PermissionScopes") or ()], "exposed API scope(s) {}", "Expose an API"),
-        (api.get("preAuthorizedApplications"), "pre-authorized client application(s)", "Expose an API"),
-        (api.get("knownClientApplications"), "known client application(s) {}", "Manifest"),
+        (scopes, f"exposed API {word(len(scopes), 'scope')} {{}}", "Expose an API"),
+        (authorized, word(len(authorized), "pre-authorized client application"), "Expose an API"),
+        (known, f"{word(len(known), 'known client application')} {{}}", "Manifest"),
         (api.get("acceptMappedClaims"), "mapped claims accepted", "Manifest"),
-        ([r.get("value") or r.get("displayName") for r in s.get("appRoles") or ()], "app role(s) {}", "App roles"),
+        (roles, f"{word(len(roles), 'app role')} {{}}", "App roles"),
         (implicit.get("enableAccessTokenIssuance"), "implicit grant of access tokens", "Authentication"),
         (implicit.get("enableIdTokenIssuance"), "implicit grant of ID tokens", "Authentication"),
         (web.get("homePageUrl"), "home page URL {}", "Branding & properties"),
@@ -188,7 +193,10 @@ def _settings(live: LiveApp) -> list[Refusal]:
         (s.get("serviceManagementReference"), "service management reference {}", "Branding & properties"),
     ]
     out = [
-        Refusal(what.format(_listing(value)), f"pulumi up would clear it; remove it in the portal ({page}), {KEEP_OUT}")
+        Refusal(
+            what.format(_listing(value)),
+            f"pulumi up would clear {_it(value)}; remove {_it(value)} in the portal ({page}), {KEEP_OUT}",
+        )
         for value, what, page in found
         if value
     ]
@@ -215,6 +223,11 @@ def _group_claims(value: Any) -> str | None:
     return value if value and str(value).lower() != "none" else None
 
 
+def _it(value: Any) -> str:
+    """`it` for one setting, `them` for a list of several."""
+    return word(len(value) if isinstance(value, (list, tuple)) else 1, "it", "them")
+
+
 def _listing(value: Any) -> str:
     return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
@@ -223,8 +236,9 @@ def _platforms(reg: Registration) -> list[Refusal]:
     pages = {"spa": "Single-page application", "publicClient": "Mobile and desktop applications"}
     out = [
         Refusal(
-            f"{platform} redirect URI(s) {', '.join(uris)}",
-            f"the stack registers Web redirect URIs only; remove them in the portal (Authentication > "
+            f"{platform} {word(len(uris), 'redirect URI')} {', '.join(uris)}",
+            f"the stack registers Web redirect URIs only; remove {word(len(uris), 'it', 'them')} in the portal "
+            "(Authentication > "
             f"{pages.get(platform, platform)}) if the mail product does not use them, {KEEP_OUT}",
         )
         for platform, uris in sorted(reg.other_redirect_uris.items())
@@ -378,6 +392,10 @@ def _consent(
     return True, grants
 
 
+def _make_owners(names: list[str]) -> str:
+    return f"make {', '.join(names)} {word(len(names), 'an owner', 'owners')}"
+
+
 def _owners(live: LiveApp, request: Request, adoption: Adoption) -> list[str]:
     """The registration's and the service principal's owners: the program gives both the same list."""
     app, sp = set(live.owners), set(live.service_principal_owners)
@@ -387,7 +405,7 @@ def _owners(live: LiveApp, request: Request, adoption: Adoption) -> list[str]:
             missing = [o for o in owners if o not in have]
             if missing:
                 adoption.changes.append(
-                    f"make {', '.join(missing)} owner(s) of the {who} too: the stack gives the app registration "
+                    f"{_make_owners(missing)} of the {who} too: the stack gives the app registration "
                     "and its service principal the same owners"
                 )
     else:
@@ -398,9 +416,7 @@ def _owners(live: LiveApp, request: Request, adoption: Adoption) -> list[str]:
 
     listed = [d for d in request.deployers if lacks(d)]
     if listed:
-        adoption.changes.append(
-            f"make {', '.join(listed)} owner(s) of both (mailoauth:deployers owns every app of the stack)"
-        )
+        adoption.changes.append(f"{_make_owners(listed)} of both (mailoauth:deployers owns every app of the stack)")
     deployer = request.deployer
     if not request.deployers and deployer and lacks(deployer):
         adoption.changes.append(
