@@ -75,25 +75,18 @@ class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 
     may_alias = True  # load() clears it for a text without `&`: no anchor, so no alias to expand
 
-    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
-        """The tag of a node; a plain scalar's depends only on its text and is worked out once per text."""
-        if kind is yaml.ScalarNode and not self.yaml_path_resolvers:
-            return _scalar_tag(value, tuple(implicit))
-        return str(super().resolve(kind, value, implicit))
-
     def get_single_data(self) -> Any:
-        """The document, built by `_plain` when it is plain (see there), else by PyYAML's constructor."""
         node = self.get_single_node()
         if node is None:
             return None
         if self.may_alias:
             check_expansion(node)
-        try:
-            return _plain(self, node, set())
-        except _NotPlain:
-            return self.construct_document(node)
-        except RecursionError:
-            return self.construct_document(node)
+        return self.construct_document(node)
+
+
+class _NotPlain(Exception):
+    """The document needs the composer and constructor: an anchor or alias, a tag, a key that is not
+    plain text, a duplicate key, deep nesting, a second document, or a YAML error to report."""
 
 
 _RESOLVER = yaml.resolver.Resolver()  # the implicit resolvers of the safe loaders, without a path
@@ -104,42 +97,66 @@ def _scalar_tag(value: str, implicit: tuple[bool, bool]) -> str:
     return str(_RESOLVER.resolve(yaml.ScalarNode, value, implicit))
 
 
-class _NotPlain(Exception):
-    """The document needs PyYAML's own constructor: an alias, a merge key, a duplicate, another tag."""
-
-
-SEQ, MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
-
-
-def _plain(loader: StrictLoader, node: yaml.Node, seen: set[int]) -> Any:
-    """A document of scalars, lists and mappings without aliases, merge keys, keys other than text or
-    duplicate keys, built directly: the same values PyYAML's constructor gives (scalars through the very
-    same constructors), at a fraction of its cost per node. Anything else raises _NotPlain, and the caller
-    builds the document the usual way (which reports a duplicate key or a key that is not text as before)."""
-    if id(node) in seen:
-        raise _NotPlain  # an alias: the same node twice
-    seen.add(id(node))
-    tag = node.tag
-    if isinstance(node, yaml.ScalarNode):
-        if tag == STR:
-            return node.value  # what construct_yaml_str gives a scalar node
-        construct = loader.yaml_constructors.get(tag)
-        if construct is None or tag == MERGE:
+def _direct(loader: StrictLoader) -> Any:
+    """A plain document (scalars, lists and mappings of text keys, nothing else) built straight from the
+    parser's events: the same values as composing and constructing it (scalars through the very same
+    constructors), without a node per value. Anything else raises _NotPlain; see there."""
+    events = loader.get_event
+    if type(events()) is not yaml.StreamStartEvent or type(loader.peek_event()) is yaml.StreamEndEvent:
+        raise _NotPlain  # an empty stream: the usual path gives None
+    events()  # DocumentStartEvent
+    root: Any = None
+    into: Any = None  # the list or dict being filled
+    key: Any = _NO_KEY  # in a dict: the key waiting for its value
+    outer: list[tuple[Any, Any]] = []  # the (into, key) of the collections around `into`
+    while True:
+        event = events()
+        kind = type(event)
+        if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            if not outer:
+                break
+            into, key = outer.pop()
+            continue
+        if event.anchor is not None or event.tag not in (None, "!") or kind is yaml.AliasEvent:
             raise _NotPlain
-        return construct(loader, node)
-    if tag == SEQ and isinstance(node, yaml.SequenceNode):
-        return [_plain(loader, item, seen) for item in node.value]
-    if tag != MAP or not isinstance(node, yaml.MappingNode):
+        child: Any = None
+        if kind is yaml.ScalarEvent:
+            tag = STR if event.tag == "!" else _scalar_tag(event.value, event.implicit)
+            value = event.value if tag == STR else _scalar(loader, tag, event)
+        else:
+            tag, value = None, {} if kind is yaml.MappingStartEvent else []
+            child = value
+        if into is None:
+            root = value
+        elif type(into) is list:
+            into.append(value)
+        elif key is not _NO_KEY:
+            into[key], key = value, _NO_KEY
+        elif tag != STR or value in into:
+            raise _NotPlain  # a key that is not text, or a duplicate: construct_mapping reports it
+        else:
+            key = value
+        if child is not None:
+            if len(outer) >= MAX_DEPTH:
+                raise _NotPlain
+            if into is not None:
+                outer.append((into, key))
+            into, key = child, _NO_KEY
+        elif into is None:
+            break  # a document of one scalar
+    if type(events()) is not yaml.DocumentEndEvent or type(events()) is not yaml.StreamEndEvent:
         raise _NotPlain
-    mapping: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        if key_node.tag != STR:
-            raise _NotPlain  # a merge key, or a key that is not text (refused by construct_mapping)
-        key = _plain(loader, key_node, seen)
-        if key in mapping:
-            raise _NotPlain
-        mapping[key] = _plain(loader, value_node, seen)
-    return mapping
+    return root
+
+
+_NO_KEY = object()
+
+
+def _scalar(loader: StrictLoader, tag: str, event: yaml.ScalarEvent) -> Any:
+    construct = loader.yaml_constructors.get(tag)
+    if construct is None or tag == MERGE:
+        raise _NotPlain
+    return construct(loader, yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style))
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -204,6 +221,14 @@ HINTS: dict[type, tuple[str | None, str]] = {
 
 def load(text: str, file: str) -> Any:
     """Parse one document; a syntax error or duplicate key becomes an InvalidInput naming file and line."""
+    if "&" not in text:  # an anchor forces the usual path anyway
+        loader = StrictLoader(text)
+        try:
+            return _direct(loader)
+        except (_NotPlain, yaml.YAMLError, RecursionError):
+            pass  # parsed again the usual way, which reports what is wrong exactly as before
+        finally:
+            loader.dispose()
     loader = StrictLoader(text)  # derives from a safe loader
     loader.may_alias = "&" in text
     try:

@@ -1,4 +1,5 @@
-"""The direct build of plain YAML documents gives what PyYAML's constructor gives, errors included."""
+"""The direct build of plain YAML documents from parser events gives what composing and constructing them
+gives, errors included."""
 
 from __future__ import annotations
 
@@ -6,23 +7,29 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailoauth.base import yamlio
+from mailoauth.base.problems import InvalidInput
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class ConstructorOnly(yamlio.StrictLoader):
-    """The strict loader without the direct build: every document through PyYAML's constructor."""
-
-    get_single_data = yaml.constructor.BaseConstructor.get_single_data
-
-
-def outcome(text: str, loader: type) -> object:
+def outcome(text: str, direct: bool = True) -> object:
+    """What `yamlio.load` gives: the value, or the problem it reports."""
     try:
-        return ("value", yaml.load(text, Loader=loader))
-    except yaml.YAMLError as exc:
-        return ("error", type(exc).__name__, str(exc))
+        if direct:
+            return ("value", yamlio.load(text, "f.yaml"))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(yamlio, "_direct", _never)
+            return ("value", yamlio.load(text, "f.yaml"))
+    except InvalidInput as exc:
+        return ("error", exc.problems)
+
+
+def _never(loader: yamlio.StrictLoader) -> None:
+    raise yamlio._NotPlain
 
 
 DOCUMENTS = [
@@ -42,12 +49,22 @@ DOCUMENTS = [
     "x: !!str 12\ny: !!binary aGk=\n",
     "[[[[[[[[[[1]]]]]]]]]]\n",
     "a: [yes, 'yes', ~, .inf, 1_000, 0o17, '', Null, \"true\", 2027-01-28T10:00:00Z]\n",  # the same text, tags differ
+    "--- a\n...\n--- b\n",  # two documents
+    "--- 5\n",  # a document of one scalar
+    "%YAML 1.1\n---\na: 1\n",
+    "a:\n'': x\n\"q\": [1, {b: [], c: {}}]\n",
+    "a: ! 12\nb: !!str 5\n",  # a non-specific tag, a standard one
+    "a: |\n  two\n  lines\n",
+    "a: *nowhere\n",  # an alias without an anchor
+    "[" * 70 + "]" * 70 + "\n",  # deeper than MAX_DEPTH
+    "a: [1, 2\n",  # a syntax error
+    "a: 1\n  b: 2\n",
 ]
 
 
 @pytest.mark.parametrize("text", DOCUMENTS)
 def test_plain_build_equals_the_constructor(text: str) -> None:
-    assert outcome(text, yamlio.StrictLoader) == outcome(text, ConstructorOnly)
+    assert outcome(text) == outcome(text, direct=False)
 
 
 def test_every_project_file_builds_the_same() -> None:
@@ -55,7 +72,27 @@ def test_every_project_file_builds_the_same() -> None:
     assert files
     for path in files:
         text = path.read_text()
-        assert outcome(text, yamlio.StrictLoader) == outcome(text, ConstructorOnly), path
+        assert outcome(text) == outcome(text, direct=False), path
+
+
+def test_a_stack_file_is_built_from_events_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlio.StrictLoader, "get_single_data", _never)
+    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    assert yamlio.load(text, "f.yaml") == yaml.load(text, Loader=yaml.SafeLoader)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text() | st.dates(),
+        lambda inner: st.lists(inner) | st.dictionaries(st.text() | st.integers(), inner),
+        max_leaves=25,
+    ),
+    flow=st.none() | st.booleans(),
+)
+def test_any_dumped_document_builds_the_same(value: object, flow: bool | None) -> None:
+    text = yaml.safe_dump(value, default_flow_style=flow, allow_unicode=True)
+    assert outcome(text) == outcome(text, direct=False)
 
 
 def test_an_alias_keeps_one_shared_object() -> None:
