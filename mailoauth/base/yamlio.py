@@ -152,7 +152,7 @@ def _direct(loader: StrictLoader) -> Any:
 _NO_KEY = object()
 
 
-def _scalar(loader: StrictLoader, tag: str, event: yaml.ScalarEvent) -> Any:
+def _scalar(loader: StrictLoader, tag: str, event: Any) -> Any:  # a ScalarEvent, marks from either parser
     construct = loader.yaml_constructors.get(tag)
     if construct is None or tag == MERGE:
         raise _NotPlain
