@@ -50,36 +50,56 @@ def check_fields(
     if not isinstance(mapping, dict):
         found.error(path, "expected a mapping", mapping)
         return {}
-    names = _names(keys)
+    names, defaults, checks = _layout(keys)
     for key in mapping:
         if key not in names and not (unknown_ok and unknown_ok(str(key))):
             found.error((*path, key), "unknown key", hint=did_you_mean(key, names))
-    values: dict[str, Any] = {}
-    for spec in keys:
-        if spec.name not in mapping:
+    values = dict(defaults)  # in spec order; what the mapping gives replaces the default, what fails is dropped
+    for spec, plain in checks:
+        name = spec.name
+        if name not in mapping:
             if spec.required or (spec.required_unless and spec.required_unless not in mapping):
-                found.error((*path, spec.name), "required key is missing", hint=spec.doc)
-            values[spec.name] = spec.default
+                found.error((*path, name), "required key is missing", hint=spec.doc)
             continue
-        value = mapping[spec.name]
-        if spec.name in own:
-            values[spec.name] = value
+        value = mapping[name]
+        if name in own or (plain is not None and plain(value)):
+            values[name] = value
             continue
-        ok, checked = _check_value(found, (*path, spec.name), value, spec)
+        ok, checked = _check_value(found, (*path, name), value, spec)
         if ok:
-            values[spec.name] = checked
+            values[name] = checked
+        else:
+            del values[name]
     return values
 
 
-_NAMES: dict[int, tuple[tuple[Key, ...], dict[str, None]]] = {}
+Layout = tuple[dict[str, None], dict[str, Any], tuple[tuple[Key, Callable[[Any], bool] | None], ...]]
+_LAYOUTS: dict[int, tuple[tuple[Key, ...], Layout]] = {}
 
 
-def _names(keys: tuple[Key, ...]) -> dict[str, None]:
-    """The key names of a spec tuple, in order, worked out once per tuple (held with it, so its id stays its own)."""
-    held = _NAMES.get(id(keys))
+def _layout(keys: tuple[Key, ...]) -> Layout:
+    """A spec tuple's key names, defaults and each key's quick acceptance test, worked out once per tuple
+    (held with it, so its id stays its own)."""
+    held = _LAYOUTS.get(id(keys))
     if held is None or held[0] is not keys:
-        held = _NAMES[id(keys)] = (keys, dict.fromkeys(k.name for k in keys))
+        layout = (
+            dict.fromkeys(k.name for k in keys),
+            {k.name: k.default for k in keys},
+            tuple((k, _plain(k)) for k in keys),
+        )
+        held = _LAYOUTS[id(keys)] = (keys, layout)
     return held[1]
+
+
+def _plain(spec: Key) -> Callable[[Any], bool] | None:
+    """A test that a value of this scalar key is fine as written (True only where `_check_value` accepts it
+    unchanged); anything it does not pass goes through `_check_value`, which reports it. None: no shortcut."""
+    if spec.kind == "string":
+        pattern = re.compile(spec.pattern) if spec.pattern else None
+        return lambda v: isinstance(v, str) and bool(v.strip()) and (pattern is None or bool(pattern.fullmatch(v)))
+    if spec.kind in _SCALARS:
+        return lambda v: _SCALARS[spec.kind](v, spec)[0]
+    return None  # dates and nested keys are rebuilt by their checks
 
 
 def _check_value(found: Problems, path: KeyPath, value: Any, spec: Key) -> tuple[bool, Any]:

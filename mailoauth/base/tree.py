@@ -80,11 +80,27 @@ def _read_regular(file: Path, path: str) -> bytes:
         if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError(path)
         raise _unreadable(path, "is not a regular file (a FIFO, socket or device)", "replace it with a file")
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(MAX_FILE_BYTES + 1)
+    try:
+        data = _read_capped(fd, info.st_size)
+    finally:
+        os.close(fd)
     if len(data) > MAX_FILE_BYTES:
         raise too_large(path, max(info.st_size, len(data)))
     return data
+
+
+def _read_capped(fd: int, expected: int) -> bytes:
+    """The file's bytes up to one past MAX_FILE_BYTES: first as much as fstat said it holds (and one more,
+    to see the end), then in small steps should it have grown since."""
+    parts, size, want = [], 0, min(expected, MAX_FILE_BYTES) + 1
+    while size <= MAX_FILE_BYTES:
+        chunk = os.read(fd, want)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+        want = 1 << 16
+    return b"".join(parts)
 
 
 def too_large(path: str, size: int) -> InvalidInput:

@@ -64,11 +64,19 @@ def split_uri(uri: str) -> SplitResult | None:
         return None
 
 
+@lru_cache(maxsize=1 << 16)
+def uri_host(uri: str) -> str | None:
+    """The host of a URI, lower case, as urlsplit reads it (None when it has none or cannot be split)."""
+    parts = split_uri(uri)
+    return parts.hostname if parts else None
+
+
 def idn_host(uri: str) -> str | None:
     """The ASCII (punycode) form of a URI's host when it is written in other characters, else None.
     A look-alike host (a Cyrillic letter in place of a Latin one) reads as one host and is another."""
-    parts = split_uri(uri)
-    host = parts.hostname if parts else None
+    if uri.isascii():  # then so is its host
+        return None
+    host = uri_host(uri)
     if not host or host.isascii():
         return None
     try:
@@ -84,8 +92,7 @@ def shown_uri(uri: str) -> str:
 
 
 def is_loopback(uri: str) -> bool:
-    parts = split_uri(uri)
-    return parts is not None and parts.hostname in LOOPBACK_HOSTS
+    return uri_host(uri) in LOOPBACK_HOSTS
 
 
 # --- subjects: what a rule looks at -------------------------------------------------------------
@@ -538,11 +545,12 @@ def hint_of(rule: Rule, finding: Violation) -> str:
 def declaration(catalogue: Catalogue, values: Mapping[str, Any]) -> Declaration:
     """What an app's checked stack-file values ask for (unknown set names are skipped: core checks report them)."""
     sets, extra = tuple(values.get("scopeSets") or ()), tuple(values.get("scopes") or ())
-    key = ("declaration", sets, extra)  # the names alone decide what they expand to: expanded once per catalogue
-    if key not in catalogue.memo:
-        catalogue.memo[key] = _declared_names(catalogue, sets, extra)
-    expanded, asked = catalogue.memo[key]
-    return Declaration(expanded, asked, bool(values.get("allowWideAudience")), bool(values.get("allowEws")))
+    wide, ews = bool(values.get("allowWideAudience")), bool(values.get("allowEws"))
+    key = ("declaration", sets, extra, wide, ews)  # these alone decide it: each combination built once per catalogue
+    held = catalogue.memo.get(key)
+    if held is None:
+        held = catalogue.memo[key] = Declaration(*_declared_names(catalogue, sets, extra), wide, ews)
+    return held
 
 
 def _declared_names(

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from mailoauth.base import yamlio
 from mailoauth.base.keyspec import check_fields
@@ -248,7 +248,7 @@ def _app(
     start = len(found.items)
     audience = v.get("audience")
     personal = audience in PERSONAL_AUDIENCES
-    permissions, sets = app_permissions(found, path, v, ctx.catalogue)
+    permissions, sets, ordered = app_permissions(found, path, v, ctx.catalogue)
     secrets = _secrets(found, path, v, ctx if check_expiry else None)
     _check_display_name(found, path, v.get("displayName"), personal)
     _check_redirect_uris(found, path, v.get("redirectUris"), personal)
@@ -265,9 +265,9 @@ def _app(
         display_name=v["displayName"],
         audience=v["audience"],
         redirect_uris=tuple(v["redirectUris"]),
-        scope_sets=tuple(sets),
+        scope_sets=sets,
         extra_scopes=tuple(v.get("scopes") or ()),
-        permissions=tuple(sorted(permissions, key=lambda p: p.sort_key)),
+        permissions=ordered,
         secrets=secrets,
         admin_consent=bool(v.get("adminConsent")),
         allow_wide_audience=bool(v.get("allowWideAudience")),
@@ -294,7 +294,7 @@ def _point_at_sources(found: Problems, path: KeyPath, start: int, origins: Mappi
             found.items[i] = replace(problem, path=(*path, DERIVED_FROM[str(key[0])]))
 
 
-def _imports(found: Problems, path: KeyPath, v: dict[str, Any], permissions: list[Permission]) -> Imports | None:
+def _imports(found: Problems, path: KeyPath, v: dict[str, Any], permissions: Sequence[Permission]) -> Imports | None:
     """The `import:` ids; a consent grant is imported only where the program registers one."""
     given = v.get("import")
     if not given or not given.get("application"):
@@ -331,9 +331,16 @@ def _lower_guid(import_id: str) -> str:
     return f"{collection}/{guid.lower()}"
 
 
-def app_permissions(
-    found: Problems, path: KeyPath, v: dict[str, Any], catalogue: Catalogue
-) -> tuple[list[Permission], list[str]]:
+class Expansion(NamedTuple):
+    """An app's permissions in the order its sets ask for them, the sets they come from, and the same
+    permissions in registration order (by resource, then name)."""
+
+    permissions: tuple[Permission, ...]
+    sets: tuple[str, ...]
+    ordered: tuple[Permission, ...]
+
+
+def app_permissions(found: Problems, path: KeyPath, v: dict[str, Any], catalogue: Catalogue) -> Expansion:
     """An app's permissions from its `scopeSets` and `scopes`, and every set they reach; unknown names go to `found`.
 
     The same names expand the same way in every app, so each combination is expanded once per catalogue;
@@ -341,14 +348,14 @@ def app_permissions(
     """
     given = {k: v[k] for k in PERMISSION_KEYS if k in v}
     key = ("permissions", *(tuple(given.get(k) or ()) for k in PERMISSION_KEYS))
-    if key not in catalogue.memo:
+    held = catalogue.memo.get(key)
+    if held is None:
         before = len(found.items)
-        result = _app_permissions(found, path, given, catalogue)
-        if len(found.items) > before:  # the problems name this app's keys: nothing to share
-            return result
-        catalogue.memo[key] = (tuple(result[0]), tuple(result[1]))
-    permissions, sets = catalogue.memo[key]
-    return list(permissions), list(sets)
+        permissions, sets = _app_permissions(found, path, given, catalogue)
+        held = Expansion(tuple(permissions), tuple(sets), tuple(sorted(permissions, key=lambda p: p.sort_key)))
+        if len(found.items) == before:  # problems name this app's keys: only a clean expansion is shared
+            catalogue.memo[key] = held
+    return held
 
 
 def _app_permissions(
@@ -546,7 +553,7 @@ def _deceptive_uri_problems(uri: str, parts: Any) -> list[tuple[str, str | None]
                 "write only the host",
             )
         )
-    if parts is not None and parts.netloc:
+    if parts is not None and ":" in parts.netloc:  # without ':' there is no port to check
         try:
             port = parts.port
         except ValueError:
@@ -557,7 +564,7 @@ def _deceptive_uri_problems(uri: str, parts: Any) -> list[tuple[str, str | None]
 
 
 def _check_audience(
-    found: Problems, path: KeyPath, v: dict[str, Any], cloud: Cloud | None, permissions: list[Permission]
+    found: Problems, path: KeyPath, v: dict[str, Any], cloud: Cloud | None, permissions: Sequence[Permission]
 ) -> None:
     audience = v.get("audience")
     personal = audience in PERSONAL_AUDIENCES
@@ -586,7 +593,7 @@ def _check_audience(
         )
 
 
-def _check_runtime(found: Problems, path: KeyPath, v: dict[str, Any], permissions: list[Permission]) -> None:
+def _check_runtime(found: Problems, path: KeyPath, v: dict[str, Any], permissions: Sequence[Permission]) -> None:
     """Warnings for registrations that validate but fail once a mailbox signs in."""
     audiences = sorted({p.audience for p in permissions if p.protocol})  # User.Read alone asks for no token
     if len(audiences) > 1 and not v.get("adminConsent") and v.get("audience") != "personal":
@@ -610,7 +617,7 @@ def _check_runtime(found: Problems, path: KeyPath, v: dict[str, Any], permission
         )
 
 
-def _check_permission_limits(found: Problems, path: KeyPath, permissions: list[Permission], personal: bool) -> None:
+def _check_permission_limits(found: Problems, path: KeyPath, permissions: Sequence[Permission], personal: bool) -> None:
     limits = entra.limits()
     total = limits.of(limits.permissions, personal)
     per_api = limits.permissions_per_api_personal

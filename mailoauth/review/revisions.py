@@ -204,8 +204,8 @@ def grants(
     if names in memo:
         return memo[names]
     found = Problems(file)
-    permissions, sets = stackfile.app_permissions(found, (*stackfile.APPS, key), asked, cat)
-    result = Grants(tuple(sorted(permissions, key=lambda p: p.sort_key)), tuple(sets), tuple(found.items))
+    expansion = stackfile.app_permissions(found, (*stackfile.APPS, key), asked, cat)
+    result = Grants(expansion.ordered, expansion.sets, tuple(found.items))
     if not result.problems:  # problems name the app, so only problem-free results are shared
         memo[names] = result
     return result
