@@ -90,6 +90,10 @@ class _NotPlain(Exception):
 
 
 _RESOLVER = yaml.resolver.Resolver()  # the implicit resolvers of the safe loaders, without a path
+# The first characters of every plain scalar an implicit resolver may claim (null, bool, int, float,
+# date, merge, value; '' is the empty scalar). Any other plain scalar, and every quoted one, is text.
+_CLAIMED = frozenset(_RESOLVER.yaml_implicit_resolvers)
+assert None not in _CLAIMED  # no resolver for every first character: the shortcut holds
 
 
 @lru_cache(maxsize=4096)  # keys, enum values and booleans repeat in every stack file
@@ -121,8 +125,9 @@ def _direct(loader: StrictLoader) -> Any:
             raise _NotPlain
         child: Any = None
         if kind is yaml.ScalarEvent:
-            tag = STR if event.tag == "!" else _scalar_tag(event.value, event.implicit)
-            value = event.value if tag == STR else _scalar(loader, tag, event)
+            text = event.value
+            tag = STR if event.tag == "!" or text[:1] not in _CLAIMED else _scalar_tag(text, event.implicit)
+            value = text if tag == STR else _scalar(loader, tag, event)
         else:
             tag, value = None, {} if kind is yaml.MappingStartEvent else []
             child = value
@@ -301,15 +306,18 @@ def _block_line(lines: list[str], path: KeyPath) -> int | None:
     for part in path:
         if not isinstance(part, str) or part == "<<" or (rest and not rest.startswith("#")):
             return None  # a sequence index, a merge, or inside a value written on its key's line (flow)
-        hit, own = None, None
+        hit, own, deeper = None, None, ""
         for i in range(start, len(lines)):
+            if deeper and lines[i].startswith(deeper):
+                continue  # inside one of the block's values (or blank, or a comment): not a key of the block
             stripped = lines[i].lstrip(" ")
             if not stripped or stripped.startswith("#"):
                 continue
             depth = len(lines[i]) - len(stripped)
             if depth <= indent:
                 break
-            own = depth if own is None else own
+            if own is None:
+                own, deeper = depth, " " * (depth + 1)
             if depth != own:
                 continue
             key = BLOCK_KEY.match(stripped)

@@ -201,7 +201,8 @@ def run_report(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     today = stackfile.utc_today()
     names = list(dict.fromkeys(args.stack)) if args.stack else None
-    stacks = stackfile.load_stacks(tree, ProjectContext(catalogue.load(tree), today, check_expiry=False), names)
+    context = ProjectContext(catalogue.load(tree), today, check_expiry=False)
+    stacks = stackfile.load_stacks(tree, context, names, warnings=False)  # the report is about secrets only
     window_end = args.within.after(today)
     rows = secretslots.report_rows(stacks, today, window_end)
     doc = secretslots.report_document(rows, today, args.within, window_end)

@@ -13,7 +13,8 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
-from typing import Any, NamedTuple
+from functools import cached_property
+from typing import Any
 
 from mailoauth.base import yamlio
 from mailoauth.base.keyspec import check_fields
@@ -248,13 +249,14 @@ def _app(
     start = len(found.items)
     audience = v.get("audience")
     personal = audience in PERSONAL_AUDIENCES
-    permissions, sets, ordered = app_permissions(found, path, v, ctx.catalogue)
+    expansion = app_permissions(found, path, v, ctx.catalogue)
+    permissions = expansion.permissions
     secrets = _secrets(found, path, v, ctx if check_expiry else None)
     _check_display_name(found, path, v.get("displayName"), personal)
     _check_redirect_uris(found, path, v.get("redirectUris"), personal)
     _check_audience(found, path, v, cloud, permissions)
-    _check_permission_limits(found, path, permissions, personal)
-    _check_runtime(found, path, v, permissions)
+    _check_permission_limits(found, path, expansion, personal)
+    _check_runtime(found, path, v, expansion)
     imports = _imports(found, path, v, permissions)
     rules.check_app(found, path, v, permissions, secrets if check_expiry else None, ctx)  # None: no lifetime rules
     _point_at_sources(found, path, start, derived.origins)
@@ -265,9 +267,9 @@ def _app(
         display_name=v["displayName"],
         audience=v["audience"],
         redirect_uris=tuple(v["redirectUris"]),
-        scope_sets=sets,
+        scope_sets=expansion.sets,
         extra_scopes=tuple(v.get("scopes") or ()),
-        permissions=ordered,
+        permissions=expansion.ordered,
         secrets=secrets,
         admin_consent=bool(v.get("adminConsent")),
         allow_wide_audience=bool(v.get("allowWideAudience")),
@@ -331,13 +333,27 @@ def _lower_guid(import_id: str) -> str:
     return f"{collection}/{guid.lower()}"
 
 
-class Expansion(NamedTuple):
+@dataclass(frozen=True)
+class Expansion:
     """An app's permissions in the order its sets ask for them, the sets they come from, and the same
     permissions in registration order (by resource, then name)."""
 
     permissions: tuple[Permission, ...]
     sets: tuple[str, ...]
     ordered: tuple[Permission, ...]
+
+    @cached_property
+    def audiences(self) -> list[str]:
+        """The token audiences the permissions need (User.Read alone asks for no token)."""
+        return sorted({p.audience for p in self.permissions if p.protocol})
+
+    @cached_property
+    def per_resource(self) -> dict[str, int]:
+        """How many permissions the app asks of each resource."""
+        counts: dict[str, int] = {}
+        for p in self.permissions:
+            counts[p.resource] = counts.get(p.resource, 0) + 1
+        return counts
 
 
 def app_permissions(found: Problems, path: KeyPath, v: dict[str, Any], catalogue: Catalogue) -> Expansion:
@@ -582,8 +598,8 @@ def _check_audience(
             True,
             hint="remove adminConsent or choose a work/school audience",
         )
-    legacy = [p.value for p in permissions if p.protocol in ("imap", "pop", "smtp")]
-    if personal and legacy:
+    legacy = [p.value for p in permissions if p.protocol in ("imap", "pop", "smtp")] if personal else []
+    if legacy:
         found.warn(
             (*path, "audience"),
             f"personal accounts with {', '.join(legacy)}: Outlook.com support for "
@@ -593,9 +609,9 @@ def _check_audience(
         )
 
 
-def _check_runtime(found: Problems, path: KeyPath, v: dict[str, Any], permissions: Sequence[Permission]) -> None:
+def _check_runtime(found: Problems, path: KeyPath, v: dict[str, Any], expansion: Expansion) -> None:
     """Warnings for registrations that validate but fail once a mailbox signs in."""
-    audiences = sorted({p.audience for p in permissions if p.protocol})  # User.Read alone asks for no token
+    audiences = expansion.audiences
     if len(audiences) > 1 and not v.get("adminConsent") and v.get("audience") != "personal":
         found.warn(
             (*path, "adminConsent"),
@@ -605,7 +621,7 @@ def _check_runtime(found: Problems, path: KeyPath, v: dict[str, Any], permission
             hint="set adminConsent: true, or split the app into one app per audience (mailoauth explain AADSTS65001)",
             rule="consent-per-audience",
         )
-    if v.get("product") and any(p.protocol == "smtp" for p in permissions):
+    if v.get("product") and any(p.protocol == "smtp" for p in expansion.permissions):
         exo = exchange_online()
         found.warn(
             (*path, "useCases"),
@@ -617,17 +633,15 @@ def _check_runtime(found: Problems, path: KeyPath, v: dict[str, Any], permission
         )
 
 
-def _check_permission_limits(found: Problems, path: KeyPath, permissions: Sequence[Permission], personal: bool) -> None:
+def _check_permission_limits(found: Problems, path: KeyPath, expansion: Expansion, personal: bool) -> None:
     limits = entra.limits()
     total = limits.of(limits.permissions, personal)
     per_api = limits.permissions_per_api_personal
-    if len(permissions) > total:
-        found.error((*path, "scopes"), f"{len(permissions)} permissions; Entra allows {total}", len(permissions))
-    per_resource: dict[str, int] = {}
-    for p in permissions:
-        per_resource[p.resource] = per_resource.get(p.resource, 0) + 1
-    for resource, count in per_resource.items():
-        if personal and count > per_api:
+    asked = len(expansion.permissions)
+    if asked > total:
+        found.error((*path, "scopes"), f"{asked} permissions; Entra allows {total}", asked)
+    for resource, count in expansion.per_resource.items() if personal else ():
+        if count > per_api:
             found.error(
                 (*path, "scopes"),
                 f"{count} permissions on {resource}; Entra allows {per_api} per API for apps that allow personal "
@@ -636,10 +650,15 @@ def _check_permission_limits(found: Problems, path: KeyPath, permissions: Sequen
             )
 
 
-def load_stacks(tree: Tree, project: ProjectContext, names: list[str] | None = None) -> dict[str, Stack]:
-    """Several stacks at once (default: all); the problems of every stack are reported together."""
-    stacks, problems = check_stacks(tree, project, names)
-    raise_if_errors(problems + [w for s in stacks.values() for w in s.warnings])
+def load_stacks(
+    tree: Tree, project: ProjectContext, names: list[str] | None = None, warnings: bool = True
+) -> dict[str, Stack]:
+    """Several stacks at once (default: all); the problems of every stack are reported together.
+
+    `warnings=False`, for a caller that shows none: the warnings of valid stacks are neither located nor
+    reported with another stack's errors (an invalid stack's problems are reported whole either way)."""
+    stacks, problems = check_stacks(tree, project, names, Reading(warning_lines=warnings))
+    raise_if_errors(problems + [w for s in stacks.values() for w in s.warnings] if warnings else problems)
     return stacks
 
 

@@ -234,22 +234,22 @@ def _cells(entry: dict[str, Any]) -> list[str]:
     return [str(entry[key]) if entry[key] is not None else "-" for key, _ in COLUMNS]
 
 
-def _align(cell: str, width: int, column: tuple[str, str]) -> str:
-    return cell.rjust(width) if column[0] == "daysLeft" else cell.ljust(width)
+# Each column's alignment (days right-aligned, the rest left), and where the status column is (coloured on a terminal).
+ALIGN = tuple(str.rjust if key == "daysLeft" else str.ljust for key, _ in COLUMNS)
+STATUS = [key for key, _ in COLUMNS].index("status")
 
 
-def _shown(cell: str, width: int, column: tuple[str, str], colour: bool) -> str:
-    """A cell aligned in its column; the status column in its colour on a terminal."""
-    text = _align(cell, width, column)
-    return paint(text, cell, colour) if column[0] == "status" else text
+def _line(row: list[str], widths: list[int], colour: bool) -> str:
+    cells = [align(cell, width) for cell, width, align in zip(row, widths, ALIGN, strict=True)]
+    if colour:
+        cells[STATUS] = paint(cells[STATUS], row[STATUS], True)
+    return "  ".join(cells).rstrip()
 
 
 def render_text(doc: dict[str, Any], colour: bool = False) -> str:
     table = [[title for _, title in COLUMNS], *(_cells(s) for s in doc["secrets"])]
     widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
-    lines = [
-        "  ".join(_shown(*cell, colour) for cell in zip(row, widths, COLUMNS, strict=True)).rstrip() for row in table
-    ]
+    lines = [_line(row, widths, colour) for row in table]
     todo = command_lines(doc)
     lines += ["", summary_line(doc)] + (["", "to fix:", *(f"  {c}" for c in todo)] if todo else [])
     return "\n".join(lines) + "\n"
