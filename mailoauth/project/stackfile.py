@@ -134,7 +134,7 @@ class ProjectContext:
 
 @dataclass(frozen=True)
 class Reading:
-    """How `check_stacks` reads files, for `diff`, which reads two revisions of each.
+    """How `check_stacks` reads files (`diff` reads two revisions of each; `secrets report` shows no warnings).
 
     `parsed` (text -> document) parses a file that reads the same at two revisions once (nothing changes a
     parsed document); `warning_lines=False` skips the second parse that locating each warning costs;
