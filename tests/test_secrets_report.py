@@ -143,6 +143,25 @@ def test_an_invalid_stack_is_invalid_input_not_a_report(stacks: Path, capsys) ->
     )
 
 
+def test_warnings_of_valid_stacks_are_left_to_validate(stacks: Path, capsys) -> None:
+    """Tokens for two audiences without admin consent is a warning; the report is about secrets, with or
+    without another stack's errors."""
+    lab = stacks / "stacks" / "Pulumi.lab.yaml"
+    lab.write_text(LAB.replace("scopeSets: [imap]", "scopeSets: [imap, graph-read]"))
+    code = main(["-C", str(stacks), "validate", "--stack", "lab"])
+    assert code == 0
+    assert "warning: stacks/Pulumi.lab.yaml:5: config.mailoauth:apps.trial.adminConsent" in capsys.readouterr().out
+    code, out = report(stacks, capsys)
+    assert (code, capsys.readouterr().err) == (1, "")
+    assert "lab    trial" in out
+    (stacks / "stacks" / "Pulumi.ops.yaml").write_text(OPS.replace("desk-in:", "Desk In:", 1))
+    code = main(["-C", str(stacks), "secrets", "report"])
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")
+    assert "error: stacks/Pulumi.ops.yaml" in captured.err
+    assert "lab" not in captured.err
+
+
 @pytest.mark.parametrize(
     ("window", "message"),
     [
