@@ -43,23 +43,23 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MAILOAUTH_TODAY", "2026-11-27")
 
 from mailoauth import cli  # noqa: E402
-from tests.fleetgen import build  # noqa: E402
+from tests.fleetgen import build, name  # noqa: E402
 from tests.gitrepo import GitRepo  # noqa: E402
 
 TARGET = 1.5
 HEAVY = ("pulumi", "pulumi_azuread", "msgraph")
 
 
-def edit_stacks(repo: GitRepo, stacks: int) -> None:
-    """A tenth of the stacks: a secret rotated, a redirect URI added to every app, an app renamed."""
+def edit_stacks(repo: GitRepo, stacks: int, apps: int) -> None:
+    """A tenth of the stacks: a secret rotated, a redirect URI added to every app, the last app renamed."""
     for s in range(0, stacks, 10):
-        rel = f"stacks/Pulumi.s{s:03}.yaml"
+        rel = f"stacks/Pulumi.{name(s)}.yaml"
         repo.edit(rel, "expires: 2027-01-28", "expires: 2027-10-31")
         repo.edit(rel, "/callback]", f"/callback, https://backup-{s}.example.com/callback]")
-        repo.edit(rel, "    app-4:", "    app-four:")
+        repo.edit(rel, f"    app-{apps - 1}:", "    app-renamed:")
 
 
-def edit_scope_set(repo: GitRepo, stacks: int) -> None:
+def edit_scope_set(repo: GitRepo, stacks: int, apps: int) -> None:
     repo.edit("scopes/sets/imap.yaml", "scopes: [IMAP.AccessAsUser.All]", "scopes: [IMAP.AccessAsUser.All, Mail.Read]")
 
 
@@ -141,7 +141,7 @@ def main() -> None:
         repo = build(Path(tmp) / "repo", args.stacks, args.apps)
         print(f"repository: {args.stacks} stacks x {args.apps} apps; best of {args.repeat}, ms (wall / CPU)")
         for title, edit in SCENARIOS:
-            edit(repo, args.stacks)
+            edit(repo, args.stacks, args.apps)
             summary = json.loads(run_diff(repo.project))["summary"]
             m = measure(repo, args.repeat)
             ratio = min(m["diff"] / m["parse"], m["diff_cpu"] / m["parse_cpu"])

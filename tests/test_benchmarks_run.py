@@ -24,7 +24,7 @@ TINY = {
     "bench_audit.py": (["1"], "displayName"),
     "bench_consent.py": (["1"], "revoke --all"),
     "bench_core.py": (["--apps", "2", "--repeat", "1"], "apps: 2 (7 resources under mocks), best of 1"),
-    "bench_diff.py": (["--stacks", "2", "--apps", "5", "--repeat", "1"], "repository: 2 stacks x 5 apps; best of 1"),
+    "bench_diff.py": (["--stacks", "2", "--apps", "2", "--repeat", "1"], "repository: 2 stacks x 2 apps; best of 1"),
     "bench_fleet.py": (
         ["--stacks", "4", "--apps", "5", "--repeat", "1", "--memory-stacks", "2"],
         "4 stacks x 5 apps; best of 1",
