@@ -235,9 +235,25 @@ def test_signin_takes_the_tenant_from_the_stack_file(repo: GitRepo, capsys: pyte
     args = ("fleet", "signin", "--stack", "dev", "--client-id", ENV_CLIENT)
     code, out, _ = run(repo, capsys, *args, "--format", "github")
     assert code == 0
-    assert out == f"stack=dev\ntenant-id={DEV_TENANT}\nclient-id={ENV_CLIENT}\ncloud=global\n"
+    assert out == (
+        f"stack=dev\ntenant-id={DEV_TENANT}\nclient-id={ENV_CLIENT}\ncloud=global\nazure-environment=azurecloud\n"
+    )
     code, out, _ = run(repo, capsys, *args)
     assert (code, out) == (0, f"stack dev: tenant {DEV_TENANT} (global), deployer client id {ENV_CLIENT}\n")
+
+
+@pytest.mark.parametrize(
+    ("environment", "azure_login"),
+    [("usgovernmentl4", "azureusgovernment"), ("usgovernmentl5", "azureusgovernment"), ("china", "azurechinacloud")],
+)
+def test_signin_names_the_azure_login_environment_of_the_stacks_cloud(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], environment: str, azure_login: str
+) -> None:
+    """A GCC High, DoD or 21Vianet tenant is not reachable through the global cloud's sign-in."""
+    repo.edit("stacks/Pulumi.dev.yaml", "azuread:environment: global", f"azuread:environment: {environment}")
+    code, out, _ = run(repo, capsys, "fleet", "signin", "--stack", "dev", "--client-id", ENV_CLIENT, "--format", "json")
+    assert code == 0
+    assert (json.loads(out)["cloud"], json.loads(out)["azure-environment"]) == (environment, azure_login)
 
 
 def test_deployers_file_maps_tenants_to_client_ids(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:

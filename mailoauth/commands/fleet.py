@@ -176,7 +176,13 @@ def run_signin(args: argparse.Namespace) -> int:
             f"{stack.file}: no deployer client id for tenant {stack.tenant_id}: add it under 'tenants:' in "
             f"{fleet.DEPLOYERS_FILE}, or set the variable AZURE_CLIENT_ID in the GitHub environment '{stack.name}'"
         )
-    target = {"stack": stack.name, "tenant-id": stack.tenant_id, "client-id": client, "cloud": stack.cloud.name}
+    target = {
+        "stack": stack.name,
+        "tenant-id": stack.tenant_id,
+        "client-id": client,
+        "cloud": stack.cloud.name,
+        "azure-environment": stack.cloud.azure_login,
+    }
     if args.format == "json":
         print(json.dumps(target))
     elif args.format == "github":

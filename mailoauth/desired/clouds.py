@@ -24,6 +24,7 @@ class Cloud:
     login_host: str
     graph_url: str
     personal_accounts: bool
+    azure_login: str  # the azure/login action's `environment` for this cloud
     token_audiences: dict[str, str]
     mail: dict[str, MailEndpoint]
 
@@ -39,6 +40,7 @@ def clouds() -> dict[str, Cloud]:
             login_host=c["loginHost"],
             graph_url=c["graphUrl"],
             personal_accounts=c["personalAccounts"],
+            azure_login=c["azureLogin"],
             token_audiences=dict(c["tokenAudiences"]),
             mail={proto: MailEndpoint(**ep) for proto, ep in c["mail"].items()},
         )
