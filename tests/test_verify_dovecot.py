@@ -13,6 +13,7 @@ import os
 import smtplib
 import ssl
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -42,6 +43,8 @@ def at_dovecot(world: World, dovecot: Dovecot) -> World:
 
 
 def test_verify_proves_imap_and_smtp_against_dovecot(at_dovecot: World, dovecot: Dovecot) -> None:
+    """The whole registration (IMAP.AccessAsUser.All and SMTP.Send): each protocol's scope check passes."""
+    mark = dovecot.mark()
     result = at_dovecot.run("helpdesk", "--send-test-to", "admin@contoso.example")
     assert result.code == 0, result.out + dovecot.log_text()
     assert result.step("IMAP") == {
@@ -55,8 +58,57 @@ def test_verify_proves_imap_and_smtp_against_dovecot(at_dovecot: World, dovecot:
     )
     [message] = dovecot.relay.messages
     assert b"Subject: mailoauth verify: test message" in message
-    logins = [line for line in dovecot.log_text().splitlines() if f"Login: user=<{USER}>, method=XOAUTH2" in line]
+    log = dovecot.log_text()[mark:]
+    logins = [line for line in log.splitlines() if f"Login: user=<{USER}>, method=XOAUTH2" in line]
     assert [line.split()[3] for line in logins] == ["imap-login:", "submission-login:"]
+    assert dovecot.refusals(since=mark, count=0) == []
+
+
+WANTED_SETS = "scopeSets: [imap, smtp, graph-read]"
+
+
+def registered_with(world: World, scope_sets: str) -> dict[str, Any]:
+    """Stack outputs of `helpdesk` registered with `scope_sets` only, while its stack file asks for imap, smtp
+    and graph-read: the file gained a protocol (or the portal lost a permission) and `pulumi up` has not run."""
+    stack_file = world.project / "stacks" / "Pulumi.verify.yaml"
+    wanted = stack_file.read_text()
+    assert WANTED_SETS in wanted
+    stack_file.write_text(wanted.replace(WANTED_SETS, f"scopeSets: [{scope_sets}]"))
+    world.deploy()
+    outputs = world.outputs()
+    stack_file.write_text(wanted)
+    return outputs
+
+
+def test_a_registration_without_smtp_send_passes_imap_and_fails_submission(at_dovecot: World, dovecot: Dovecot) -> None:
+    outputs = registered_with(at_dovecot, "imap, graph-read")
+    assert outputs["apps"]["helpdesk"]["scopeRequests"]["outlook"] == (
+        "offline_access https://outlook.office.com/IMAP.AccessAsUser.All"
+    )
+    mark = dovecot.mark()
+    result = at_dovecot.run("helpdesk", outputs=outputs)
+    assert result.code == 1, result.out + dovecot.log_text()
+    assert result.statuses()[-3:] == [("IMAP", "pass"), ("SMTP", "fail"), ("Graph", "pass")]
+    smtp = result.step("SMTP")
+    assert smtp["detail"] == f"SMTP 127.0.0.1:{dovecot.smtp.port}: 535 5.7.8 Authentication failed."
+    assert smtp["explanation"]["code"] == "SMTP-535-5.7.8"
+    assert dovecot.refusals(since=mark, count=1) == [
+        ("submission", "Introspection failed: Token is not valid for scope 'SMTP.Send'")
+    ]
+
+
+def test_a_registration_without_imap_passes_submission_and_fails_imap(at_dovecot: World, dovecot: Dovecot) -> None:
+    outputs = registered_with(at_dovecot, "smtp, graph-read")
+    mark = dovecot.mark()
+    result = at_dovecot.run("helpdesk", outputs=outputs)
+    assert result.code == 1, result.out + dovecot.log_text()
+    assert result.statuses()[-3:] == [("IMAP", "fail"), ("SMTP", "pass"), ("Graph", "pass")]
+    imap = result.step("IMAP")
+    assert imap["detail"] == f"IMAP 127.0.0.1:{dovecot.imap.port}: [AUTHENTICATIONFAILED] Authentication failed."
+    assert imap["explanation"]["code"] == "IMAP-AUTHENTICATIONFAILED"
+    assert dovecot.refusals(since=mark, count=1) == [
+        ("imap", "Introspection failed: Token is not valid for scope 'IMAP.AccessAsUser.All'")
+    ]
 
 
 def test_a_token_for_another_user_is_refused_and_explained(at_dovecot: World, dovecot: Dovecot) -> None:
