@@ -1,9 +1,13 @@
 """A real Dovecot (IMAP and submission) on 127.0.0.1, checking XOAUTH2 tokens of the fake Entra.
 
 Dovecot's oauth2 passdb validates each token by RFC 7662 introspection against the fake login
-server (tests/fakes/login.py): the token must be live, of the stack's tenant, and for the user the
-client names. Submission relays to an aiosmtpd sink. Everything lives in one temporary folder;
-the server is started in the foreground and stopped when the block ends.
+server (tests/fakes/login.py): the token must be live, of the stack's tenant, for the user the
+client names and, as Exchange Online demands, carry the protocol's permission in its `scope`
+(IMAP.AccessAsUser.All for IMAP, SMTP.Send for submission). Each protocol has its own passdb, inside
+a `protocol` block, whose oauth2 settings differ only in `scope` (Dovecot 2.3 reads per-protocol
+auth settings: dovecot/core src/auth/auth.c, auths_preinit; the `scope` check: src/auth/db-oauth2.c,
+db_oauth2_token_in_scope). Submission relays to an aiosmtpd sink. Everything lives in one temporary
+folder; the server is started in the foreground and stopped when the block ends.
 
 Debian packages: dovecot-imapd, dovecot-submissiond (installed by .ci/run).
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -25,7 +30,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 
 from tests.fakes.cloud import TENANT_ID, FakeCloud
-from tests.mailfakes import free_port
+from tests.mailfakes import EXCHANGE_PERMISSION, free_port
 
 DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
 START_TIMEOUT = 15.0
@@ -43,16 +48,19 @@ ssl_key = <{root}/key.pem
 disable_plaintext_auth = yes
 auth_mechanisms = xoauth2 oauthbearer
 auth_verbose = yes
+# The tests refuse tokens on purpose: answer at once, without the growing penalty per client IP.
+auth_failure_delay = 0
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 default_internal_user = {internal}
 default_internal_group = {internal_group}
 default_login_user = {login}
 first_valid_uid = {uid}
 first_valid_gid = {gid}
-passdb {{
-  driver = oauth2
-  mechanisms = xoauth2 oauthbearer
-  args = {root}/oauth2.conf
-}}
+{passdbs}
 userdb {{
   driver = static
   args = uid={uid} gid={gid} home={root}/home/%u
@@ -79,6 +87,20 @@ submission_relay_port = {relay}
 submission_relay_trusted = yes
 """
 
+# One passdb per protocol, and none outside them: a passdb outside is tried after the protocol's own.
+PASSDB = """\
+protocol {protocol} {{
+  passdb {{
+    driver = oauth2
+    mechanisms = xoauth2 oauthbearer
+    args = {root}/oauth2-{protocol}.conf
+  }}
+}}
+"""
+
+# Dovecot's protocol name for each of verify's mail protocols.
+PROTOCOL = {"imap": "imap", "smtp": "submission"}
+
 OAUTH2 = """\
 introspection_mode = post
 introspection_url = {authority}/{tenant}/oauth2/introspect
@@ -87,7 +109,13 @@ username_attribute = upn
 active_attribute = active
 active_value = true
 tls_ca_cert_file = {root}/ca.pem
+scope = {scope}
 """
+
+# auth_verbose lines: `auth: Info: oauth2(user,ip,<session>): oauth2 failed: <reason>`, and the login
+# service's own line for the same session (`submission-login: Info: Disconnected: ... session=<session>`).
+REFUSED = re.compile(r" auth: Info: oauth2\(.*,<([^>]+)>\): oauth2 failed: (.*)")
+LOGIN_LINE = re.compile(r" ([a-z]+)-login: Info: .*session=<([^>]+)>")
 
 
 @dataclass(frozen=True)
@@ -115,6 +143,23 @@ class Dovecot:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def mark(self) -> int:
+        """Where the log ends now: `refusals(since=...)` reads what comes after."""
+        return len(self.log_text())
+
+    def refusals(self, since: int, count: int, timeout: float = 5.0) -> list[tuple[str, str]]:
+        """(login service, reason) of each token the oauth2 passdb refused after `since`, as auth_verbose logs them,
+        matched to the login service by session id. Dovecot's log process may write a line after the client has
+        its answer, so this waits (up to `timeout`) for `count` refusals and their login services' lines."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.log_text()[since:]
+            reasons = REFUSED.findall(log)
+            services = {session: service for service, session in LOGIN_LINE.findall(log)}
+            if (len(reasons) >= count and all(s in services for s, _ in reasons)) or time.monotonic() > deadline:
+                return [(services.get(session, "?"), reason) for session, reason in reasons]
+            time.sleep(0.05)
 
 
 def _accounts() -> dict[str, object]:
@@ -146,10 +191,13 @@ def _write_files(root: Path, cloud: FakeCloud, relay: int) -> tuple[int, int]:
     shutil.copy(cloud.ca_path, root / "ca.pem")
     (root / "home").mkdir()
     os.chown(root / "home", int(accounts["uid"]), int(accounts["gid"]))  # type: ignore[call-overload]
-    config = CONFIG.format(root=root, imaps=imaps, submission=submission, relay=relay, **accounts)
+    passdbs = "".join(PASSDB.format(protocol=protocol, root=root) for protocol in PROTOCOL.values())
+    config = CONFIG.format(root=root, imaps=imaps, submission=submission, relay=relay, passdbs=passdbs, **accounts)
     (root / "dovecot.conf").write_text(config)
-    (root / "oauth2.conf").write_text(OAUTH2.format(authority=cloud.authority, tenant=TENANT_ID, root=root))
-    for name in ("key.pem", "cert.pem", "ca.pem", "dovecot.conf", "oauth2.conf"):
+    for ours, protocol in PROTOCOL.items():
+        oauth2 = OAUTH2.format(authority=cloud.authority, tenant=TENANT_ID, root=root, scope=EXCHANGE_PERMISSION[ours])
+        (root / f"oauth2-{protocol}.conf").write_text(oauth2)
+    for name in ("key.pem", "cert.pem", "ca.pem", "dovecot.conf", *(f"oauth2-{p}.conf" for p in PROTOCOL.values())):
         (root / name).chmod(0o644 if name != "key.pem" else 0o600)
     return imaps, submission
 

@@ -25,6 +25,10 @@ SMTP_AUTH_DISABLED = (
     "Tenant. Visit https://aka.ms/smtp_auth_disabled for more information."
 )
 
+# The delegated permission Exchange Online requires in a token's `scp` claim, per protocol
+# (office-developer-exchange-docs, how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth.md).
+# The fake servers and the Dovecot of tests/dovecot.py both refuse a token without it.
+EXCHANGE_PERMISSION = {"imap": "IMAP.AccessAsUser.All", "smtp": "SMTP.Send"}
 
 SASL_RESPONSE_LIMIT = 12288
 

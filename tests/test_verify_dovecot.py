@@ -13,12 +13,14 @@ import os
 import smtplib
 import ssl
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from mailoauth.verify.mail import xoauth2
-from tests.dovecot import DOVECOT, Dovecot, running_dovecot
+from tests.dovecot import DOVECOT, PROTOCOL, Dovecot, running_dovecot
 from tests.fakes.cloud import FakeCloud
+from tests.mailfakes import EXCHANGE_PERMISSION
 from tests.verify_world import USER, World
 
 if DOVECOT is None and os.environ.get("CI") != "true":
@@ -42,6 +44,8 @@ def at_dovecot(world: World, dovecot: Dovecot) -> World:
 
 
 def test_verify_proves_imap_and_smtp_against_dovecot(at_dovecot: World, dovecot: Dovecot) -> None:
+    """The whole registration (IMAP.AccessAsUser.All and SMTP.Send): each protocol's scope check passes."""
+    mark = dovecot.mark()
     result = at_dovecot.run("helpdesk", "--send-test-to", "admin@contoso.example")
     assert result.code == 0, result.out + dovecot.log_text()
     assert result.step("IMAP") == {
@@ -55,8 +59,55 @@ def test_verify_proves_imap_and_smtp_against_dovecot(at_dovecot: World, dovecot:
     )
     [message] = dovecot.relay.messages
     assert b"Subject: mailoauth verify: test message" in message
-    logins = [line for line in dovecot.log_text().splitlines() if f"Login: user=<{USER}>, method=XOAUTH2" in line]
+    log = dovecot.log_text()[mark:]
+    logins = [line for line in log.splitlines() if f"Login: user=<{USER}>, method=XOAUTH2" in line]
     assert [line.split()[3] for line in logins] == ["imap-login:", "submission-login:"]
+    assert dovecot.refusals(since=mark, count=0) == []
+
+
+WANTED_SETS = "scopeSets: [imap, smtp, graph-read]"
+
+
+def registered_with(world: World, scope_sets: str) -> dict[str, Any]:
+    """Stack outputs of `helpdesk` registered with `scope_sets` only, while its stack file asks for imap, smtp
+    and graph-read: the file gained a protocol (or the portal lost a permission) and `pulumi up` has not run."""
+    stack_file = world.project / "stacks" / "Pulumi.verify.yaml"
+    wanted = stack_file.read_text()
+    assert WANTED_SETS in wanted
+    stack_file.write_text(wanted.replace(WANTED_SETS, f"scopeSets: [{scope_sets}]"))
+    world.deploy()
+    outputs = world.outputs()
+    stack_file.write_text(wanted)
+    return outputs
+
+
+# Dovecot's answer to a token without the protocol's permission, and the explanation verify gives.
+REFUSED_REPLY = {
+    "imap": ("[AUTHENTICATIONFAILED] Authentication failed.", "IMAP-AUTHENTICATIONFAILED"),
+    "smtp": ("535 5.7.8 Authentication failed.", "SMTP-535-5.7.8"),
+}
+
+
+@pytest.mark.parametrize(("lacking", "kept"), [("smtp", "imap"), ("imap", "smtp")])
+def test_a_registration_lacking_a_protocols_permission_fails_that_protocol_only(
+    at_dovecot: World, dovecot: Dovecot, lacking: str, kept: str
+) -> None:
+    outputs = registered_with(at_dovecot, f"{kept}, graph-read")
+    assert outputs["apps"]["helpdesk"]["scopeRequests"]["outlook"] == (
+        f"offline_access https://outlook.office.com/{EXCHANGE_PERMISSION[kept]}"
+    )
+    mark = dovecot.mark()
+    result = at_dovecot.run("helpdesk", outputs=outputs)
+    assert result.code == 1, result.out + dovecot.log_text()
+    status = {lacking: "fail", kept: "pass"}
+    assert result.statuses()[-3:] == [("IMAP", status["imap"]), ("SMTP", status["smtp"]), ("Graph", "pass")]
+    step, (reply, code) = result.step(lacking.upper()), REFUSED_REPLY[lacking]
+    port = dovecot.smtp.port if lacking == "smtp" else dovecot.imap.port
+    assert step["detail"] == f"{lacking.upper()} 127.0.0.1:{port}: {reply}"
+    assert step["explanation"]["code"] == code
+    assert dovecot.refusals(since=mark, count=1) == [
+        (PROTOCOL[lacking], f"Introspection failed: Token is not valid for scope '{EXCHANGE_PERMISSION[lacking]}'")
+    ]
 
 
 def test_a_token_for_another_user_is_refused_and_explained(at_dovecot: World, dovecot: Dovecot) -> None:

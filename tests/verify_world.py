@@ -28,7 +28,7 @@ from tests.fakes.browser import UserBrowser
 from tests.fakes.cloud import TENANT_ID, FakeCloud
 from tests.fakes.signin import Account
 from tests.fakes.tenant import Deployed
-from tests.mailfakes import FakeImap, FakeSmtp, Mailboxes, exchange_tokens
+from tests.mailfakes import EXCHANGE_PERMISSION, FakeImap, FakeSmtp, Mailboxes, exchange_tokens
 from tests.projectcopy import copy_project
 
 SECRET = "fake~verify-app-secret-Qx7"  # the deployed apps' client secret; must never be printed
@@ -196,8 +196,8 @@ def world(
     account = fake_cloud.signin.account(user)
     browser = UserBrowser(fake_cloud.ca_path, fake_cloud.signin.session(account))
     monkeypatch.setattr("webbrowser.open", browser.open)
-    imap_boxes = Mailboxes(tokens=exchange_tokens(fake_cloud.book.claims, "IMAP.AccessAsUser.All"))
-    smtp_boxes = Mailboxes(tokens=exchange_tokens(fake_cloud.book.claims, "SMTP.Send"))
+    imap_boxes = Mailboxes(tokens=exchange_tokens(fake_cloud.book.claims, EXCHANGE_PERMISSION["imap"]))
+    smtp_boxes = Mailboxes(tokens=exchange_tokens(fake_cloud.book.claims, EXCHANGE_PERMISSION["smtp"]))
     with ExitStack() as servers:
         imap = servers.enter_context(FakeImap(fake_cloud.tls.server_context(), imap_boxes))
         smtp = servers.enter_context(FakeSmtp(fake_cloud.tls.server_context(), smtp_boxes))

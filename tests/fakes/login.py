@@ -162,7 +162,8 @@ class FakeLogin:
 
         Entra publishes no such endpoint (Exchange Online validates its tokens itself); the fake serves
         one so a real server can check the fake's tokens: active while issued, unexpired and for this
-        tenant, with the claims a mail server needs (upn for the login name, aud, scp as `scope`).
+        tenant, with the claims a mail server needs (upn for the login name, aud, scp as `scope`, where the
+        Dovecot of tests/dovecot.py looks for each protocol's permission).
         """
         claims = self.book.claims(req.form().get("token", ""))
         if claims is None or claims.get("tid") != m["tenant"]:
