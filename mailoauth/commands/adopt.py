@@ -25,7 +25,7 @@ from mailoauth.desired.clouds import clouds
 from mailoauth.desired.model import GUID_PATTERN, Stack
 from mailoauth.edit.transaction import Transaction
 from mailoauth.graph import options
-from mailoauth.project import stackfile
+from mailoauth.project import files, stackfile
 from mailoauth.project.stackfile import ProjectContext
 from mailoauth.tenant import adoption
 
@@ -105,14 +105,14 @@ def _stack(tree: WorkTree, name: str, cat: Catalogue) -> Stack:
     try:
         return stackfile.load_stack(tree, name, ProjectContext(cat))
     except InvalidInput as exc:
-        _, doc = stackfile.read_stack(tree, name)
+        _, doc = files.read_stack(tree, name)
         config = doc.get("config") if isinstance(doc, dict) else None
         empty = isinstance(config, dict) and config.get("mailoauth:apps") in (None, {})
-        if not empty or any(p.path[:2] != stackfile.APPS for p in exc.errors):
+        if not empty or any(p.path[:2] != files.APPS for p in exc.errors):
             raise
         assert isinstance(config, dict)  # what `empty` found
         cloud = clouds()[config.get("azuread:environment") or "global"]
-        return Stack(name, stackfile.stack_file(name), str(config["azuread:tenantId"]).lower(), cloud)
+        return Stack(name, files.stack_file(name), str(config["azuread:tenantId"]).lower(), cloud)
 
 
 def _not_adopted(stack: Stack, client_id: str, key: str | None) -> None:

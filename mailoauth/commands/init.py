@@ -21,7 +21,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.clouds import clouds
 from mailoauth.desired.model import CONFIG_KEYS
 from mailoauth.desired.products import Product
-from mailoauth.project import newstack, stackfile
+from mailoauth.project import files, newstack, stackfile
 from mailoauth.review.secretslots import RotationError, new_expiry
 
 DEFAULT_LIFETIME = "12m"
@@ -74,11 +74,11 @@ def run(args: argparse.Namespace) -> int:
     answers = _answers(args, cat.products, ask)
     today = stackfile.utc_today()
     text = newstack.stack_text(answers, today)
-    if not stackfile.STACK_NAME.fullmatch(answers.env):
+    if not files.STACK_NAME.fullmatch(answers.env):
         raise cli.UsageError(
             f"--stack {answers.env!r}: a stack name is letters, digits, '-', '_' and '.' (Pulumi's rule)"
         )
-    file = stackfile.stack_file(answers.env)
+    file = files.stack_file(answers.env)
     _check(tree, cat, answers.env, text, file, today)
     _create(root / file, text)
     print(f"wrote {file}; next: mailoauth plan --stack {answers.env}")

@@ -19,7 +19,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import App
 from mailoauth.edit.transaction import Transaction
-from mailoauth.project import stackfile
+from mailoauth.project import files, stackfile
 from mailoauth.project.stackfile import ProjectContext
 from mailoauth.review import secretslots
 
@@ -161,7 +161,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
     """Under the file's edit lock: compute the change on the validated stack, apply it to the file's text,
     check it, write it atomically."""
     root = cli.project_root(args)
-    file = stackfile.stack_file(args.stack)
+    file = files.stack_file(args.stack)
     (secretedit,) = cli.edit_modules("edit.secretedit")
     with Transaction(root, file) as tx:
         tree = WorkTree(root)

@@ -31,7 +31,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import AUDIENCE_OF_SIGN_IN
 from mailoauth.guardrails import rules
-from mailoauth.project import stackfile
+from mailoauth.project import files, stackfile
 
 APPLICATION = "azuread:index/application:Application"
 PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
@@ -145,13 +145,13 @@ class Project:
 
     def _read_declaration(self, stack: str, app_key: str) -> rules.Declaration | None:
         try:
-            _, doc = stackfile.read_stack(self.tree, stack)
+            _, doc = files.read_stack(self.tree, stack)
         except InvalidInput:
             return None
-        raw = stackfile.raw_apps(doc).get(app_key)
+        raw = files.raw_apps(doc).get(app_key)
         if not isinstance(raw, dict):
             return None
-        problems = Problems(stackfile.stack_file(stack))  # the file's own problems are validate's to report
+        problems = Problems(files.stack_file(stack))  # the file's own problems are validate's to report
         return rules.declaration(self.catalogue, stackfile.app_values(problems, (), raw, self.catalogue).values)
 
     def _required_accesses(self, props: Mapping[str, Any]) -> list[tuple[str, rules.Access]]:

@@ -19,7 +19,7 @@ from mailoauth.base.tree import WorkTree, find_project_root
 from mailoauth.desired import catalogue
 from mailoauth.desired.endpoints import app_endpoints
 from mailoauth.desired.model import App, Imports, SecretSlot, Stack
-from mailoauth.project import stackfile
+from mailoauth.project import files, stackfile
 from mailoauth.project.stackfile import ProjectContext
 
 
@@ -161,7 +161,7 @@ def desired_stack() -> Stack:
         stack = stackfile.build_stack(
             name,
             config_document(),
-            stackfile.stack_file(name),
+            files.stack_file(name),
             ProjectContext(cat, guard=stackfile.project_guard(tree, cat.products)),
         )
     except (InvalidInput, CommandError) as exc:

@@ -19,7 +19,7 @@ from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.model import App, Stack
 from mailoauth.edit.rtyaml import RoundTrip, round_trip_edit
 from mailoauth.guardrails.rules import Guard
-from mailoauth.project import stackfile
+from mailoauth.project import files, stackfile
 from mailoauth.project.stackfile import ProjectContext
 from mailoauth.tenant.adoption import Adoption
 from mailoauth.tenant.drift import desired_permissions
@@ -82,7 +82,7 @@ def _check(after: Stack, before: Stack, adoption: Adoption) -> None:
             [
                 Problem(
                     before.file,
-                    (*stackfile.APPS, adoption.key),
+                    (*files.APPS, adoption.key),
                     "the edited file does not hold exactly the adopted app; nothing was written",
                     hint="report this as a bug",
                 )

@@ -46,60 +46,14 @@ from mailoauth.desired.model import (
 )
 from mailoauth.desired.products import Derived, Product, derive, lenient_callbacks
 from mailoauth.guardrails import rules
+from mailoauth.project import files
 
-STACKS_DIR = "stacks"
-STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")  # Pulumi's rule for a stack name (docs/sources.md)
-STACK_PREFIX, STACK_SUFFIX = "Pulumi.", ".yaml"
 PULUMI_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
 REDIRECT_FORBIDDEN = set("!$'(),;")
 # Web redirect URI schemes terraform-provider-azuread v3.9.0 accepts (docs/sources.md, uri.go:39-57)
 PROVIDER_REDIRECT_SCHEMES = ("http", "https", "ms-appx-web", "brk-multihub")
-APPS = ("config", "mailoauth:apps")
 LAST_PINNED_YEAR = date.max.year - 100  # spans of up to 100 years are added to today
 PERMISSION_KEYS = ("scopeSets", "scopes", "omitScopes")  # all an app's permissions depend on
-
-
-def stack_file(name: str) -> str:
-    """The one place a stack name becomes a path: `stacks/Pulumi.<name>.yaml`, once the name is one Pulumi
-    accepts (letters, digits, '-', '_' and '.', at most 100), so it can never lead out of stacks/."""
-    if not isinstance(name, str) or not STACK_NAME.fullmatch(name):
-        shown = repr(name) if len(str(name)) <= 60 else f"{str(name)[:60]!r}..."
-        raise InvalidInput(
-            [
-                Problem(
-                    STACKS_DIR,
-                    (),
-                    f"{shown} is not a stack name",
-                    hint="a stack name has 1 to 100 letters, digits, '-', '_' or '.' (stacks/Pulumi.<name>.yaml)",
-                )
-            ]
-        )
-    return f"{STACKS_DIR}/{STACK_PREFIX}{name}{STACK_SUFFIX}"
-
-
-def stack_names(tree: Tree) -> list[str]:
-    """The stacks of the project: every `stacks/Pulumi.<name>.yaml`. A file there that looks like a stack
-    file but is one Pulumi would not read as one (a `.yml` ending, a name with a space) is refused, so that
-    no stack is silently left out of a check or a review."""
-    names: list[str] = []
-    problems: list[Problem] = []
-    for fname in tree.list_dir(STACKS_DIR):
-        if not fname.startswith(STACK_PREFIX) or not fname.endswith((STACK_SUFFIX, ".yml")):
-            continue
-        name = fname[len(STACK_PREFIX) :].rsplit(".", 1)[0]
-        if fname.endswith(".yml"):
-            problems.append(_misnamed(fname, "Pulumi reads a stack's settings only from Pulumi.<stack>.yaml"))
-        elif not STACK_NAME.fullmatch(name):
-            problems.append(_misnamed(fname, "a stack name has 1 to 100 letters, digits, '-', '_' or '.'"))
-        else:
-            names.append(name)
-    raise_if_errors(problems)
-    return sorted(names)
-
-
-def _misnamed(fname: str, why: str) -> Problem:
-    shown = repr(fname) if len(fname) <= 80 else f"{fname[:80]!r}..."
-    return Problem(STACKS_DIR, (), f"the file {shown} is not named as a stack file: {why}", hint="rename it")
 
 
 def utc_today() -> date:
@@ -157,14 +111,14 @@ def build_stack(name: str, doc: Any, file: str, project: ProjectContext) -> Stac
     ctx = rules.Context(project.catalogue, project.today, name, project.guard or rules.Guard())
     check_expiry = project.check_expiry
     config = _config(found, doc)
-    values = check_fields(found, ("config",), config, CONFIG_KEYS, unknown_ok=_foreign_key, own=[APPS[1]])
+    values = check_fields(found, ("config",), config, CONFIG_KEYS, unknown_ok=_foreign_key, own=[files.APPS[1]])
     tenant = values.get("azuread:tenantId")
     cloud = clouds().get(values.get("azuread:environment") or "global")
     apps: dict[str, App] = {}
     raw_apps = config.get("mailoauth:apps")
     if "mailoauth:apps" in config and (not isinstance(raw_apps, dict) or not raw_apps):
         found.error(
-            APPS,
+            files.APPS,
             "expected a mapping of app keys to app settings",
             raw_apps,
             hint="see stacks/Pulumi.dev.yaml for an example",
@@ -213,7 +167,7 @@ def _apps(
     apps = {}
     app_key = next(k for k in CONFIG_KEYS if k.name == "mailoauth:apps")
     for key, settings in raw.items():
-        path = (*APPS, key)
+        path = (*files.APPS, key)
         if not re.fullmatch(app_key.pattern or "", str(key)):  # the loader refuses keys that are not text
             found.error(
                 path,
@@ -672,12 +626,12 @@ def check_stacks(
     of the files read here.
     """
     parsed, only_apps = reading.parsed, reading.only_apps
-    read = _read_stacks(tree, names or [], parsed)
+    read = files.read_stacks(tree, names or [], parsed)
     policy = project.guard.policy if project.guard else None
     project = replace(project, guard=_guard(tree, read, policy, project.catalogue.products))
     stacks: dict[str, Stack] = {}
     problems: list[Problem] = []
-    for name in names if names is not None else stack_names(tree):
+    for name in names if names is not None else files.stack_names(tree):
         entry = read[name]
         if isinstance(entry, InvalidInput):
             problems += entry.problems
@@ -685,9 +639,9 @@ def check_stacks(
         text, doc = entry
         if only_apps and name in only_apps:
             config = doc["config"]  # the caller found a mapping of apps there
-            doc = {**doc, "config": {**config, APPS[1]: {k: config[APPS[1]][k] for k in only_apps[name]}}}
+            doc = {**doc, "config": {**config, files.APPS[1]: {k: config[files.APPS[1]][k] for k in only_apps[name]}}}
         try:
-            stack = build_stack(name, doc, stack_file(name), project)
+            stack = build_stack(name, doc, files.stack_file(name), project)
         except InvalidInput as exc:
             problems += yamlio.with_lines(list(exc.problems), text)
             continue
@@ -695,34 +649,6 @@ def check_stacks(
             stack = replace(stack, warnings=tuple(yamlio.with_lines(list(stack.warnings), text)))
         stacks[name] = stack
     return stacks, problems
-
-
-def _read_stacks(
-    tree: Tree, names: list[str], parsed: dict[str, Any] | None = None
-) -> dict[str, tuple[str, Any] | InvalidInput]:
-    """Text and parsed document of every stack file (and of `names`), or why it could not be read."""
-    read: dict[str, tuple[str, Any] | InvalidInput] = {}
-    for name in dict.fromkeys([*stack_names(tree), *names]):
-        try:
-            read[name] = read_stack(tree, name, parsed)
-        except InvalidInput as exc:
-            read[name] = exc
-    return read
-
-
-def read_stack(tree: Tree, name: str, parsed: dict[str, Any] | None = None) -> tuple[str, Any]:
-    """A stack file's text and parsed document; InvalidInput when it is missing or malformed."""
-    file = stack_file(name)
-    text = tree.read_text(file)
-    if text is None:
-        known = stack_names(tree)
-        hint = did_you_mean(name, known) or f"stacks here: {', '.join(known) or 'none'}"
-        raise InvalidInput([Problem(file, (), f"no stack '{name}' ({tree.label})", name, hint)])
-    if parsed is None:
-        return text, yamlio.load(text, file)
-    if text not in parsed:
-        parsed[text] = yamlio.load(text, file)
-    return text, parsed[text]
 
 
 def load_policy(tree: Tree) -> rules.Policy:
@@ -738,7 +664,7 @@ def load_policy(tree: Tree) -> rules.Policy:
 
 def project_guard(tree: Tree, products: Mapping[str, Product]) -> rules.Guard:
     """What the rules need from the rest of the project: the policy file and every stack's callback URIs."""
-    return _guard(tree, _read_stacks(tree, []), None, products)
+    return _guard(tree, files.read_stacks(tree, []), None, products)
 
 
 def _guard(
@@ -756,20 +682,8 @@ def _callback_index(docs: dict[str, Any], products: Mapping[str, Product]) -> di
     (loopback URIs left out)."""
     index: dict[str, set[str]] = {}
     for name, doc in docs.items():
-        for app in raw_apps(doc).values():
+        for app in files.raw_apps(doc).values():
             for uri in lenient_callbacks(app, products) if isinstance(app, dict) else ():
                 if not rules.is_loopback(uri):
                     index.setdefault(uri, set()).add(name)
     return {uri: frozenset(names) for uri, names in index.items()}
-
-
-def raw_config(doc: Any) -> dict[str, Any]:
-    """A parsed stack file's `config:` mapping as written, or {} when the file is not shaped so."""
-    config = doc.get("config") if isinstance(doc, dict) else None
-    return config if isinstance(config, dict) else {}
-
-
-def raw_apps(doc: Any) -> dict[str, Any]:
-    """A parsed stack file's `mailoauth:apps` mapping as written, or {} when the file is not shaped so."""
-    apps = raw_config(doc).get("mailoauth:apps")
-    return apps if isinstance(apps, dict) else {}

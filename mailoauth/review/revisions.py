@@ -24,7 +24,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.model import Permission, Stack
 from mailoauth.desired.products import lenient_permission_names
-from mailoauth.project import stackfile
+from mailoauth.project import files, stackfile
 from mailoauth.review import diff
 
 T = TypeVar("T")
@@ -81,7 +81,7 @@ def load_sides(base: Tree, head: Tree, names: list[str] | None) -> tuple[diff.Si
     base_cat, head_cat = found.run(base, catalogue.load, base), found.run(head, catalogue.load, head)
     raise_if_errors(found.problems)  # stacks are checked against sound catalogues only
     assert base_cat is not None and head_cat is not None
-    chosen = names if names is not None else sorted({*stackfile.stack_names(base), *stackfile.stack_names(head)})
+    chosen = names if names is not None else sorted({*files.stack_names(base), *files.stack_names(head)})
     parsed: dict[str, Any] = {}  # stack file text -> its document, shared by the two sides
     same = [n for n in chosen if _reads_the_same(base, head, n)]
     differing = [n for n in chosen if n not in same]
@@ -89,7 +89,7 @@ def load_sides(base: Tree, head: Tree, names: list[str] | None) -> tuple[diff.Si
     old: dict[str, Stack] = {}
     new: dict[str, Stack] = {}
     for tree, cat, stacks, extra in ((base, base_cat, old, []), (head, head_cat, new, [*reached, *malformed])):
-        todo = [n for n in differing if tree.read_text(stackfile.stack_file(n)) is not None] + extra
+        todo = [n for n in differing if tree.read_text(files.stack_file(n)) is not None] + extra
         if todo:
             only = {n: list(apps) for n, apps in reached.items()} if tree is head else None
             context = stackfile.ProjectContext(cat, _today(tree))
@@ -104,8 +104,8 @@ def load_sides(base: Tree, head: Tree, names: list[str] | None) -> tuple[diff.Si
 
 
 def _reads_the_same(base: Tree, head: Tree, name: str) -> bool:
-    text = head.read_text(stackfile.stack_file(name))
-    return text is not None and text == base.read_text(stackfile.stack_file(name))
+    text = head.read_text(files.stack_file(name))
+    return text is not None and text == base.read_text(files.stack_file(name))
 
 
 def _today(tree: Tree) -> date:
@@ -151,11 +151,11 @@ def _reached(
 ) -> dict[str, Grants] | None:
     """For a stack file that reads the same at both revisions, after a change under scopes/: the apps
     whose grants differ, with their grants at the base. None when the file is not shaped for that."""
-    file = stackfile.stack_file(name)
-    read = found.run(head, stackfile.read_stack, head, name, parsed)
+    file = files.stack_file(name)
+    read = found.run(head, files.read_stack, head, name, parsed)
     if read is None:
         return {}
-    apps = stackfile.raw_apps(read[1])
+    apps = files.raw_apps(read[1])
     if not apps or not all(isinstance(v, dict) and _names_ok(v) for v in apps.values()):
         return None
     then: dict[str, Grants] = {}
@@ -204,7 +204,7 @@ def grants(
     if names in memo:
         return memo[names]
     found = Problems(file)
-    expansion = stackfile.app_permissions(found, (*stackfile.APPS, key), asked, cat)
+    expansion = stackfile.app_permissions(found, (*files.APPS, key), asked, cat)
     result = Grants(expansion.ordered, expansion.sets, tuple(found.items))
     if not result.problems:  # problems name the app, so only problem-free results are shared
         memo[names] = result
