@@ -29,6 +29,7 @@ from mailoauth.desired import catalogue  # noqa: E402
 from mailoauth.edit import secretedit  # noqa: E402
 from mailoauth.edit.rtyaml import RoundTrip  # noqa: E402
 from mailoauth.project import stackfile  # noqa: E402
+from mailoauth.project.guard import project_guard  # noqa: E402
 from mailoauth.project.stackfile import ProjectContext  # noqa: E402
 from mailoauth.review import secretslots  # noqa: E402
 
@@ -61,7 +62,7 @@ def main() -> None:
         window = secretslots.Duration(30, "d")
 
         end = window.after(TODAY)
-        guard = stackfile.project_guard(tree, cat.products)
+        guard = project_guard(tree, cat.products)
         stacks = stackfile.load_stacks(tree, ProjectContext(cat, TODAY, check_expiry=False))
         load_s = best(lambda: stackfile.load_stacks(tree, ProjectContext(cat, TODAY, check_expiry=False)), args.repeat)
         report_s = best(

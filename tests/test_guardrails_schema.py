@@ -20,6 +20,7 @@ from mailoauth.base.problems import InvalidInput
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.project import schema, stackfile
+from mailoauth.project.guard import load_policy
 from mailoauth.project.stackfile import ProjectContext
 from tests.guardrails_support import make_project, run_cli
 from tests.projectcopy import ROOT
@@ -239,7 +240,7 @@ def test_bad_scope_and_policy_files_are_rejected_by_the_schema_and_by_the_loader
     assert [e.validator for e in validator(schema_name).iter_errors(document)] == [keyword]
     project = make_project(tmp_path)
     (project / FILE_OF_SCHEMA[schema_name]).write_text(yaml.safe_dump(document), encoding="utf-8")
-    load = stackfile.load_policy if schema_name == "policy.schema.json" else catalogue.load
+    load = load_policy if schema_name == "policy.schema.json" else catalogue.load
     with pytest.raises(InvalidInput):  # the loader agrees: what the editor marks, the tool refuses
         load(WorkTree(project))
 

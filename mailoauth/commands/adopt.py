@@ -26,6 +26,7 @@ from mailoauth.desired.model import GUID_PATTERN, Stack
 from mailoauth.edit.transaction import Transaction
 from mailoauth.graph import options
 from mailoauth.project import files, stackfile
+from mailoauth.project.guard import project_guard
 from mailoauth.project.stackfile import ProjectContext
 from mailoauth.tenant import adoption
 
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                 comment(adopted, request),
                 cat,
                 today,
-                stackfile.project_guard(tree, cat.products),
+                project_guard(tree, cat.products),
             )
         except InvalidInput as exc:
             print(

@@ -22,6 +22,7 @@ from mailoauth.desired.clouds import clouds
 from mailoauth.desired.model import CONFIG_KEYS
 from mailoauth.desired.products import Product
 from mailoauth.project import files, newstack, stackfile
+from mailoauth.project.guard import project_guard
 from mailoauth.review.secretslots import RotationError, new_expiry
 
 DEFAULT_LIFETIME = "12m"
@@ -172,7 +173,7 @@ def _check(tree: WorkTree, cat: catalogue.Catalogue, env: str, text: str, file: 
     """The new file validates as `plan` reads it, against the project's other stacks; nothing is written otherwise."""
     if tree.read_text(file) is not None:
         raise cli.UsageError(f"{file} exists; init never overwrites a stack file (edit it, or pick another --stack)")
-    guard = stackfile.project_guard(tree, cat.products)
+    guard = project_guard(tree, cat.products)
     stackfile.build_stack(env, yamlio.load(text, file), file, stackfile.ProjectContext(cat, today, guard))
 
 

@@ -20,6 +20,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.model import App
 from mailoauth.edit.transaction import Transaction
 from mailoauth.project import files, stackfile
+from mailoauth.project.guard import project_guard
 from mailoauth.project.stackfile import ProjectContext
 from mailoauth.review import secretslots
 
@@ -177,7 +178,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
             print(f"{stack.file}: app {app.key} has one secret slot; nothing to change")
             return None
         try:
-            guard = stackfile.project_guard(tree, cat.products)
+            guard = project_guard(tree, cat.products)
             text, exact = secretedit.edited_text(tx.read(), stack, rotation, cat, today, guard)
         except secretslots.RotationError as exc:
             raise cli.UsageError(f"{stack.file}: {exc}; the file was not changed") from None

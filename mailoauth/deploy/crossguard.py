@@ -32,6 +32,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.model import AUDIENCE_OF_SIGN_IN
 from mailoauth.guardrails import rules
 from mailoauth.project import files, stackfile
+from mailoauth.project.guard import project_guard
 
 APPLICATION = "azuread:index/application:Application"
 PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
@@ -76,7 +77,7 @@ class Project:
     def __init__(self, root: Path, today: date | None = None):
         self.tree = WorkTree(root)
         self.catalogue = catalogue.load(self.tree)
-        self.guard = stackfile.project_guard(self.tree, self.catalogue.products)
+        self.guard = project_guard(self.tree, self.catalogue.products)
         self.today = today or stackfile.utc_today()
         self.name = _project_name(self.tree)
         self._declarations: dict[tuple[str, str], rules.Declaration | None] = {}

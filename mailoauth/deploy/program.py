@@ -20,6 +20,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.endpoints import app_endpoints
 from mailoauth.desired.model import App, Imports, SecretSlot, Stack
 from mailoauth.project import files, stackfile
+from mailoauth.project.guard import project_guard
 from mailoauth.project.stackfile import ProjectContext
 
 
@@ -162,7 +163,7 @@ def desired_stack() -> Stack:
             name,
             config_document(),
             files.stack_file(name),
-            ProjectContext(cat, guard=stackfile.project_guard(tree, cat.products)),
+            ProjectContext(cat, guard=project_guard(tree, cat.products)),
         )
     except (InvalidInput, CommandError) as exc:
         raise pulumi.RunError(str(exc)) from None

@@ -44,9 +44,10 @@ from mailoauth.desired.model import (
     SecretSlot,
     Stack,
 )
-from mailoauth.desired.products import Derived, Product, derive, lenient_callbacks
+from mailoauth.desired.products import Derived, derive
 from mailoauth.guardrails import rules
 from mailoauth.project import files
+from mailoauth.project.guard import project_guard
 
 PULUMI_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
 REDIRECT_FORBIDDEN = set("!$'(),;")
@@ -628,7 +629,7 @@ def check_stacks(
     parsed, only_apps = reading.parsed, reading.only_apps
     read = files.read_stacks(tree, names or [], parsed)
     policy = project.guard.policy if project.guard else None
-    project = replace(project, guard=_guard(tree, read, policy, project.catalogue.products))
+    project = replace(project, guard=project_guard(tree, project.catalogue.products, read, policy))
     stacks: dict[str, Stack] = {}
     problems: list[Problem] = []
     for name in names if names is not None else files.stack_names(tree):
@@ -649,41 +650,3 @@ def check_stacks(
             stack = replace(stack, warnings=tuple(yamlio.with_lines(list(stack.warnings), text)))
         stacks[name] = stack
     return stacks, problems
-
-
-def load_policy(tree: Tree) -> rules.Policy:
-    """The project's rule levels and parameters (policy/rules.yaml); the defaults when there is no such file."""
-    text = tree.read_text(rules.POLICY_FILE)
-    if text is None:
-        return rules.Policy()
-    found = Problems(rules.POLICY_FILE)
-    values = check_fields(found, (), yamlio.load(text, rules.POLICY_FILE) or {}, rules.POLICY_KEYS)
-    raise_if_errors(yamlio.with_lines(found.items, text))
-    return rules.policy_from_values(values)
-
-
-def project_guard(tree: Tree, products: Mapping[str, Product]) -> rules.Guard:
-    """What the rules need from the rest of the project: the policy file and every stack's callback URIs."""
-    return _guard(tree, files.read_stacks(tree, []), None, products)
-
-
-def _guard(
-    tree: Tree,
-    read: dict[str, tuple[str, Any] | InvalidInput],
-    policy: rules.Policy | None,
-    products: Mapping[str, Product],
-) -> rules.Guard:
-    docs = {name: entry[1] for name, entry in read.items() if isinstance(entry, tuple)}  # unreadable ones are skipped
-    return rules.Guard(load_policy(tree) if policy is None else policy, _callback_index(docs, products))
-
-
-def _callback_index(docs: dict[str, Any], products: Mapping[str, Product]) -> dict[str, frozenset[str]]:
-    """Instance callback URI -> the stacks whose files register it (derived ones too), read leniently
-    (loopback URIs left out)."""
-    index: dict[str, set[str]] = {}
-    for name, doc in docs.items():
-        for app in files.raw_apps(doc).values():
-            for uri in lenient_callbacks(app, products) if isinstance(app, dict) else ():
-                if not rules.is_loopback(uri):
-                    index.setdefault(uri, set()).add(name)
-    return {uri: frozenset(names) for uri, names in index.items()}

@@ -18,7 +18,8 @@ from mailoauth.desired.catalogue import CATALOGUE_FILE, SETS_DIR, Catalogue
 from mailoauth.desired.model import Stack
 from mailoauth.desired.products import PRODUCTS_DIR
 from mailoauth.guardrails import rules
-from mailoauth.project import files, stackfile
+from mailoauth.project import files
+from mailoauth.project.guard import load_policy
 from mailoauth.review import diff
 
 
@@ -83,7 +84,7 @@ def affected_document(report: diff.Report, sides: tuple[diff.Side, diff.Side], t
     base, head = sides
     shared = Shared.between(base, head, trees)
     if shared.policy:
-        stackfile.load_policy(trees[1])  # an invalid policy at the head is an error, never "nothing to deploy"
+        load_policy(trees[1])  # an invalid policy at the head is an error, never "nothing to deploy"
     by_name = {s.name: s for s in report.stacks}
     wanted = ("added", "changed", "unchanged") if shared.policy else ("added", "changed")
     names = [s.name for s in report.stacks if s.status in wanted]
