@@ -25,7 +25,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.cli import main
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from tests.fakes.cloud import FakeCloud
 from tests.fakes.project import mail_app, write_project
 

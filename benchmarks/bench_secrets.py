@@ -29,8 +29,8 @@ from mailoauth.desired import catalogue  # noqa: E402
 from mailoauth.edit import secretedit  # noqa: E402
 from mailoauth.edit.rtyaml import RoundTrip  # noqa: E402
 from mailoauth.project import stackfile  # noqa: E402
+from mailoauth.project.context import ProjectContext  # noqa: E402
 from mailoauth.project.guard import project_guard  # noqa: E402
-from mailoauth.project.stackfile import ProjectContext  # noqa: E402
 from mailoauth.review import secretslots  # noqa: E402
 
 TODAY = date(2026, 11, 27)

@@ -611,11 +611,10 @@ def deployed_desk(cloud: FakeCloud, project: Path) -> str:
     from mailoauth.base.tree import WorkTree
     from mailoauth.desired import catalogue
     from mailoauth.project import stackfile
+    from mailoauth.project.context import ProjectContext
 
     tree = WorkTree(project)
-    stack = stackfile.load_stack(
-        tree, "prod", stackfile.ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY))
-    )
+    stack = stackfile.load_stack(tree, "prod", ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY)))
     return cloud.tenant.deploy_app(stack.apps["desk-out"]).application["appId"]
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from mailoauth.desired.model import Imports
 from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from mailoauth.review import plan
 from tests.pulumi_harness import run_program, stack_config
 from tests.test_validation import CATALOGUE, TODAY, app_of, mutate, problems

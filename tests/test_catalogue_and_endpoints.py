@@ -10,7 +10,7 @@ import pytest
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue, endpoints
 from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from tests.projectcopy import ROOT
 
 CATALOGUE = catalogue.load(WorkTree(ROOT))

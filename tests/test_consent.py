@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mailoauth.graph.errors import permission_for
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from tests.fakes.cloud import CLIENT_SECRET, FakeCloud
 from tests.fakes.graph import graph_error
 from tests.fakes.project import mail_app, write_project

@@ -12,7 +12,7 @@ from mailoauth.base.problems import InvalidInput
 from mailoauth.base.tree import GitTree, RevisionError
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from tests.gitrepo import GitRepo
 
 

@@ -20,8 +20,8 @@ from mailoauth.base.problems import InvalidInput
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.project import schema, stackfile
+from mailoauth.project.context import ProjectContext
 from mailoauth.project.guard import load_policy
-from mailoauth.project.stackfile import ProjectContext
 from tests.guardrails_support import make_project, run_cli
 from tests.projectcopy import ROOT
 

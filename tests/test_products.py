@@ -19,6 +19,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import Stack
 from mailoauth.project import stackfile
+from mailoauth.project.context import ProjectContext
 from mailoauth.review import plan
 from tests.gitrepo import GitRepo
 from tests.guardrails_support import make_project, run_cli
@@ -27,7 +28,7 @@ from tests.pulumi_harness import ROOT, fake_id, run_program, stack_config
 
 TODAY = date(2026, 11, 27)
 CATALOGUE = catalogue.load(WorkTree(ROOT))
-PROJECT = stackfile.ProjectContext(CATALOGUE, TODAY)
+PROJECT = ProjectContext(CATALOGUE, TODAY)
 TENANT = "11111111-2222-3333-4444-555555555555"
 IMAP_SCOPE = "offline_access https://outlook.office.com/IMAP.AccessAsUser.All"
 SMTP_SCOPE = "offline_access https://outlook.office.com/SMTP.Send"

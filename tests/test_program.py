@@ -9,7 +9,7 @@ import pytest
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from mailoauth.review import plan
 from tests.projectcopy import ROOT
 from tests.pulumi_harness import DEPLOYER, assert_program_matches_plan, fake_id, run_stack_file, secret_value

@@ -29,7 +29,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import APP_FIELDS, CONFIG_KEYS, GUID_PATTERN, Key
 from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from mailoauth.review import plan
 from tests.projectcopy import copy_project
 from tests.pulumi_harness import ROOT, assert_program_matches_plan, run_program, stack_config

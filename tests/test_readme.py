@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from mailoauth.desired.model import APP_FIELDS, CONFIG_KEYS, GRANT_IMPORT_FIELDS, IMPORT_FIELDS, SECRET_FIELDS, Key
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from tests.projectcopy import ROOT
 
 README = (ROOT / "README.md").read_text()

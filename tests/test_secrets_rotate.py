@@ -14,7 +14,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.cli import main
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from tests.projectcopy import ROOT
 from tests.test_cli import MERGED, project  # noqa: F401 (fixture)
 

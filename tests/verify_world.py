@@ -23,7 +23,7 @@ from mailoauth import cli
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from tests.fakes.browser import UserBrowser
 from tests.fakes.cloud import TENANT_ID, FakeCloud
 from tests.fakes.signin import Account

@@ -26,8 +26,8 @@ from mailoauth.desired.model import GUID_PATTERN, Stack
 from mailoauth.edit.transaction import Transaction
 from mailoauth.graph import options
 from mailoauth.project import files, stackfile
+from mailoauth.project.context import ProjectContext, utc_today
 from mailoauth.project.guard import project_guard
-from mailoauth.project.stackfile import ProjectContext
 from mailoauth.tenant import adoption
 
 
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     root = cli.project_root(args)
     tree = WorkTree(root)
     cat = catalogue.load(tree)
-    today = stackfile.utc_today()
+    today = utc_today()
     stack = _stack(tree, args.stack, cat)
     _not_adopted(stack, args.client_id.lower(), args.key)
     (adoptedit,) = cli.edit_modules("edit.adoptedit")  # before signing in: fail early on a light install

@@ -14,7 +14,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.graph import options
 from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext, utc_today
 from mailoauth.tenant import drift
 
 
@@ -59,5 +59,5 @@ async def _audit(args: argparse.Namespace, stack, cat) -> dict[str, object]:
     async with options.session(args, stack) as graph:
         found, resources = await find_apps(graph, wanted, sorted(resource_ids))
     names = drift.Names(cat, resources)
-    today = stackfile.utc_today()
+    today = utc_today()
     return drift.audit_document(stack, found, names, today, (args.within.after(today) - today).days)

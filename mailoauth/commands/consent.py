@@ -24,7 +24,7 @@ from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.model import Stack
 from mailoauth.graph import options
 from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from mailoauth.tenant import consent, drift
 
 if TYPE_CHECKING:

@@ -22,6 +22,7 @@ from mailoauth.desired.clouds import clouds
 from mailoauth.desired.model import CONFIG_KEYS
 from mailoauth.desired.products import Product
 from mailoauth.project import files, newstack, stackfile
+from mailoauth.project.context import ProjectContext, utc_today
 from mailoauth.project.guard import project_guard
 from mailoauth.review.secretslots import RotationError, new_expiry
 
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     cat = catalogue.load(tree)
     ask = _Prompter() if sys.stdin.isatty() else None
     answers = _answers(args, cat.products, ask)
-    today = stackfile.utc_today()
+    today = utc_today()
     text = newstack.stack_text(answers, today)
     if not files.STACK_NAME.fullmatch(answers.env):
         raise cli.UsageError(
@@ -118,7 +119,7 @@ def _answers(args: argparse.Namespace, products: dict[str, Product], ask: _Promp
     tenant, domain = newstack.resolve_tenant(tenant_given, login, newstack.fetch_url)
     lifetime = args.lifetime or cli.span(DEFAULT_LIFETIME)
     try:
-        expires = new_expiry(lifetime, stackfile.utc_today())
+        expires = new_expiry(lifetime, utc_today())
     except RotationError as exc:
         raise cli.UsageError(str(exc)) from None
     _check_cases(product, cases)
@@ -174,7 +175,7 @@ def _check(tree: WorkTree, cat: catalogue.Catalogue, env: str, text: str, file: 
     if tree.read_text(file) is not None:
         raise cli.UsageError(f"{file} exists; init never overwrites a stack file (edit it, or pick another --stack)")
     guard = project_guard(tree, cat.products)
-    stackfile.build_stack(env, yamlio.load(text, file), file, stackfile.ProjectContext(cat, today, guard))
+    stackfile.build_stack(env, yamlio.load(text, file), file, ProjectContext(cat, today, guard))
 
 
 def _create(path: Path, text: str) -> None:

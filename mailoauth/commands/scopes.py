@@ -17,7 +17,7 @@ from mailoauth.desired.catalogue import CATALOGUE_FILE
 from mailoauth.edit.transaction import Transaction
 from mailoauth.graph import options
 from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from mailoauth.tenant import scopesync
 
 

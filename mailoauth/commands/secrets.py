@@ -20,8 +20,8 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.model import App
 from mailoauth.edit.transaction import Transaction
 from mailoauth.project import files, stackfile
+from mailoauth.project.context import ProjectContext, utc_today
 from mailoauth.project.guard import project_guard
-from mailoauth.project.stackfile import ProjectContext
 from mailoauth.review import secretslots
 
 
@@ -167,7 +167,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
     with Transaction(root, file) as tx:
         tree = WorkTree(root)
         cat = catalogue.load(tree)
-        today = stackfile.utc_today()
+        today = utc_today()
         stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat, today, check_expiry=False))
         app = cli.pick_app(stack, args.app, "; the file was not changed")
         try:
@@ -200,7 +200,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
 
 def run_report(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
-    today = stackfile.utc_today()
+    today = utc_today()
     names = list(dict.fromkeys(args.stack)) if args.stack else None
     context = ProjectContext(catalogue.load(tree), today, check_expiry=False)
     stacks = stackfile.load_stacks(tree, context, names, warnings=False)  # the report is about secrets only

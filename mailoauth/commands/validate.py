@@ -19,6 +19,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.guardrails import rules
 from mailoauth.project import files, stackfile
+from mailoauth.project.context import ProjectContext
 from mailoauth.project.guard import load_policy
 
 CORE = "(core checks)"
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     policy = load_policy(tree)
     names = files.stack_names(tree) if args.all else list(dict.fromkeys(args.stack))
-    context = stackfile.ProjectContext(catalogue.load(tree), guard=rules.Guard(policy))
+    context = ProjectContext(catalogue.load(tree), guard=rules.Guard(policy))
     stacks, problems = stackfile.check_stacks(tree, context, names)
     problems += [w for s in stacks.values() for w in s.warnings]
     report = build_report(names, problems, policy)

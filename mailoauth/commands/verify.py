@@ -21,7 +21,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import App, Stack
 from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 
 if TYPE_CHECKING:
     from mailoauth.verify.credentials import AppCredentials

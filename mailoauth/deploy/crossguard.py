@@ -32,6 +32,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.model import AUDIENCE_OF_SIGN_IN
 from mailoauth.guardrails import rules
 from mailoauth.project import files, stackfile
+from mailoauth.project.context import utc_today
 from mailoauth.project.guard import project_guard
 
 APPLICATION = "azuread:index/application:Application"
@@ -78,7 +79,7 @@ class Project:
         self.tree = WorkTree(root)
         self.catalogue = catalogue.load(self.tree)
         self.guard = project_guard(self.tree, self.catalogue.products)
-        self.today = today or stackfile.utc_today()
+        self.today = today or utc_today()
         self.name = _project_name(self.tree)
         self._declarations: dict[tuple[str, str], rules.Declaration | None] = {}
 

@@ -20,8 +20,8 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.endpoints import app_endpoints
 from mailoauth.desired.model import App, Imports, SecretSlot, Stack
 from mailoauth.project import files, stackfile
+from mailoauth.project.context import ProjectContext
 from mailoauth.project.guard import project_guard
-from mailoauth.project.stackfile import ProjectContext
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from mailoauth.desired.model import App, Stack
 from mailoauth.edit.rtyaml import RoundTrip, round_trip_edit
 from mailoauth.guardrails.rules import Guard
 from mailoauth.project import files, stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from mailoauth.tenant.adoption import Adoption
 from mailoauth.tenant.drift import desired_permissions
 

@@ -24,7 +24,7 @@ from mailoauth.desired.model import SecretSlot, Stack
 from mailoauth.edit.rtyaml import RoundTrip, round_trip_edit
 from mailoauth.guardrails.rules import Guard
 from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from mailoauth.review.secretslots import Rotation, RotationError
 
 MAP_EOL, SEQ_EOL = 2, 0  # where ruamel keeps an entry's end-of-line comment in `ca.items[...]`

@@ -8,18 +8,16 @@ fail with the same messages.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import date
 from functools import cached_property
 from typing import Any
 
 from mailoauth.base import yamlio
 from mailoauth.base.keyspec import check_fields
 from mailoauth.base.problems import (
-    CommandError,
     InvalidInput,
     KeyPath,
     Problem,
@@ -47,44 +45,14 @@ from mailoauth.desired.model import (
 from mailoauth.desired.products import Derived, derive
 from mailoauth.guardrails import rules
 from mailoauth.project import files
+from mailoauth.project.context import ProjectContext
 from mailoauth.project.guard import project_guard
 
 PULUMI_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
 REDIRECT_FORBIDDEN = set("!$'(),;")
 # Web redirect URI schemes terraform-provider-azuread v3.9.0 accepts (docs/sources.md, uri.go:39-57)
 PROVIDER_REDIRECT_SCHEMES = ("http", "https", "ms-appx-web", "brk-multihub")
-LAST_PINNED_YEAR = date.max.year - 100  # spans of up to 100 years are added to today
 PERMISSION_KEYS = ("scopeSets", "scopes", "omitScopes")  # all an app's permissions depend on
-
-
-def utc_today() -> date:
-    """Today in UTC; MAILOAUTH_TODAY (YYYY-MM-DD) pins it for reproducible CI runs and tests."""
-    pinned = os.environ.get("MAILOAUTH_TODAY")
-    if not pinned:
-        return datetime.now(timezone.utc).date()
-    try:
-        day = date.fromisoformat(pinned)
-    except ValueError:
-        raise CommandError(f"MAILOAUTH_TODAY: {pinned!r} is not a date (YYYY-MM-DD); unset it to use today") from None
-    if day.year > LAST_PINNED_YEAR:  # lifetimes and report windows of up to 100 years are added to it
-        raise CommandError(f"MAILOAUTH_TODAY: {pinned} is after {LAST_PINNED_YEAR}; unset it to use today")
-    return day
-
-
-@dataclass(frozen=True)
-class ProjectContext:
-    """What judging a stack file needs besides the file: one object for build_stack, check_stacks and the edits.
-
-    `guard` carries the project's rule levels and the other stacks' callback URIs (`project_guard`); None
-    runs the rules at their default levels in `build_stack`, and makes `check_stacks` read policy/rules.yaml.
-    `check_expiry=False` accepts expired (or too distant) secret expiries, so that `secrets report`
-    and `secrets rotate` can read a stack whose secret has already expired; everything else is checked.
-    """
-
-    catalogue: Catalogue
-    today: date = field(default_factory=utc_today)
-    guard: rules.Guard | None = None
-    check_expiry: bool = True
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.model import Permission, Stack
 from mailoauth.desired.products import lenient_permission_names
 from mailoauth.project import files, stackfile
+from mailoauth.project.context import ProjectContext, utc_today
 from mailoauth.review import diff
 
 T = TypeVar("T")
@@ -92,7 +93,7 @@ def load_sides(base: Tree, head: Tree, names: list[str] | None) -> tuple[diff.Si
         todo = [n for n in differing if tree.read_text(files.stack_file(n)) is not None] + extra
         if todo:
             only = {n: list(apps) for n, apps in reached.items()} if tree is head else None
-            context = stackfile.ProjectContext(cat, _today(tree))
+            context = ProjectContext(cat, _today(tree))
             reading = stackfile.Reading(parsed, warning_lines=False, only_apps=only)
             built, problems = stackfile.check_stacks(tree, context, todo, reading)
             found.add(tree, problems)
@@ -110,7 +111,7 @@ def _reads_the_same(base: Tree, head: Tree, name: str) -> bool:
 
 def _today(tree: Tree) -> date:
     """A revision is validated as of its commit date, the working tree as of today."""
-    return tree.commit_date if isinstance(tree, GitTree) else stackfile.utc_today()
+    return tree.commit_date if isinstance(tree, GitTree) else utc_today()
 
 
 def _revision(tree: Tree) -> diff.Revision:
