@@ -47,11 +47,9 @@ from mailoauth.guardrails import rules
 from mailoauth.project import files
 from mailoauth.project.context import ProjectContext
 from mailoauth.project.guard import project_guard
+from mailoauth.project.redirects import check_redirect_uris
 
 PULUMI_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
-REDIRECT_FORBIDDEN = set("!$'(),;")
-# Web redirect URI schemes terraform-provider-azuread v3.9.0 accepts (docs/sources.md, uri.go:39-57)
-PROVIDER_REDIRECT_SCHEMES = ("http", "https", "ms-appx-web", "brk-multihub")
 PERMISSION_KEYS = ("scopeSets", "scopes", "omitScopes")  # all an app's permissions depend on
 
 
@@ -176,7 +174,7 @@ def _app(
     permissions = expansion.permissions
     secrets = _secrets(found, path, v, ctx if check_expiry else None)
     _check_display_name(found, path, v.get("displayName"), personal)
-    _check_redirect_uris(found, path, v.get("redirectUris"), personal)
+    check_redirect_uris(found, path, v.get("redirectUris"), personal)
     _check_audience(found, path, v, cloud, permissions)
     _check_permission_limits(found, path, expansion, personal)
     _check_runtime(found, path, v, expansion)
@@ -423,83 +421,6 @@ def _check_display_name(found: Problems, path: KeyPath, name: str | None, person
             + (" for apps that allow personal accounts" if personal else ""),
             name,
         )
-
-
-def _check_redirect_uris(found: Problems, path: KeyPath, uris: list[str] | None, personal: bool) -> None:
-    if uris is None:
-        return
-    limits = entra.limits()
-    limit = limits.of(limits.redirect_uris, personal)
-    if not uris:
-        found.error(
-            (*path, "redirectUris"), "at least one redirect URI is needed (the instance's OAuth callback)", uris
-        )
-    if len(uris) > limit:
-        found.error((*path, "redirectUris"), f"{len(uris)} redirect URIs; Entra allows {limit}", len(uris))
-    seen: set[str] = set()
-    for i, uri in enumerate(uris):
-        for message, hint in redirect_uri_problems(uri, personal):
-            found.error((*path, "redirectUris", i), message, uri, hint)
-        if ascii_host := rules.idn_host(uri):
-            found.warn(
-                (*path, "redirectUris", i),
-                f"the host of {uri!r} is internationalised; browsers and Entra use {ascii_host}: make sure it is "
-                "the host you mean (look-alike letters from other scripts read as a different host)",
-            )
-        if uri in seen:
-            found.error((*path, "redirectUris", i), "duplicate redirect URI", uri)
-        seen.add(uri)
-
-
-def redirect_uri_problems(uri: str, personal: bool) -> list[tuple[str, str | None]]:
-    """Entra's redirect URI limits (entra-docs reply-url.md) and the azuread provider's, as (message, hint) pairs.
-
-    https-only and no-wildcards are guardrails with rule ids (`rules.RULES`), not repeated here.
-    """
-    out: list[tuple[str, str | None]] = []
-    parts = rules.split_uri(uri)
-    longest = entra.limits().redirect_uri_length
-    if len(uri) > longest:
-        out.append((f"redirect URI is {len(uri)} characters; Entra allows {longest}", None))
-    if parts is None or not parts.netloc:
-        out.append(("redirect URI must be an absolute URL with a host", None))
-    elif parts.scheme not in PROVIDER_REDIRECT_SCHEMES:
-        out.append((f"the azuread provider accepts only {', '.join(PROVIDER_REDIRECT_SCHEMES)} URLs here", None))
-    elif not parts.path:
-        out.append(("the azuread provider refuses a redirect URL without a path", f"write {uri}/"))
-    out += _deceptive_uri_problems(uri, parts)
-    bad = sorted(REDIRECT_FORBIDDEN & set(uri))
-    if bad:
-        out.append((f"redirect URI contains characters Entra rejects: {' '.join(bad)}", None))
-    if personal and parts is not None and parts.query:
-        out.append(("query parameters are not allowed in redirect URIs of apps that allow personal accounts", None))
-    return out
-
-
-def _deceptive_uri_problems(uri: str, parts: Any) -> list[tuple[str, str | None]]:
-    """What makes a redirect URI read as one place and send the code to another."""
-    out: list[tuple[str, str | None]] = []
-    # urlsplit drops tabs and newlines silently. The only whitespace character that is printable is the
-    # space (checked over every code point), so this is "any character is whitespace or not printable".
-    if " " in uri or not uri.isprintable():
-        out.append(("redirect URI contains whitespace or control characters", "remove them"))
-    if "#" in uri:
-        out.append(("redirect URI has a fragment ('#...'); RFC 6749 section 3.1.2 forbids it", "remove the '#' part"))
-    if parts is not None and "@" in parts.netloc:
-        out.append(
-            (
-                f"redirect URI has user info before '@': codes would go to {parts.hostname}, not to what precedes '@'",
-                "write only the host",
-            )
-        )
-    if parts is not None and ":" in parts.netloc:  # without ':' there is no port to check
-        try:
-            port = parts.port
-        except ValueError:
-            port = 0
-        if port == 0:
-            out.append(("redirect URI has a port outside 1-65535", "fix or remove the port"))
-    return out
 
 
 def _check_audience(
