@@ -26,6 +26,7 @@ from mailoauth.desired.model import Permission, Stack
 from mailoauth.desired.products import lenient_permission_names
 from mailoauth.project import files, stackfile
 from mailoauth.project.context import ProjectContext, utc_today
+from mailoauth.project.expansion import PERMISSION_KEYS, app_permissions
 from mailoauth.review import diff
 
 T = TypeVar("T")
@@ -192,7 +193,7 @@ def _then(
 def _names_ok(settings: dict[str, Any]) -> bool:
     return all(
         isinstance(settings.get(key, []), list) and all(isinstance(n, str) for n in settings.get(key) or ())
-        for key in (*stackfile.PERMISSION_KEYS, "useCases")
+        for key in (*PERMISSION_KEYS, "useCases")
     )
 
 
@@ -201,11 +202,11 @@ def grants(
 ) -> Grants:
     """Memoised by catalogue and names: apps mostly share a few combinations of sets and scopes."""
     asked = {**settings, **lenient_permission_names(settings, cat.products)}
-    names = (id(cat), *(tuple(asked.get(k) or ()) for k in stackfile.PERMISSION_KEYS))
+    names = (id(cat), *(tuple(asked.get(k) or ()) for k in PERMISSION_KEYS))
     if names in memo:
         return memo[names]
     found = Problems(file)
-    expansion = stackfile.app_permissions(found, (*files.APPS, key), asked, cat)
+    expansion = app_permissions(found, (*files.APPS, key), asked, cat)
     result = Grants(expansion.ordered, expansion.sets, tuple(found.items))
     if not result.problems:  # problems name the app, so only problem-free results are shared
         memo[names] = result
