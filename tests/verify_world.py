@@ -22,7 +22,7 @@ import pytest
 from mailoauth import cli
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
-from mailoauth.project import stackfile
+from mailoauth.project import loader, stackfile
 from mailoauth.project.context import ProjectContext
 from tests.fakes.browser import UserBrowser
 from tests.fakes.cloud import TENANT_ID, FakeCloud
@@ -108,7 +108,7 @@ class Deployment:
     @property
     def stack(self) -> stackfile.Stack:
         tree = WorkTree(self.project)
-        return stackfile.load_stack(tree, "verify", ProjectContext(catalogue.load(tree)))
+        return loader.load_stack(tree, "verify", ProjectContext(catalogue.load(tree)))
 
     def deploy(self) -> dict[str, Deployed]:
         self.deployed = self.cloud.tenant.deploy(self.stack)

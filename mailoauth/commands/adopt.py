@@ -25,7 +25,7 @@ from mailoauth.desired.clouds import clouds
 from mailoauth.desired.model import GUID_PATTERN, Stack
 from mailoauth.edit.transaction import Transaction
 from mailoauth.graph import options
-from mailoauth.project import files, stackfile
+from mailoauth.project import files, loader
 from mailoauth.project.context import ProjectContext, utc_today
 from mailoauth.project.guard import project_guard
 from mailoauth.tenant import adoption
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
 def _stack(tree: WorkTree, name: str, cat: Catalogue) -> Stack:
     """The stack to adopt into, validated; a file whose `mailoauth:apps` is still empty gets its first app here."""
     try:
-        return stackfile.load_stack(tree, name, ProjectContext(cat))
+        return loader.load_stack(tree, name, ProjectContext(cat))
     except InvalidInput as exc:
         _, doc = files.read_stack(tree, name)
         config = doc.get("config") if isinstance(doc, dict) else None

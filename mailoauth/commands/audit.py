@@ -13,7 +13,7 @@ from mailoauth import cli
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.graph import options
-from mailoauth.project import stackfile
+from mailoauth.project import loader
 from mailoauth.project.context import ProjectContext, utc_today
 from mailoauth.tenant import drift
 
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     cat = catalogue.load(tree)
     # an expired slot is a finding here, not a reason to refuse the stack
-    stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat, check_expiry=False))
+    stack = loader.load_stack(tree, args.stack, ProjectContext(cat, check_expiry=False))
     doc = options.run(_audit(args, stack, cat))
     if args.format == "json":
         print(json.dumps(doc, indent=2))

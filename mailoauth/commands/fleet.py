@@ -20,7 +20,7 @@ from mailoauth.base.problems import did_you_mean
 from mailoauth.base.style import count
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
-from mailoauth.project import files, stackfile
+from mailoauth.project import files, loader
 from mailoauth.project.context import ProjectContext
 from mailoauth.review import fleet
 
@@ -159,7 +159,7 @@ def _check_known(names: list[str], known: list[str]) -> None:
 def run_signin(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     # An expired secret does not stop the sign-in: the nightly audit of that stack matters most then.
-    stack = stackfile.load_stack(tree, args.stack, ProjectContext(catalogue.load(tree), check_expiry=False))
+    stack = loader.load_stack(tree, args.stack, ProjectContext(catalogue.load(tree), check_expiry=False))
     deployers = fleet.load_deployers(tree)
     given = (args.client_id or "").strip().lower() or None
     if given and not fleet.GUID.match(given):

@@ -19,7 +19,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import App
 from mailoauth.edit.transaction import Transaction
-from mailoauth.project import files, stackfile
+from mailoauth.project import files, loader
 from mailoauth.project.context import ProjectContext, utc_today
 from mailoauth.project.guard import project_guard
 from mailoauth.review import secretslots
@@ -168,7 +168,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
         tree = WorkTree(root)
         cat = catalogue.load(tree)
         today = utc_today()
-        stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat, today, check_expiry=False))
+        stack = loader.load_stack(tree, args.stack, ProjectContext(cat, today, check_expiry=False))
         app = cli.pick_app(stack, args.app, "; the file was not changed")
         try:
             rotation = change(app, today)
@@ -203,7 +203,7 @@ def run_report(args: argparse.Namespace) -> int:
     today = utc_today()
     names = list(dict.fromkeys(args.stack)) if args.stack else None
     context = ProjectContext(catalogue.load(tree), today, check_expiry=False)
-    stacks = stackfile.load_stacks(tree, context, names, warnings=False)  # the report is about secrets only
+    stacks = loader.load_stacks(tree, context, names, warnings=False)  # the report is about secrets only
     window_end = args.within.after(today)
     rows = secretslots.report_rows(stacks, today, window_end)
     doc = secretslots.report_document(rows, today, args.within, window_end)

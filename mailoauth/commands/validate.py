@@ -18,7 +18,7 @@ from mailoauth.base.style import colour_on, count, paint
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.guardrails import rules
-from mailoauth.project import files, stackfile
+from mailoauth.project import files, loader
 from mailoauth.project.context import ProjectContext
 from mailoauth.project.guard import load_policy
 
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     policy = load_policy(tree)
     names = files.stack_names(tree) if args.all else list(dict.fromkeys(args.stack))
     context = ProjectContext(catalogue.load(tree), guard=rules.Guard(policy))
-    stacks, problems = stackfile.check_stacks(tree, context, names)
+    stacks, problems = loader.check_stacks(tree, context, names)
     problems += [w for s in stacks.values() for w in s.warnings]
     report = build_report(names, problems, policy)
     if args.format == "json":

@@ -24,7 +24,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.model import Permission, Stack
 from mailoauth.desired.products import lenient_permission_names
-from mailoauth.project import files, stackfile
+from mailoauth.project import files, loader
 from mailoauth.project.context import ProjectContext, utc_today
 from mailoauth.project.expansion import PERMISSION_KEYS, app_permissions
 from mailoauth.review import diff
@@ -95,8 +95,8 @@ def load_sides(base: Tree, head: Tree, names: list[str] | None) -> tuple[diff.Si
         if todo:
             only = {n: list(apps) for n, apps in reached.items()} if tree is head else None
             context = ProjectContext(cat, _today(tree))
-            reading = stackfile.Reading(parsed, warning_lines=False, only_apps=only)
-            built, problems = stackfile.check_stacks(tree, context, todo, reading)
+            reading = loader.Reading(parsed, warning_lines=False, only_apps=only)
+            built, problems = loader.check_stacks(tree, context, todo, reading)
             found.add(tree, problems)
             stacks.update(built)
     for name, then in reached.items():
