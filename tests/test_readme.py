@@ -57,7 +57,7 @@ def test_config_table_is_generated_from_the_model() -> None:
 
 def test_every_output_is_documented() -> None:
     from mailoauth.deploy.program import app_output
-    from mailoauth.project.stackfile import build_stack
+    from mailoauth.project.assembly import build_stack
     from tests.test_validation import CATALOGUE, base
 
     stack = build_stack("dev", base(), "f", ProjectContext(CATALOGUE, date(2026, 11, 27)))

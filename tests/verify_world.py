@@ -22,7 +22,8 @@ import pytest
 from mailoauth import cli
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
-from mailoauth.project import loader, stackfile
+from mailoauth.desired.model import Stack
+from mailoauth.project import loader
 from mailoauth.project.context import ProjectContext
 from tests.fakes.browser import UserBrowser
 from tests.fakes.cloud import TENANT_ID, FakeCloud
@@ -106,7 +107,7 @@ class Deployment:
     deployed: dict[str, Deployed] = field(default_factory=dict, init=False)
 
     @property
-    def stack(self) -> stackfile.Stack:
+    def stack(self) -> Stack:
         tree = WorkTree(self.project)
         return loader.load_stack(tree, "verify", ProjectContext(catalogue.load(tree)))
 

@@ -21,7 +21,7 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.clouds import clouds
 from mailoauth.desired.model import CONFIG_KEYS
 from mailoauth.desired.products import Product
-from mailoauth.project import files, newstack, stackfile
+from mailoauth.project import assembly, files, newstack
 from mailoauth.project.context import ProjectContext, utc_today
 from mailoauth.project.guard import project_guard
 from mailoauth.review.secretslots import RotationError, new_expiry
@@ -175,7 +175,7 @@ def _check(tree: WorkTree, cat: catalogue.Catalogue, env: str, text: str, file: 
     if tree.read_text(file) is not None:
         raise cli.UsageError(f"{file} exists; init never overwrites a stack file (edit it, or pick another --stack)")
     guard = project_guard(tree, cat.products)
-    stackfile.build_stack(env, yamlio.load(text, file), file, ProjectContext(cat, today, guard))
+    assembly.build_stack(env, yamlio.load(text, file), file, ProjectContext(cat, today, guard))
 
 
 def _create(path: Path, text: str) -> None:

@@ -31,7 +31,7 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import AUDIENCE_OF_SIGN_IN
 from mailoauth.guardrails import rules
-from mailoauth.project import files, stackfile
+from mailoauth.project import assembly, files
 from mailoauth.project.context import utc_today
 from mailoauth.project.guard import project_guard
 
@@ -154,7 +154,7 @@ class Project:
         if not isinstance(raw, dict):
             return None
         problems = Problems(files.stack_file(stack))  # the file's own problems are validate's to report
-        return rules.declaration(self.catalogue, stackfile.app_values(problems, (), raw, self.catalogue).values)
+        return rules.declaration(self.catalogue, assembly.app_values(problems, (), raw, self.catalogue).values)
 
     def _required_accesses(self, props: Mapping[str, Any]) -> list[tuple[str, rules.Access]]:
         out = []

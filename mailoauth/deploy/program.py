@@ -19,7 +19,7 @@ from mailoauth.base.tree import WorkTree, find_project_root
 from mailoauth.desired import catalogue
 from mailoauth.desired.endpoints import app_endpoints
 from mailoauth.desired.model import App, Imports, SecretSlot, Stack
-from mailoauth.project import files, stackfile
+from mailoauth.project import assembly, files
 from mailoauth.project.context import ProjectContext
 from mailoauth.project.guard import project_guard
 
@@ -159,7 +159,7 @@ def desired_stack() -> Stack:
     tree = WorkTree(find_project_root())
     try:
         cat = catalogue.load(tree)
-        stack = stackfile.build_stack(
+        stack = assembly.build_stack(
             name,
             config_document(),
             files.stack_file(name),

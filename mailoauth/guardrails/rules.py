@@ -1,7 +1,7 @@
 """Guardrails: least-privilege rules written once, run by `plan`/`validate`, the program and the policy pack.
 
 Each rule is a plain function over a *subject*, the shape of one resource the program registers:
-an app registration, a client secret, an admin consent grant. `stackfile.build_stack` builds the
+an app registration, a client secret, an admin consent grant. `assembly.build_stack` builds the
 subjects from a stack file's desired state (`check_app`); the CrossGuard pack (`mailoauth.deploy.crossguard`)
 builds them from the azuread resource inputs Pulumi sends. Both judge with the same functions, so a
 rule cannot drift between the CLI, `pulumi up` and `pulumi preview --policy-pack policy`.

@@ -1,6 +1,6 @@
 """Stack files as written: where they are (`stacks/Pulumi.<name>.yaml`), their text and parsed document.
 
-Nothing here judges what a file says (`stackfile.build_stack` does); a file is only refused when it cannot be
+Nothing here judges what a file says (`assembly.build_stack` does); a file is only refused when it cannot be
 one of the project's stack files: a name Pulumi would not accept, a file missing, or YAML that does not parse.
 """
 

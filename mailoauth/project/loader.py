@@ -1,7 +1,7 @@
 """Stack files read from a tree and judged into `Stack`s, one or many at a time, with their problems.
 
 Every stack file is read (`files.read_stacks`) even when only some are judged: the cross-stack rule needs
-the others' callback URIs (`guard.project_guard`). Each stack is then built by `stackfile.build_stack`, and
+the others' callback URIs (`guard.project_guard`). Each stack is then built by `assembly.build_stack`, and
 its problems are given the line numbers of its file.
 """
 
@@ -15,7 +15,7 @@ from mailoauth.base import yamlio
 from mailoauth.base.problems import InvalidInput, Problem, raise_if_errors
 from mailoauth.base.tree import Tree
 from mailoauth.desired.model import Stack
-from mailoauth.project import files, stackfile
+from mailoauth.project import assembly, files
 from mailoauth.project.context import ProjectContext
 from mailoauth.project.guard import project_guard
 
@@ -76,7 +76,7 @@ def check_stacks(
             config = doc["config"]  # the caller found a mapping of apps there
             doc = {**doc, "config": {**config, files.APPS[1]: {k: config[files.APPS[1]][k] for k in only_apps[name]}}}
         try:
-            stack = stackfile.build_stack(name, doc, files.stack_file(name), project)
+            stack = assembly.build_stack(name, doc, files.stack_file(name), project)
         except InvalidInput as exc:
             problems += yamlio.with_lines(list(exc.problems), text)
             continue

@@ -8,8 +8,8 @@ from typing import Any
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import App
+from mailoauth.project.assembly import build_stack
 from mailoauth.project.context import ProjectContext
-from mailoauth.project.stackfile import build_stack
 from tests.projectcopy import ROOT
 
 TODAY = date(2026, 11, 27)

@@ -1,9 +1,10 @@
-"""Reading and validating `stacks/Pulumi.<env>.yaml` into the desired-state model.
+"""A stack's parsed config assembled into the desired-state model, with every check of the stack and its apps.
 
 One function, `build_stack`, turns a stack's config into a `Stack` or raises `InvalidInput` with
 every problem at once, core checks and guardrails (`mailoauth.guardrails.rules`) alike. `mailoauth plan` feeds
-it the parsed file; the Pulumi program feeds it the same keys read through `pulumi.Config`, so both
-fail with the same messages.
+it the parsed file (through `loader`); the Pulumi program feeds it the same keys read through `pulumi.Config`,
+so both fail with the same messages. An app's permissions come from `expansion`, its redirect URIs are checked
+by `redirects`.
 """
 
 from __future__ import annotations
