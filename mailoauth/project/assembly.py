@@ -16,13 +16,7 @@ from datetime import date
 from typing import Any
 
 from mailoauth.base.keyspec import check_fields
-from mailoauth.base.problems import (
-    KeyPath,
-    Problems,
-    did_you_mean,
-    quoted,
-    raise_if_errors,
-)
+from mailoauth.base.problems import KeyPath, Problems, did_you_mean, quoted, raise_if_errors
 from mailoauth.desired import entra
 from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.clouds import Cloud, clouds
@@ -111,7 +105,7 @@ def _apps(
     app_key = next(k for k in CONFIG_KEYS if k.name == "mailoauth:apps")
     for key, settings in raw.items():
         path = (*files.APPS, key)
-        if not re.fullmatch(app_key.pattern or "", str(key)):  # the loader refuses keys that are not text
+        if not re.fullmatch(app_key.pattern or "", str(key)):  # the YAML loader refuses keys that are not text
             found.error(
                 path,
                 "app key must be lowercase letters, digits and '-', at most 63 characters "
