@@ -1,4 +1,5 @@
-"""An app's permissions: its `scopeSets` and `scopes` expanded through the catalogue, less its `omitScopes`.
+"""An app's permissions: its `scopeSets` and `scopes` expanded through the catalogue, less the members of the
+always-added set that its `omitScopes` names.
 
 The same names expand the same way in every app, so each combination is expanded once per catalogue
 (`Catalogue.memo`); `diff` expands the apps a change under scopes/ reaches with the same function.
