@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mailoauth.base.tree import WorkTree
 from mailoauth.cli import main
 from mailoauth.desired import catalogue
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import loader
+from mailoauth.project.context import ProjectContext
 from tests.fakes.cloud import FakeCloud
 from tests.fakes.project import write_project
 
@@ -50,7 +50,7 @@ def measure(cloud: FakeCloud, folder: Path, n: int, with_client_ids: bool) -> tu
     cloud.reset()
     write_project(folder, apps(n, with_client_ids))
     tree = WorkTree(folder)
-    stack = stackfile.load_stack(tree, "test", ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY)))
+    stack = loader.load_stack(tree, "test", ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY)))
     cloud.tenant.deploy(stack)
     cloud.graph_router.reset()
     start = time.perf_counter()

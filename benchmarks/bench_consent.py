@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mailoauth.base.tree import WorkTree
 from mailoauth.cli import main
 from mailoauth.desired import catalogue
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import loader
+from mailoauth.project.context import ProjectContext
 from tests.fakes.cloud import FakeCloud
 from tests.fakes.project import mail_app, write_project
 
@@ -37,7 +37,7 @@ def consented(cloud: FakeCloud, folder: Path, users: int) -> None:
     cloud.reset()
     write_project(folder, {"mail": mail_app("Jira mail handler", ["imap", "smtp"])})
     tree = WorkTree(folder)
-    stack = stackfile.load_stack(tree, "test", ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY)))
+    stack = loader.load_stack(tree, "test", ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY)))
     sp = cloud.tenant.deploy(stack)["mail"].service_principal
     for i in range(users):
         user = cloud.tenant.add_user(f"user{i:05d}@example.com")

@@ -24,8 +24,8 @@ os.environ.setdefault("MAILOAUTH_TODAY", "2026-11-27")
 
 from mailoauth.base.tree import WorkTree  # noqa: E402
 from mailoauth.desired import catalogue  # noqa: E402
-from mailoauth.project import stackfile  # noqa: E402
-from mailoauth.project.stackfile import ProjectContext  # noqa: E402
+from mailoauth.project import loader  # noqa: E402
+from mailoauth.project.context import ProjectContext  # noqa: E402
 from mailoauth.review import plan  # noqa: E402
 from tests.pulumi_harness import run_program, stack_config  # noqa: E402
 
@@ -76,7 +76,7 @@ def main() -> None:
         tree = WorkTree(project)
         plan_s = best(
             lambda: json.dumps(
-                plan.plan_document(stackfile.load_stack(tree, "bench", ProjectContext(catalogue.load(tree))))
+                plan.plan_document(loader.load_stack(tree, "bench", ProjectContext(catalogue.load(tree))))
             ),
             args.repeat,
         )

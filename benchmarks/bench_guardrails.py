@@ -30,7 +30,8 @@ from mailoauth.base.tree import WorkTree  # noqa: E402
 from mailoauth.deploy import crossguard  # noqa: E402
 from mailoauth.desired import catalogue  # noqa: E402
 from mailoauth.guardrails import rules  # noqa: E402
-from mailoauth.project import stackfile  # noqa: E402
+from mailoauth.project.context import ProjectContext  # noqa: E402
+from mailoauth.project.loader import check_stacks  # noqa: E402
 
 SETS = (["imap", "smtp"], ["graph-read"], ["imap"], ["smtp"], ["graph-read-only", "smtp"])
 
@@ -88,10 +89,10 @@ def main() -> None:
         parse, core, full = best(
             args.repeat,
             lambda: [yaml.load(f.read_text(), Loader=loader) for f in files],
-            lambda: stackfile.check_stacks(tree, stackfile.ProjectContext(cat, today, rules.Guard(off))),
-            lambda: stackfile.check_stacks(tree, stackfile.ProjectContext(cat, today)),
+            lambda: check_stacks(tree, ProjectContext(cat, today, rules.Guard(off))),
+            lambda: check_stacks(tree, ProjectContext(cat, today)),
         )
-        stacks, problems = stackfile.check_stacks(tree, stackfile.ProjectContext(cat, today))
+        stacks, problems = check_stacks(tree, ProjectContext(cat, today))
         assert len(stacks) == args.stacks and not problems, problems[:3]
 
         project = crossguard.Project(folder, today=today)

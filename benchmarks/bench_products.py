@@ -29,7 +29,8 @@ from bench_core import best  # noqa: E402 (this folder: the other benchmarks' ti
 
 from mailoauth.base.tree import WorkTree  # noqa: E402
 from mailoauth.desired import catalogue  # noqa: E402
-from mailoauth.project import stackfile  # noqa: E402
+from mailoauth.project import loader  # noqa: E402
+from mailoauth.project.context import ProjectContext  # noqa: E402
 
 
 def app(stack: int, key: int, product: bool) -> dict[str, Any]:
@@ -70,10 +71,10 @@ def main() -> None:
         cat = catalogue.load(WorkTree(folders["product"]))
         figures = {"catalogue": best(lambda: catalogue.load(WorkTree(folders["product"])), args.repeat)}
         for kind, folder in folders.items():
-            tree, project = WorkTree(folder), stackfile.ProjectContext(cat, date(2026, 11, 27))
+            tree, project = WorkTree(folder), ProjectContext(cat, date(2026, 11, 27))
 
-            def run(tree: WorkTree = tree, project: stackfile.ProjectContext = project) -> None:
-                _stacks, problems = stackfile.check_stacks(tree, project)
+            def run(tree: WorkTree = tree, project: ProjectContext = project) -> None:
+                _stacks, problems = loader.check_stacks(tree, project)
                 assert not [p for p in problems if p.severity == "error"], problems[:3]
 
             figures[kind] = best(run, args.repeat)

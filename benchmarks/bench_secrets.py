@@ -28,8 +28,9 @@ from mailoauth.base.tree import WorkTree  # noqa: E402
 from mailoauth.desired import catalogue  # noqa: E402
 from mailoauth.edit import secretedit  # noqa: E402
 from mailoauth.edit.rtyaml import RoundTrip  # noqa: E402
-from mailoauth.project import stackfile  # noqa: E402
-from mailoauth.project.stackfile import ProjectContext  # noqa: E402
+from mailoauth.project import loader  # noqa: E402
+from mailoauth.project.context import ProjectContext  # noqa: E402
+from mailoauth.project.guard import project_guard  # noqa: E402
 from mailoauth.review import secretslots  # noqa: E402
 
 TODAY = date(2026, 11, 27)
@@ -61,9 +62,9 @@ def main() -> None:
         window = secretslots.Duration(30, "d")
 
         end = window.after(TODAY)
-        guard = stackfile.project_guard(tree, cat.products)
-        stacks = stackfile.load_stacks(tree, ProjectContext(cat, TODAY, check_expiry=False))
-        load_s = best(lambda: stackfile.load_stacks(tree, ProjectContext(cat, TODAY, check_expiry=False)), args.repeat)
+        guard = project_guard(tree, cat.products)
+        stacks = loader.load_stacks(tree, ProjectContext(cat, TODAY, check_expiry=False))
+        load_s = best(lambda: loader.load_stacks(tree, ProjectContext(cat, TODAY, check_expiry=False)), args.repeat)
         report_s = best(
             lambda: secretslots.render_text(
                 secretslots.report_document(secretslots.report_rows(stacks, TODAY, end), TODAY, window, end)
@@ -72,12 +73,12 @@ def main() -> None:
         )
 
         source = (project / "stacks" / "Pulumi.big.yaml").read_text()
-        stack = stackfile.load_stack(tree, "big", ProjectContext(cat, TODAY, check_expiry=False))
+        stack = loader.load_stack(tree, "big", ProjectContext(cat, TODAY, check_expiry=False))
         app = stack.apps["app-0"]
         rotation = secretslots.rotate(app, secretslots.new_expiry(secretslots.Duration(12, "m"), TODAY), TODAY)
         parse_s = best(lambda: RoundTrip.parse(source, stack.file), args.repeat)
         rotate_s = best(lambda: secretedit.edited_text(source, stack, rotation, cat, TODAY, guard), args.repeat)
-        validate_s = best(lambda: stackfile.load_stack(tree, "big", ProjectContext(cat, TODAY)), args.repeat)
+        validate_s = best(lambda: loader.load_stack(tree, "big", ProjectContext(cat, TODAY)), args.repeat)
 
     slots = (args.stacks * args.apps) + args.big
     print(f"report: {args.stacks + 1} stacks, {slots} secret slots, best of {args.repeat}")

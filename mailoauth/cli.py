@@ -129,7 +129,7 @@ def command_group(sub: argparse._SubParsersAction, name: str, example: str) -> a
 def stack_name(text: str) -> str:
     """argparse type for --stack: a stack name, or its file (stacks/Pulumi.NAME.yaml) for the name NAME."""
     from mailoauth.base.problems import quoted
-    from mailoauth.project.stackfile import STACK_NAME, STACK_PREFIX
+    from mailoauth.project.files import STACK_NAME, STACK_PREFIX
 
     file = Path(text).name
     name = text

@@ -610,12 +610,11 @@ def deployed_desk(cloud: FakeCloud, project: Path) -> str:
     """Register the stack's other app as pulumi up would have, so that the audit is about the adopted one."""
     from mailoauth.base.tree import WorkTree
     from mailoauth.desired import catalogue
-    from mailoauth.project import stackfile
+    from mailoauth.project import loader
+    from mailoauth.project.context import ProjectContext
 
     tree = WorkTree(project)
-    stack = stackfile.load_stack(
-        tree, "prod", stackfile.ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY))
-    )
+    stack = loader.load_stack(tree, "prod", ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY)))
     return cloud.tenant.deploy_app(stack.apps["desk-out"]).application["appId"]
 
 

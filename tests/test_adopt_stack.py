@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from mailoauth.desired.model import Imports
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import assembly
+from mailoauth.project.context import ProjectContext
 from mailoauth.review import plan
 from tests.pulumi_harness import run_program, stack_config
 from tests.test_validation import CATALOGUE, TODAY, app_of, mutate, problems
@@ -38,7 +38,7 @@ def adopted(doc: dict[str, Any]) -> None:
 
 
 def test_import_ids_and_adopted_slots_are_read() -> None:
-    stack = stackfile.build_stack("dev", mutate(adopted), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY))
+    stack = assembly.build_stack("dev", mutate(adopted), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY))
     app = stack.apps["jira"]
     assert app.imports == Imports(
         f"/applications/{APP_OBJECT}", f"/servicePrincipals/{SP_OBJECT}", (("graph", GRANT_ID),)
@@ -105,7 +105,7 @@ def test_import_mistakes_are_named(change, message: str) -> None:
 
 
 def test_plan_shows_what_is_imported_and_kept() -> None:
-    stack = stackfile.build_stack("dev", mutate(adopted), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY))
+    stack = assembly.build_stack("dev", mutate(adopted), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY))
     doc = plan.plan_document(stack)
     assert doc["summary"] == {
         "applications": 1,
@@ -146,7 +146,7 @@ def test_omitted_general_scopes_are_not_registered_and_the_order_is_kept() -> No
         app_of(doc).update(omitScopes=["email", "profile"])
         app_of(doc)["import"]["permissionOrder"] = ["SMTP.Send", "offline_access", "IMAP.AccessAsUser.All", "openid"]
 
-    app = stackfile.build_stack("dev", mutate(lean), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY)).apps[
+    app = assembly.build_stack("dev", mutate(lean), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY)).apps[
         "jira"
     ]
     assert [p.value for perms in app.resources().values() for p in perms] == [
@@ -155,6 +155,6 @@ def test_omitted_general_scopes_are_not_registered_and_the_order_is_kept() -> No
         "IMAP.AccessAsUser.All",
         "openid",
     ]
-    doc = plan.plan_document(stackfile.build_stack("dev", mutate(lean), "x", ProjectContext(CATALOGUE, TODAY)))
+    doc = plan.plan_document(assembly.build_stack("dev", mutate(lean), "x", ProjectContext(CATALOGUE, TODAY)))
     assert "    left out       email, profile (of the general set)\n" in plan.render_text(doc)
     assert "scope sets: general, imap, smtp without email, profile;" in plan.render_markdown(doc)

@@ -29,12 +29,11 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def deploy(cloud: FakeCloud, project: Path):
     from mailoauth.base.tree import WorkTree
     from mailoauth.desired import catalogue
-    from mailoauth.project import stackfile
+    from mailoauth.project import loader
+    from mailoauth.project.context import ProjectContext
 
     tree = WorkTree(project)
-    stack = stackfile.load_stack(
-        tree, "test", stackfile.ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY))
-    )
+    stack = loader.load_stack(tree, "test", ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY)))
     return cloud.tenant.deploy(stack, {key: SECRET_VALUE for key in stack.apps})
 
 

@@ -9,8 +9,9 @@ import pytest
 
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue, endpoints
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.desired.model import Stack
+from mailoauth.project import assembly
+from mailoauth.project.context import ProjectContext
 from tests.projectcopy import ROOT
 
 CATALOGUE = catalogue.load(WorkTree(ROOT))
@@ -59,7 +60,7 @@ def test_scope_sets_hold_what_the_vendor_guide_asks_for() -> None:
     }
 
 
-def stack_for(cloud: str, audience: str, sets: list[str]) -> stackfile.Stack:
+def stack_for(cloud: str, audience: str, sets: list[str]) -> Stack:
     doc = {
         "config": {
             "azuread:tenantId": "11111111-2222-3333-4444-555555555555",
@@ -76,7 +77,7 @@ def stack_for(cloud: str, audience: str, sets: list[str]) -> stackfile.Stack:
             },
         }
     }
-    return stackfile.build_stack("t", doc, "t", ProjectContext(CATALOGUE, date(2026, 11, 27)))
+    return assembly.build_stack("t", doc, "t", ProjectContext(CATALOGUE, date(2026, 11, 27)))
 
 
 @pytest.mark.parametrize(

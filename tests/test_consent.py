@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mailoauth.graph.errors import permission_for
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from tests.fakes.cloud import CLIENT_SECRET, FakeCloud
 from tests.fakes.graph import graph_error
 from tests.fakes.project import mail_app, write_project
@@ -58,10 +58,10 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def tenant(live_env: FakeCloud, project: Path) -> Tenant:
     from mailoauth.base.tree import WorkTree
     from mailoauth.desired import catalogue
-    from mailoauth.project import stackfile
+    from mailoauth.project import loader
 
     tree = WorkTree(project)
-    stack = stackfile.load_stack(tree, "test", ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY)))
+    stack = loader.load_stack(tree, "test", ProjectContext(catalogue.load(tree), date.fromisoformat(TODAY)))
     fake = live_env.tenant
     apps = fake.deploy(stack)
     users = {name: fake.add_user(f"{name}@example.com") for name in ("alice", "bob", "carol")}

@@ -11,8 +11,8 @@ import pytest
 from mailoauth.base.problems import InvalidInput
 from mailoauth.base.tree import GitTree, RevisionError
 from mailoauth.desired import catalogue
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import loader
+from mailoauth.project.context import ProjectContext
 from tests.gitrepo import GitRepo
 
 
@@ -56,7 +56,7 @@ def test_project_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
     repo = GitRepo(tmp_path / "repo", project_at="infra/mail")
     repo.commit("project in a subfolder")
     with GitTree(repo.project, "main") as tree:
-        stacks = stackfile.load_stacks(tree, ProjectContext(catalogue.load(tree), date(2026, 11, 27)))
+        stacks = loader.load_stacks(tree, ProjectContext(catalogue.load(tree), date(2026, 11, 27)))
     assert sorted(stacks) == ["dev", "prod", "saas"]
 
 
@@ -70,7 +70,7 @@ def test_one_git_process_for_a_whole_revision(repo: GitRepo, monkeypatch: pytest
 
     monkeypatch.setattr(subprocess, "Popen", counting_popen)
     with GitTree(repo.path, "main") as tree:
-        stacks = stackfile.load_stacks(tree, ProjectContext(catalogue.load(tree), date(2026, 11, 27)))
+        stacks = loader.load_stacks(tree, ProjectContext(catalogue.load(tree), date(2026, 11, 27)))
     assert len(stacks) == 3
     assert started == [["git", "-C", str(repo.path), "cat-file", "--batch"]]
 

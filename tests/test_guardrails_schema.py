@@ -19,8 +19,9 @@ import yaml
 from mailoauth.base.problems import InvalidInput
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
-from mailoauth.project import schema, stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import assembly, schema
+from mailoauth.project.context import ProjectContext
+from mailoauth.project.guard import load_policy
 from tests.guardrails_support import make_project, run_cli
 from tests.projectcopy import ROOT
 
@@ -161,7 +162,7 @@ def test_bad_stack_files_are_rejected_by_the_schema_and_by_validate(case: str) -
     assert [(e.validator, list(e.absolute_path)) for e in errors] == [(keyword, path)]
     cat = catalogue.load(WorkTree(ROOT))
     with pytest.raises(InvalidInput):  # the tool agrees: what the editor marks, validate refuses
-        stackfile.build_stack(
+        assembly.build_stack(
             "dev", yaml.safe_load(yaml.safe_dump(document)), "stacks/Pulumi.dev.yaml", ProjectContext(cat)
         )
 
@@ -239,7 +240,7 @@ def test_bad_scope_and_policy_files_are_rejected_by_the_schema_and_by_the_loader
     assert [e.validator for e in validator(schema_name).iter_errors(document)] == [keyword]
     project = make_project(tmp_path)
     (project / FILE_OF_SCHEMA[schema_name]).write_text(yaml.safe_dump(document), encoding="utf-8")
-    load = stackfile.load_policy if schema_name == "policy.schema.json" else catalogue.load
+    load = load_policy if schema_name == "policy.schema.json" else catalogue.load
     with pytest.raises(InvalidInput):  # the loader agrees: what the editor marks, the tool refuses
         load(WorkTree(project))
 

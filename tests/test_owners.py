@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mailoauth.project import stackfile
+from mailoauth.project import assembly
 from mailoauth.review import plan
 from tests.provider_rules import APPLICATION, SERVICE_PRINCIPAL
 from tests.pulumi_harness import Tenant, run_program, stack_config
@@ -59,14 +59,14 @@ def test_without_deployers_the_running_principal_is_added(monkeypatch: pytest.Mo
 
 
 def test_plan_says_who_owns_the_apps() -> None:
-    listed = stackfile.build_stack(
+    listed = assembly.build_stack(
         "dev", mutate(deployers(CI.upper())), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY)
     )
     doc = plan.plan_document(listed)
     assert doc["apps"]["jira"]["owners"] == [CI, EXTRA]
     assert f"    owners         {CI}, {EXTRA}\n" in plan.render_text(doc)
     unset = plan.plan_document(
-        stackfile.build_stack("dev", mutate(lambda d: None), "x", ProjectContext(CATALOGUE, TODAY))
+        assembly.build_stack("dev", mutate(lambda d: None), "x", ProjectContext(CATALOGUE, TODAY))
     )
     assert unset["apps"]["jira"]["owners"] == ["{deployer}"]
     assert (

@@ -18,7 +18,8 @@ from mailoauth.base.problems import InvalidInput
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import Stack
-from mailoauth.project import stackfile
+from mailoauth.project import assembly
+from mailoauth.project.context import ProjectContext
 from mailoauth.review import plan
 from tests.gitrepo import GitRepo
 from tests.guardrails_support import make_project, run_cli
@@ -27,7 +28,7 @@ from tests.pulumi_harness import ROOT, fake_id, run_program, stack_config
 
 TODAY = date(2026, 11, 27)
 CATALOGUE = catalogue.load(WorkTree(ROOT))
-PROJECT = stackfile.ProjectContext(CATALOGUE, TODAY)
+PROJECT = ProjectContext(CATALOGUE, TODAY)
 TENANT = "11111111-2222-3333-4444-555555555555"
 IMAP_SCOPE = "offline_access https://outlook.office.com/IMAP.AccessAsUser.All"
 SMTP_SCOPE = "offline_access https://outlook.office.com/SMTP.Send"
@@ -39,7 +40,7 @@ def stack_of(**app: Any) -> dict[str, Any]:
 
 
 def build(**app: Any) -> Stack:
-    return stackfile.build_stack("lab", stack_of(**app), "stacks/Pulumi.lab.yaml", PROJECT)
+    return assembly.build_stack("lab", stack_of(**app), "stacks/Pulumi.lab.yaml", PROJECT)
 
 
 def problems(**app: Any) -> list[str]:
@@ -231,7 +232,7 @@ PROFILE_STACKS = {
 def test_program_registers_what_plan_shows_for_each_profile(product: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAILOAUTH_TODAY", TODAY.isoformat())
     doc = stack_of(product=product, **PROFILE_STACKS[product])
-    planned = plan.plan_document(stackfile.build_stack("lab", doc, "stacks/Pulumi.lab.yaml", PROJECT))["apps"]["mail"]
+    planned = plan.plan_document(assembly.build_stack("lab", doc, "stacks/Pulumi.lab.yaml", PROJECT))["apps"]["mail"]
     run = run_program(stack_config(doc), "lab")
     assert run.error is None
     inputs = next(r for r in run.resources if r.name == "mail" and r.typ.endswith("Application")).inputs

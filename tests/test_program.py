@@ -8,8 +8,8 @@ import pytest
 
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import loader
+from mailoauth.project.context import ProjectContext
 from mailoauth.review import plan
 from tests.projectcopy import ROOT
 from tests.pulumi_harness import DEPLOYER, assert_program_matches_plan, fake_id, run_stack_file, secret_value
@@ -173,7 +173,7 @@ def test_saas_is_multi_tenant_with_organizations_endpoints() -> None:
 @pytest.mark.parametrize("stack", ["dev", "prod", "saas"])
 def test_program_registers_exactly_what_plan_shows(stack: str) -> None:
     tree = WorkTree(ROOT)
-    doc = plan.plan_document(stackfile.load_stack(tree, stack, ProjectContext(catalogue.load(tree))))
+    doc = plan.plan_document(loader.load_stack(tree, stack, ProjectContext(catalogue.load(tree))))
     assert_program_matches_plan(run_stack_file(stack), doc)
 
 

@@ -28,8 +28,8 @@ from mailoauth import cli
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import APP_FIELDS, CONFIG_KEYS, GUID_PATTERN, Key
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import loader
+from mailoauth.project.context import ProjectContext
 from mailoauth.review import plan
 from tests.projectcopy import copy_project
 from tests.pulumi_harness import ROOT, assert_program_matches_plan, run_program, stack_config
@@ -190,6 +190,6 @@ def test_when_plan_succeeds_the_program_registers_what_it_shows(project: Path, d
     if code != 0:
         return
     tree = WorkTree(project)
-    planned = plan.plan_document(stackfile.load_stack(tree, "fuzz", ProjectContext(catalogue.load(tree))))
+    planned = plan.plan_document(loader.load_stack(tree, "fuzz", ProjectContext(catalogue.load(tree))))
     loaded = yaml.safe_load((project / "stacks" / "Pulumi.fuzz.yaml").read_text(encoding="utf-8"))
     assert_program_matches_plan(run_program(stack_config(loaded), "fuzz"), planned)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mailoauth.deploy import program
-from mailoauth.project import stackfile
+from mailoauth.project import assembly
 from mailoauth.review import plan
 from tests.provider_rules import (
     APP_GO,
@@ -329,7 +329,7 @@ def test_the_strict_mock_stops_a_run_the_provider_would_refuse(monkeypatch: pyte
 
 
 def test_plan_shows_the_token_version_for_personal_accounts() -> None:
-    stack = stackfile.build_stack(
+    stack = assembly.build_stack(
         "dev", mutate(personal_stack), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY)
     )
     doc = plan.plan_document(stack)
@@ -343,7 +343,7 @@ def test_plan_shows_the_token_version_for_personal_accounts() -> None:
         "(api.requestedAccessTokenVersion, required with personal accounts), scope sets: general, imap, smtp"
     ) in plan.render_markdown(doc)
     work = plan.plan_document(
-        stackfile.build_stack("dev", mutate(lambda d: None), "x", ProjectContext(CATALOGUE, TODAY))
+        assembly.build_stack("dev", mutate(lambda d: None), "x", ProjectContext(CATALOGUE, TODAY))
     )
     assert work["apps"]["jira"]["accessTokenVersion"] is None
     assert "token version" not in plan.render_text(work)

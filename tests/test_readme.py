@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from mailoauth.desired.model import APP_FIELDS, CONFIG_KEYS, GRANT_IMPORT_FIELDS, IMPORT_FIELDS, SECRET_FIELDS, Key
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project.context import ProjectContext
 from tests.projectcopy import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -57,7 +57,7 @@ def test_config_table_is_generated_from_the_model() -> None:
 
 def test_every_output_is_documented() -> None:
     from mailoauth.deploy.program import app_output
-    from mailoauth.project.stackfile import build_stack
+    from mailoauth.project.assembly import build_stack
     from tests.test_validation import CATALOGUE, base
 
     stack = build_stack("dev", base(), "f", ProjectContext(CATALOGUE, date(2026, 11, 27)))

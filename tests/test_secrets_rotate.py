@@ -13,8 +13,8 @@ import pytest
 from mailoauth.base.tree import WorkTree
 from mailoauth.cli import main
 from mailoauth.desired import catalogue
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import loader
+from mailoauth.project.context import ProjectContext
 from tests.projectcopy import ROOT
 from tests.test_cli import MERGED, project  # noqa: F401 (fixture)
 
@@ -80,7 +80,7 @@ def secrets_cmd(path: Path, *args: str) -> int:
 
 def slots(path: Path, app: str) -> list[tuple[str, str]]:
     tree = WorkTree(path.parent.parent)
-    stack = stackfile.load_stack(tree, "ops", ProjectContext(catalogue.load(tree), check_expiry=False))
+    stack = loader.load_stack(tree, "ops", ProjectContext(catalogue.load(tree), check_expiry=False))
     return [(s.name, s.expires.isoformat()) for s in stack.apps[app].secrets]
 
 
@@ -327,12 +327,12 @@ def test_file_mode_is_kept_and_no_temporary_file_is_left(ops: Path) -> None:
 def test_expired_secrets_are_warnings_and_silent_when_asked(ops: Path, monkeypatch) -> None:
     tree = WorkTree(ops.parent.parent)
     monkeypatch.setenv("MAILOAUTH_TODAY", "2027-01-10")
-    checked = stackfile.load_stack(tree, "ops", ProjectContext(catalogue.load(tree)))
+    checked = loader.load_stack(tree, "ops", ProjectContext(catalogue.load(tree)))
     assert [w.path[2:] for w in checked.warnings if "expired" in w.message] == [
         ("desk-in", "secret", "expires"),
         ("desk-graph", "secrets", 0, "expires"),
     ]
-    stack = stackfile.load_stack(tree, "ops", ProjectContext(catalogue.load(tree), check_expiry=False))
+    stack = loader.load_stack(tree, "ops", ProjectContext(catalogue.load(tree), check_expiry=False))
     assert stack.apps["desk-in"].secrets[0].expires.isoformat() == "2026-12-20"
     assert not [w for w in stack.warnings if "expired" in w.message]
 

@@ -11,8 +11,8 @@ import pytest
 from mailoauth.base.problems import InvalidInput
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import assembly
+from mailoauth.project.context import ProjectContext
 from tests.projectcopy import ROOT
 
 TODAY = date(2026, 11, 27)
@@ -43,7 +43,7 @@ def app_of(doc: dict[str, Any]) -> dict[str, Any]:
 
 def problems(doc: dict[str, Any]) -> list[str]:
     try:
-        stack = stackfile.build_stack("dev", doc, "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY))
+        stack = assembly.build_stack("dev", doc, "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY))
     except InvalidInput as exc:
         return [str(p) for p in exc.problems]
     return [str(p) for p in stack.warnings]
@@ -52,7 +52,7 @@ def problems(doc: dict[str, Any]) -> list[str]:
 def test_an_expired_slot_is_a_warning_with_the_rotate_fix_not_invalid_input() -> None:
     """One expired secret must not fail every unrelated pull request; the fix is a rotation, not a new date."""
     doc = mutate(lambda d: app_of(d)["secret"].update(expires=date(2026, 11, 27)))
-    stack = stackfile.build_stack("dev", doc, "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY))
+    stack = assembly.build_stack("dev", doc, "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY))
     assert [str(w) for w in stack.warnings] == [
         "warning: stacks/Pulumi.dev.yaml: config.mailoauth:apps.jira.secret.expires: secret slot expired on "
         "2026-11-27 (today is 2026-11-27); nothing can sign in with it; run `mailoauth secrets rotate --stack dev "
@@ -67,7 +67,7 @@ def mutate(fn) -> dict[str, Any]:
 
 
 def test_the_base_document_is_valid() -> None:
-    stack = stackfile.build_stack("dev", base(), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY))
+    stack = assembly.build_stack("dev", base(), "stacks/Pulumi.dev.yaml", ProjectContext(CATALOGUE, TODAY))
     assert [p.value for p in stack.apps["jira"].permissions] == [
         "profile",
         "SMTP.Send",
@@ -297,13 +297,13 @@ def test_ews_needs_allow_ews_and_warns_with_the_retirement_dates() -> None:
 
 def test_graph_send_is_mail_send_alone_and_ews_send_is_on_exchange_online() -> None:
     doc = mutate(lambda d: app_of(d).update(scopeSets=["graph-send"]))
-    stack = stackfile.build_stack("dev", doc, "f", ProjectContext(CATALOGUE, TODAY))
+    stack = assembly.build_stack("dev", doc, "f", ProjectContext(CATALOGUE, TODAY))
     perms = {p.value: (p.resource_app_id, p.id) for p in stack.apps["jira"].permissions}
     assert perms["Mail.Send"] == ("00000003-0000-0000-c000-000000000000", "e383f46e-2787-4529-855e-0e479a3ffac0")
     assert "EWS.AccessAsUser.All" not in perms
     assert stack.apps["jira"].scope_sets == ("general", "graph-send")
     doc = mutate(lambda d: app_of(d).update(scopeSets=["ews-send"], allowEws=True))
-    ews = stackfile.build_stack("dev", doc, "f", ProjectContext(CATALOGUE, TODAY)).apps["jira"].permissions
+    ews = assembly.build_stack("dev", doc, "f", ProjectContext(CATALOGUE, TODAY)).apps["jira"].permissions
     assert {p.value: (p.resource_app_id, p.id) for p in ews}["EWS.AccessAsUser.All"] == (
         "00000002-0000-0ff1-ce00-000000000000",
         "3b5f3d61-589b-4a3c-a359-5dd4b5ee5bd5",
@@ -311,8 +311,8 @@ def test_graph_send_is_mail_send_alone_and_ews_send_is_on_exchange_online() -> N
 
 
 def test_user_read_only_when_asked_for() -> None:
-    plain = stackfile.build_stack("dev", base(), "f", ProjectContext(CATALOGUE, TODAY))
-    asked = stackfile.build_stack(
+    plain = assembly.build_stack("dev", base(), "f", ProjectContext(CATALOGUE, TODAY))
+    asked = assembly.build_stack(
         "dev", mutate(lambda d: app_of(d).update(scopes=["User.Read"])), "f", ProjectContext(CATALOGUE, TODAY)
     )
     assert "User.Read" not in [p.value for p in plain.apps["jira"].permissions]

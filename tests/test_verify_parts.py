@@ -13,7 +13,8 @@ from datetime import date
 
 import pytest
 
-from mailoauth.project.stackfile import ProjectContext, build_stack
+from mailoauth.project.assembly import build_stack
+from mailoauth.project.context import ProjectContext
 from mailoauth.review import plan
 from mailoauth.verify.explain import _data, explain, explanations
 from mailoauth.verify.loopback import Listener, loopback_redirect

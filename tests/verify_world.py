@@ -22,8 +22,9 @@ import pytest
 from mailoauth import cli
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.desired.model import Stack
+from mailoauth.project import loader
+from mailoauth.project.context import ProjectContext
 from tests.fakes.browser import UserBrowser
 from tests.fakes.cloud import TENANT_ID, FakeCloud
 from tests.fakes.signin import Account
@@ -106,9 +107,9 @@ class Deployment:
     deployed: dict[str, Deployed] = field(default_factory=dict, init=False)
 
     @property
-    def stack(self) -> stackfile.Stack:
+    def stack(self) -> Stack:
         tree = WorkTree(self.project)
-        return stackfile.load_stack(tree, "verify", ProjectContext(catalogue.load(tree)))
+        return loader.load_stack(tree, "verify", ProjectContext(catalogue.load(tree)))
 
     def deploy(self) -> dict[str, Deployed]:
         self.deployed = self.cloud.tenant.deploy(self.stack)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import subprocess
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
@@ -152,6 +151,8 @@ class GitTree:
         self._files: dict[str, bytes | int | None] = {}  # int: the size of a blob too large to read
         self._links: set[str] = set()
         self._dirs: dict[str, list[str]] = {}
+        import subprocess  # here, not at the top: only a git revision needs it, so `plan` starts without it
+
         try:
             self._git = subprocess.Popen(
                 ["git", "-C", str(self.root), "cat-file", "--batch"],

@@ -25,8 +25,9 @@ from mailoauth.desired.clouds import clouds
 from mailoauth.desired.model import GUID_PATTERN, Stack
 from mailoauth.edit.transaction import Transaction
 from mailoauth.graph import options
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import files, loader
+from mailoauth.project.context import ProjectContext, utc_today
+from mailoauth.project.guard import project_guard
 from mailoauth.tenant import adoption
 
 
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     root = cli.project_root(args)
     tree = WorkTree(root)
     cat = catalogue.load(tree)
-    today = stackfile.utc_today()
+    today = utc_today()
     stack = _stack(tree, args.stack, cat)
     _not_adopted(stack, args.client_id.lower(), args.key)
     (adoptedit,) = cli.edit_modules("edit.adoptedit")  # before signing in: fail early on a light install
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                 comment(adopted, request),
                 cat,
                 today,
-                stackfile.project_guard(tree, cat.products),
+                project_guard(tree, cat.products),
             )
         except InvalidInput as exc:
             print(
@@ -103,16 +104,16 @@ def run(args: argparse.Namespace) -> int:
 def _stack(tree: WorkTree, name: str, cat: Catalogue) -> Stack:
     """The stack to adopt into, validated; a file whose `mailoauth:apps` is still empty gets its first app here."""
     try:
-        return stackfile.load_stack(tree, name, ProjectContext(cat))
+        return loader.load_stack(tree, name, ProjectContext(cat))
     except InvalidInput as exc:
-        _, doc = stackfile.read_stack(tree, name)
+        _, doc = files.read_stack(tree, name)
         config = doc.get("config") if isinstance(doc, dict) else None
         empty = isinstance(config, dict) and config.get("mailoauth:apps") in (None, {})
-        if not empty or any(p.path[:2] != stackfile.APPS for p in exc.errors):
+        if not empty or any(p.path[:2] != files.APPS for p in exc.errors):
             raise
         assert isinstance(config, dict)  # what `empty` found
         cloud = clouds()[config.get("azuread:environment") or "global"]
-        return Stack(name, stackfile.stack_file(name), str(config["azuread:tenantId"]).lower(), cloud)
+        return Stack(name, files.stack_file(name), str(config["azuread:tenantId"]).lower(), cloud)
 
 
 def _not_adopted(stack: Stack, client_id: str, key: str | None) -> None:

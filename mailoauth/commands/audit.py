@@ -13,8 +13,8 @@ from mailoauth import cli
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.graph import options
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import loader
+from mailoauth.project.context import ProjectContext, utc_today
 from mailoauth.tenant import drift
 
 
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     cat = catalogue.load(tree)
     # an expired slot is a finding here, not a reason to refuse the stack
-    stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat, check_expiry=False))
+    stack = loader.load_stack(tree, args.stack, ProjectContext(cat, check_expiry=False))
     doc = options.run(_audit(args, stack, cat))
     if args.format == "json":
         print(json.dumps(doc, indent=2))
@@ -59,5 +59,5 @@ async def _audit(args: argparse.Namespace, stack, cat) -> dict[str, object]:
     async with options.session(args, stack) as graph:
         found, resources = await find_apps(graph, wanted, sorted(resource_ids))
     names = drift.Names(cat, resources)
-    today = stackfile.utc_today()
+    today = utc_today()
     return drift.audit_document(stack, found, names, today, (args.within.after(today) - today).days)

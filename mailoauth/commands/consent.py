@@ -23,8 +23,8 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.model import Stack
 from mailoauth.graph import options
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import loader
+from mailoauth.project.context import ProjectContext
 from mailoauth.tenant import consent, drift
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def _stack(args: argparse.Namespace) -> tuple[Stack, Catalogue]:
     """The stack, even with an expired secret slot: consent must be revocable in any state."""
     tree = WorkTree(cli.project_root(args))
     cat = catalogue.load(tree)
-    return stackfile.load_stack(tree, args.stack, ProjectContext(cat, check_expiry=False)), cat
+    return loader.load_stack(tree, args.stack, ProjectContext(cat, check_expiry=False)), cat
 
 
 async def _inventory(

@@ -18,7 +18,8 @@ from mailoauth import cli
 from mailoauth.base import style
 from mailoauth.base.problems import InvalidInput, did_you_mean
 from mailoauth.base.tree import GitTree, RevisionError, Tree, WorkTree
-from mailoauth.project import stackfile
+from mailoauth.project import files
+from mailoauth.project.context import utc_today
 from mailoauth.review import affected, diff, diffrender, revisions
 
 LEVELS = ("high", "medium", "low")
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         head: Tree = trees.enter_context(_git_tree(root, args.head, "head")) if args.head else WorkTree(root)
         names = _chosen_stacks(args.stack, base, head)
         old, new, chosen = revisions.load_sides(base, head, names)
-        today = head.commit_date if isinstance(head, GitTree) else stackfile.utc_today()
+        today = head.commit_date if isinstance(head, GitTree) else utc_today()
         problems = diff.expired_new_slots(old, new, today)
         if problems:
             raise InvalidInput(problems)
@@ -99,9 +100,9 @@ def _chosen_stacks(wanted: list[str] | None, base: Tree, head: Tree) -> list[str
     """The stacks to compare; a name found at neither revision is a usage error."""
     if not wanted:
         return None
-    known = set(stackfile.stack_names(base)) | set(stackfile.stack_names(head))
+    known = set(files.stack_names(base)) | set(files.stack_names(head))
     for name in wanted:
-        stackfile.stack_file(name)  # a name that is not a stack name is refused as such
+        files.stack_file(name)  # a name that is not a stack name is refused as such
         if name not in known:
             hint = did_you_mean(name, known) or f"stacks: {', '.join(sorted(known)) or 'none'}"
             raise cli.UsageError(f"no stack '{name}' in {base.label} or {head.label}; {hint}")

@@ -20,7 +20,8 @@ from mailoauth.base.problems import did_you_mean
 from mailoauth.base.style import count
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
-from mailoauth.project import stackfile
+from mailoauth.project import files, loader
+from mailoauth.project.context import ProjectContext
 from mailoauth.review import fleet
 
 
@@ -79,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_jobs(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
-    known = stackfile.stack_names(tree)
+    known = files.stack_names(tree)
     affected: dict[str, Any] = {"stacks": [], "removed": []}
     if args.all:
         names = known
@@ -158,14 +159,14 @@ def _check_known(names: list[str], known: list[str]) -> None:
 def run_signin(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     # An expired secret does not stop the sign-in: the nightly audit of that stack matters most then.
-    stack = stackfile.load_stack(tree, args.stack, stackfile.ProjectContext(catalogue.load(tree), check_expiry=False))
+    stack = loader.load_stack(tree, args.stack, ProjectContext(catalogue.load(tree), check_expiry=False))
     deployers = fleet.load_deployers(tree)
     given = (args.client_id or "").strip().lower() or None
     if given and not fleet.GUID.match(given):
         raise cli.UsageError(
             f"--client-id: {given!r} is not a GUID; set the environment's AZURE_CLIENT_ID to the deployer's client id"
         )
-    pinned = stackfile.raw_config(stackfile.read_stack(tree, stack.name)[1]).get("azuread:clientId")
+    pinned = files.raw_config(files.read_stack(tree, stack.name)[1]).get("azuread:clientId")
     if pinned is not None and not fleet.GUID.match(str(pinned)):
         raise cli.UsageError(
             f"{stack.file}: config.azuread:clientId: {pinned!r} is not a GUID (the deployer's client id)"

@@ -13,7 +13,8 @@ import sys
 from mailoauth import cli
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
-from mailoauth.project import stackfile
+from mailoauth.project import loader
+from mailoauth.project.context import ProjectContext
 from mailoauth.review import handoff
 
 
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
     cat = catalogue.load(tree)
-    stack = stackfile.load_stack(tree, args.stack, stackfile.ProjectContext(cat, check_expiry=False))
+    stack = loader.load_stack(tree, args.stack, ProjectContext(cat, check_expiry=False))
     app = cli.pick_app(stack, args.app)
     outputs = _outputs(args.outputs) if args.outputs else None
     product = cat.products.get(app.product) if app.product else None

@@ -21,7 +21,9 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.clouds import clouds
 from mailoauth.desired.model import CONFIG_KEYS
 from mailoauth.desired.products import Product
-from mailoauth.project import newstack, stackfile
+from mailoauth.project import assembly, files, newstack
+from mailoauth.project.context import ProjectContext, utc_today
+from mailoauth.project.guard import project_guard
 from mailoauth.review.secretslots import RotationError, new_expiry
 
 DEFAULT_LIFETIME = "12m"
@@ -72,13 +74,13 @@ def run(args: argparse.Namespace) -> int:
     cat = catalogue.load(tree)
     ask = _Prompter() if sys.stdin.isatty() else None
     answers = _answers(args, cat.products, ask)
-    today = stackfile.utc_today()
+    today = utc_today()
     text = newstack.stack_text(answers, today)
-    if not stackfile.STACK_NAME.fullmatch(answers.env):
+    if not files.STACK_NAME.fullmatch(answers.env):
         raise cli.UsageError(
             f"--stack {answers.env!r}: a stack name is letters, digits, '-', '_' and '.' (Pulumi's rule)"
         )
-    file = stackfile.stack_file(answers.env)
+    file = files.stack_file(answers.env)
     _check(tree, cat, answers.env, text, file, today)
     _create(root / file, text)
     print(f"wrote {file}; next: mailoauth plan --stack {answers.env}")
@@ -117,7 +119,7 @@ def _answers(args: argparse.Namespace, products: dict[str, Product], ask: _Promp
     tenant, domain = newstack.resolve_tenant(tenant_given, login, newstack.fetch_url)
     lifetime = args.lifetime or cli.span(DEFAULT_LIFETIME)
     try:
-        expires = new_expiry(lifetime, stackfile.utc_today())
+        expires = new_expiry(lifetime, utc_today())
     except RotationError as exc:
         raise cli.UsageError(str(exc)) from None
     _check_cases(product, cases)
@@ -172,8 +174,8 @@ def _check(tree: WorkTree, cat: catalogue.Catalogue, env: str, text: str, file: 
     """The new file validates as `plan` reads it, against the project's other stacks; nothing is written otherwise."""
     if tree.read_text(file) is not None:
         raise cli.UsageError(f"{file} exists; init never overwrites a stack file (edit it, or pick another --stack)")
-    guard = stackfile.project_guard(tree, cat.products)
-    stackfile.build_stack(env, yamlio.load(text, file), file, stackfile.ProjectContext(cat, today, guard))
+    guard = project_guard(tree, cat.products)
+    assembly.build_stack(env, yamlio.load(text, file), file, ProjectContext(cat, today, guard))
 
 
 def _create(path: Path, text: str) -> None:

@@ -9,8 +9,8 @@ import sys
 from mailoauth import cli
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import loader
+from mailoauth.project.context import ProjectContext
 from mailoauth.review import plan
 
 
@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
-    stack = stackfile.load_stack(tree, args.stack, ProjectContext(catalogue.load(tree)))
+    stack = loader.load_stack(tree, args.stack, ProjectContext(catalogue.load(tree)))
     doc = plan.plan_document(stack)
     if args.format == "json":
         print(json.dumps(doc, indent=2))

@@ -18,8 +18,8 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import Stack
 from mailoauth.graph import options
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import loader
+from mailoauth.project.context import ProjectContext, utc_today
 from mailoauth.tenant import preflight
 
 
@@ -38,9 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
-    stack = stackfile.load_stack(tree, args.stack, ProjectContext(catalogue.load(tree)))
+    stack = loader.load_stack(tree, args.stack, ProjectContext(catalogue.load(tree)))
     facts = options.run(_facts(args, stack))
-    doc = preflight.preflight_document(stack, preflight.checks(stack, facts, stackfile.utc_today()))
+    doc = preflight.preflight_document(stack, preflight.checks(stack, facts, utc_today()))
     if args.format == "json":
         print(json.dumps(doc, indent=2))
     else:

@@ -16,8 +16,8 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.catalogue import CATALOGUE_FILE
 from mailoauth.edit.transaction import Transaction
 from mailoauth.graph import options
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import loader
+from mailoauth.project.context import ProjectContext
 from mailoauth.tenant import scopesync
 
 
@@ -47,7 +47,7 @@ def run_sync(args: argparse.Namespace) -> int:
     if args.write:
         cli.edit_modules("edit.rtyaml")  # before any request: fail fast without ruamel.yaml (the `edit` extra)
     cat = catalogue.load(tree)
-    stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat)) if args.stack else None
+    stack = loader.load_stack(tree, args.stack, ProjectContext(cat)) if args.stack else None
     resources = options.run(_resources(args, stack, cat))
     found = scopesync.differences(cat, resources)
     written = bool(args.write and any(d.fixable for d in found))

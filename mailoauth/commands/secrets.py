@@ -19,8 +19,9 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import App
 from mailoauth.edit.transaction import Transaction
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import files, loader
+from mailoauth.project.context import ProjectContext, utc_today
+from mailoauth.project.guard import project_guard
 from mailoauth.review import secretslots
 
 
@@ -161,13 +162,13 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
     """Under the file's edit lock: compute the change on the validated stack, apply it to the file's text,
     check it, write it atomically."""
     root = cli.project_root(args)
-    file = stackfile.stack_file(args.stack)
+    file = files.stack_file(args.stack)
     (secretedit,) = cli.edit_modules("edit.secretedit")
     with Transaction(root, file) as tx:
         tree = WorkTree(root)
         cat = catalogue.load(tree)
-        today = stackfile.utc_today()
-        stack = stackfile.load_stack(tree, args.stack, ProjectContext(cat, today, check_expiry=False))
+        today = utc_today()
+        stack = loader.load_stack(tree, args.stack, ProjectContext(cat, today, check_expiry=False))
         app = cli.pick_app(stack, args.app, "; the file was not changed")
         try:
             rotation = change(app, today)
@@ -177,7 +178,7 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
             print(f"{stack.file}: app {app.key} has one secret slot; nothing to change")
             return None
         try:
-            guard = stackfile.project_guard(tree, cat.products)
+            guard = project_guard(tree, cat.products)
             text, exact = secretedit.edited_text(tx.read(), stack, rotation, cat, today, guard)
         except secretslots.RotationError as exc:
             raise cli.UsageError(f"{stack.file}: {exc}; the file was not changed") from None
@@ -199,10 +200,10 @@ def _edit(args: argparse.Namespace, change: Callable[[App, date], secretslots.Ro
 
 def run_report(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
-    today = stackfile.utc_today()
+    today = utc_today()
     names = list(dict.fromkeys(args.stack)) if args.stack else None
     context = ProjectContext(catalogue.load(tree), today, check_expiry=False)
-    stacks = stackfile.load_stacks(tree, context, names, warnings=False)  # the report is about secrets only
+    stacks = loader.load_stacks(tree, context, names, warnings=False)  # the report is about secrets only
     window_end = args.within.after(today)
     rows = secretslots.report_rows(stacks, today, window_end)
     doc = secretslots.report_document(rows, today, args.within, window_end)

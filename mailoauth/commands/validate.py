@@ -18,7 +18,9 @@ from mailoauth.base.style import colour_on, count, paint
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.guardrails import rules
-from mailoauth.project import stackfile
+from mailoauth.project import files, loader
+from mailoauth.project.context import ProjectContext
+from mailoauth.project.guard import load_policy
 
 CORE = "(core checks)"
 
@@ -39,10 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     tree = WorkTree(cli.project_root(args))
-    policy = stackfile.load_policy(tree)
-    names = stackfile.stack_names(tree) if args.all else list(dict.fromkeys(args.stack))
-    context = stackfile.ProjectContext(catalogue.load(tree), guard=rules.Guard(policy))
-    stacks, problems = stackfile.check_stacks(tree, context, names)
+    policy = load_policy(tree)
+    names = files.stack_names(tree) if args.all else list(dict.fromkeys(args.stack))
+    context = ProjectContext(catalogue.load(tree), guard=rules.Guard(policy))
+    stacks, problems = loader.check_stacks(tree, context, names)
     problems += [w for s in stacks.values() for w in s.warnings]
     report = build_report(names, problems, policy)
     if args.format == "json":
@@ -69,7 +71,7 @@ def build_report(names: list[str], problems: list[Problem], policy: rules.Policy
         by_rule.setdefault(p.rule, []).append(p)
     stacks = {}
     for name in names:
-        file = stackfile.stack_file(name)
+        file = files.stack_file(name)
         counts = _counts(by_file.get(file, []))
         stacks[name] = {"file": file, "ok": counts["errors"] == 0, **counts}
     rule_rows = [

@@ -20,8 +20,8 @@ from mailoauth.base.style import colour_on
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import App, Stack
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import loader
+from mailoauth.project.context import ProjectContext
 
 if TYPE_CHECKING:
     from mailoauth.verify.credentials import AppCredentials
@@ -90,7 +90,7 @@ def _host_port(text: str) -> tuple[str, int]:
 def load_app(args: argparse.Namespace) -> tuple[Stack, App]:
     """The validated stack (expired secrets allowed: verify explains them) and the app it names."""
     tree = WorkTree(cli.project_root(args))
-    stack = stackfile.load_stack(tree, args.stack, ProjectContext(catalogue.load(tree), check_expiry=False))
+    stack = loader.load_stack(tree, args.stack, ProjectContext(catalogue.load(tree), check_expiry=False))
     return stack, cli.pick_app(stack, args.app)
 
 

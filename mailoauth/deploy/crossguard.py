@@ -31,7 +31,9 @@ from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import AUDIENCE_OF_SIGN_IN
 from mailoauth.guardrails import rules
-from mailoauth.project import stackfile
+from mailoauth.project import assembly, files
+from mailoauth.project.context import utc_today
+from mailoauth.project.guard import project_guard
 
 APPLICATION = "azuread:index/application:Application"
 PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
@@ -76,8 +78,8 @@ class Project:
     def __init__(self, root: Path, today: date | None = None):
         self.tree = WorkTree(root)
         self.catalogue = catalogue.load(self.tree)
-        self.guard = stackfile.project_guard(self.tree, self.catalogue.products)
-        self.today = today or stackfile.utc_today()
+        self.guard = project_guard(self.tree, self.catalogue.products)
+        self.today = today or utc_today()
         self.name = _project_name(self.tree)
         self._declarations: dict[tuple[str, str], rules.Declaration | None] = {}
 
@@ -145,14 +147,14 @@ class Project:
 
     def _read_declaration(self, stack: str, app_key: str) -> rules.Declaration | None:
         try:
-            _, doc = stackfile.read_stack(self.tree, stack)
+            _, doc = files.read_stack(self.tree, stack)
         except InvalidInput:
             return None
-        raw = stackfile.raw_apps(doc).get(app_key)
+        raw = files.raw_apps(doc).get(app_key)
         if not isinstance(raw, dict):
             return None
-        problems = Problems(stackfile.stack_file(stack))  # the file's own problems are validate's to report
-        return rules.declaration(self.catalogue, stackfile.app_values(problems, (), raw, self.catalogue).values)
+        problems = Problems(files.stack_file(stack))  # the file's own problems are validate's to report
+        return rules.declaration(self.catalogue, assembly.app_values(problems, (), raw, self.catalogue).values)
 
     def _required_accesses(self, props: Mapping[str, Any]) -> list[tuple[str, rules.Access]]:
         out = []

@@ -19,8 +19,9 @@ from mailoauth.base.tree import WorkTree, find_project_root
 from mailoauth.desired import catalogue
 from mailoauth.desired.endpoints import app_endpoints
 from mailoauth.desired.model import App, Imports, SecretSlot, Stack
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import assembly, files
+from mailoauth.project.context import ProjectContext
+from mailoauth.project.guard import project_guard
 
 
 @dataclass(frozen=True)
@@ -158,11 +159,11 @@ def desired_stack() -> Stack:
     tree = WorkTree(find_project_root())
     try:
         cat = catalogue.load(tree)
-        stack = stackfile.build_stack(
+        stack = assembly.build_stack(
             name,
             config_document(),
-            stackfile.stack_file(name),
-            ProjectContext(cat, guard=stackfile.project_guard(tree, cat.products)),
+            files.stack_file(name),
+            ProjectContext(cat, guard=project_guard(tree, cat.products)),
         )
     except (InvalidInput, CommandError) as exc:
         raise pulumi.RunError(str(exc)) from None

@@ -83,7 +83,7 @@ class Catalogue:
     sets: dict[str, ScopeSet]
     products: dict[str, Product] = field(default_factory=dict)  # products/*.yaml by file name
     # What one combination of set and scope names expands to, computed once: a fleet's thousands of
-    # apps ask for a handful of combinations (stackfile.app_permissions, rules.declaration).
+    # apps ask for a handful of combinations (expansion.app_permissions, rules.declaration).
     memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property

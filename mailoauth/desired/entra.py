@@ -16,13 +16,15 @@ from mailoauth.base import yamlio
 
 @dataclass(frozen=True)
 class Limits:
-    """Entra's limits on one app registration; the `personal` figures apply when personal accounts may sign in."""
+    """Entra's limits on one app registration; the `personal` figures apply when personal accounts may sign in.
+    `loopback_hosts` are the only hosts a redirect URI may name with http instead of https."""
 
     display_name_length: dict[str, int]
     redirect_uris: dict[str, int]
     redirect_uri_length: int
     permissions: dict[str, int]
     permissions_per_api_personal: int
+    loopback_hosts: tuple[str, ...]
 
     def of(self, figure: dict[str, int], personal: bool) -> int:
         return figure["personal" if personal else "work"]
@@ -49,6 +51,7 @@ def limits() -> Limits:
         raw["redirectUriLength"],
         raw["permissions"],
         raw["permissionsPerApiPersonal"],
+        tuple(raw["loopbackHosts"]),
     )
 
 

@@ -19,8 +19,8 @@ from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.model import App, Stack
 from mailoauth.edit.rtyaml import RoundTrip, round_trip_edit
 from mailoauth.guardrails.rules import Guard
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import assembly, files
+from mailoauth.project.context import ProjectContext
 from mailoauth.tenant.adoption import Adoption
 from mailoauth.tenant.drift import desired_permissions
 
@@ -46,7 +46,7 @@ def added_text(
         apps.yaml_set_comment_before_after_key(adoption.key, before="\n".join(lines), indent=2 * rt.yaml.map_indent)  # type: ignore[operator]
 
     def check(text: str) -> Stack:
-        after = stackfile.build_stack(
+        after = assembly.build_stack(
             stack.name, yamlio.load(text, stack.file), stack.file, ProjectContext(catalogue, today, guard=guard)
         )
         _check(after, stack, adoption)
@@ -82,7 +82,7 @@ def _check(after: Stack, before: Stack, adoption: Adoption) -> None:
             [
                 Problem(
                     before.file,
-                    (*stackfile.APPS, adoption.key),
+                    (*files.APPS, adoption.key),
                     "the edited file does not hold exactly the adopted app; nothing was written",
                     hint="report this as a bug",
                 )

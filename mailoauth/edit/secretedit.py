@@ -23,8 +23,8 @@ from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.model import SecretSlot, Stack
 from mailoauth.edit.rtyaml import RoundTrip, round_trip_edit
 from mailoauth.guardrails.rules import Guard
-from mailoauth.project import stackfile
-from mailoauth.project.stackfile import ProjectContext
+from mailoauth.project import assembly
+from mailoauth.project.context import ProjectContext
 from mailoauth.review.secretslots import Rotation, RotationError
 
 MAP_EOL, SEQ_EOL = 2, 0  # where ruamel keeps an entry's end-of-line comment in `ca.items[...]`
@@ -131,7 +131,7 @@ def _slot_map(slot: SecretSlot, flow: bool) -> CommentedMap:
 def check(text: str, before: Stack, rotation: Rotation, catalogue: Catalogue, today: date, guard: Guard) -> None:
     """Validate the edited file like `mailoauth validate` (the project's policy included), and make sure
     only the intended slots changed."""
-    after = stackfile.build_stack(
+    after = assembly.build_stack(
         before.name, yamlio.load(text, before.file), before.file, ProjectContext(catalogue, today, guard=guard)
     )
     app = before.apps[rotation.app]

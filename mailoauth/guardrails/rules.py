@@ -1,7 +1,7 @@
 """Guardrails: least-privilege rules written once, run by `plan`/`validate`, the program and the policy pack.
 
 Each rule is a plain function over a *subject*, the shape of one resource the program registers:
-an app registration, a client secret, an admin consent grant. `stackfile.build_stack` builds the
+an app registration, a client secret, an admin consent grant. `assembly.build_stack` builds the
 subjects from a stack file's desired state (`check_app`); the CrossGuard pack (`mailoauth.deploy.crossguard`)
 builds them from the azuread resource inputs Pulumi sends. Both judge with the same functions, so a
 rule cannot drift between the CLI, `pulumi up` and `pulumi preview --policy-pack policy`.
@@ -23,6 +23,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from mailoauth.base.keyspec import Key
 from mailoauth.base.problems import KeyPath, Problems
+from mailoauth.desired import entra
 from mailoauth.desired.catalogue import ALWAYS_SET, Catalogue, Scope
 from mailoauth.desired.exchange import exchange_online
 from mailoauth.desired.model import (
@@ -39,7 +40,6 @@ LEVELS = ("mandatory", "advisory", "disabled")
 POLICY_FILE = "policy/rules.yaml"
 GRAPH_DEFAULT_MONTHS = 24  # addPassword without an end date gives two years
 MAX_SECRET_MONTHS = 24  # secret-max-lifetime's default: the longest the portal offers
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 USER_READ = "User.Read"
 RISKY_ACCESS = ("write", "send")
 
@@ -92,7 +92,7 @@ def shown_uri(uri: str) -> str:
 
 
 def is_loopback(uri: str) -> bool:
-    return uri_host(uri) in LOOPBACK_HOSTS
+    return uri_host(uri) in entra.limits().loopback_hosts
 
 
 # --- subjects: what a rule looks at -------------------------------------------------------------

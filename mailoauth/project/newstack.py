@@ -93,7 +93,7 @@ class Answers:
 
 
 def stack_text(a: Answers, today: date) -> str:
-    """The commented stack file; `stackfile.build_stack` checks it before anything is written."""
+    """The commented stack file; `assembly.build_stack` checks it before anything is written."""
     product = a.product
     cases = ", ".join(a.use_cases)
     lines = [

@@ -18,7 +18,7 @@ from mailoauth.desired.catalogue import CATALOGUE_KEYS, SCOPE_SET_KEYS
 from mailoauth.desired.model import CONFIG_KEYS
 from mailoauth.desired.products import PRODUCT_KEYS
 from mailoauth.guardrails import rules
-from mailoauth.project.stackfile import PULUMI_FILE_KEYS
+from mailoauth.project.assembly import PULUMI_FILE_KEYS
 
 SCHEMA_DIR = "schema"
 DRAFT = "http://json-schema.org/draft-07/schema#"

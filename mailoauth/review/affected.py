@@ -18,7 +18,8 @@ from mailoauth.desired.catalogue import CATALOGUE_FILE, SETS_DIR, Catalogue
 from mailoauth.desired.model import Stack
 from mailoauth.desired.products import PRODUCTS_DIR
 from mailoauth.guardrails import rules
-from mailoauth.project import stackfile
+from mailoauth.project import files
+from mailoauth.project.guard import load_policy
 from mailoauth.review import diff
 
 
@@ -69,8 +70,8 @@ def _changed_products(base: Catalogue, head: Catalogue, trees: tuple[Tree, Tree]
     """Product profiles that read differently (or exist at one side only), with their files."""
     names = base.products.keys() | head.products.keys()
     changed = {n for n in names if base.products.get(n) != head.products.get(n)}
-    files = {f.rsplit(".", 1)[0]: f"{PRODUCTS_DIR}/{f}" for t in trees for f in t.list_dir(PRODUCTS_DIR)}
-    return {n: files.get(n, f"{PRODUCTS_DIR}/{n}.yaml") for n in changed}
+    paths = {f.rsplit(".", 1)[0]: f"{PRODUCTS_DIR}/{f}" for t in trees for f in t.list_dir(PRODUCTS_DIR)}
+    return {n: paths.get(n, f"{PRODUCTS_DIR}/{n}.yaml") for n in changed}
 
 
 def _grant(cat: Catalogue, name: str) -> tuple[Any, ...] | None:
@@ -83,13 +84,13 @@ def affected_document(report: diff.Report, sides: tuple[diff.Side, diff.Side], t
     base, head = sides
     shared = Shared.between(base, head, trees)
     if shared.policy:
-        stackfile.load_policy(trees[1])  # an invalid policy at the head is an error, never "nothing to deploy"
+        load_policy(trees[1])  # an invalid policy at the head is an error, never "nothing to deploy"
     by_name = {s.name: s for s in report.stacks}
     wanted = ("added", "changed", "unchanged") if shared.policy else ("added", "changed")
     names = [s.name for s in report.stacks if s.status in wanted]
     deploy = [_entry(by_name[n], _reasons(n, base, head, trees, shared)) for n in names]
     gone = [s for s in report.stacks if s.status == "removed"]
-    removed = [_entry(s, [Reason("stack", stackfile.stack_file(s.name))]) for s in gone]
+    removed = [_entry(s, [Reason("stack", files.stack_file(s.name))]) for s in gone]
     return {
         "base": report.base.as_json(),
         "head": report.head.as_json(),
@@ -109,7 +110,7 @@ def _entry(s: diff.StackDiff, reasons: list[Reason]) -> dict[str, Any]:
 
 
 def _reasons(name: str, base: diff.Side, head: diff.Side, trees: tuple[Tree, Tree], shared: Shared) -> list[Reason]:
-    file = stackfile.stack_file(name)
+    file = files.stack_file(name)
     found: list[Reason] = []
     if trees[0].read_text(file) != trees[1].read_text(file):
         found.append(Reason("stack", file))

@@ -1,6 +1,6 @@
 """What a change to `stacks/` and `scopes/` does to each stack's desired state, rated for a reviewer.
 
-The comparison runs on the models `plan` shows (built by `stackfile` at each revision), never on
+The comparison runs on the models `plan` shows (built by `project.loader` at each revision), never on
 YAML text: reordering, comments and equivalent spellings compare equal, and a change to a shared
 scope set shows up in every app that uses it. Each change carries a risk level and the reason for
 it, so the permission a helpdesk app gains is the first thing a security reviewer reads.

@@ -24,7 +24,9 @@ from mailoauth.desired import catalogue
 from mailoauth.desired.catalogue import Catalogue
 from mailoauth.desired.model import Permission, Stack
 from mailoauth.desired.products import lenient_permission_names
-from mailoauth.project import stackfile
+from mailoauth.project import files, loader
+from mailoauth.project.context import ProjectContext, utc_today
+from mailoauth.project.expansion import PERMISSION_KEYS, app_permissions
 from mailoauth.review import diff
 
 T = TypeVar("T")
@@ -81,7 +83,7 @@ def load_sides(base: Tree, head: Tree, names: list[str] | None) -> tuple[diff.Si
     base_cat, head_cat = found.run(base, catalogue.load, base), found.run(head, catalogue.load, head)
     raise_if_errors(found.problems)  # stacks are checked against sound catalogues only
     assert base_cat is not None and head_cat is not None
-    chosen = names if names is not None else sorted({*stackfile.stack_names(base), *stackfile.stack_names(head)})
+    chosen = names if names is not None else sorted({*files.stack_names(base), *files.stack_names(head)})
     parsed: dict[str, Any] = {}  # stack file text -> its document, shared by the two sides
     same = [n for n in chosen if _reads_the_same(base, head, n)]
     differing = [n for n in chosen if n not in same]
@@ -89,12 +91,12 @@ def load_sides(base: Tree, head: Tree, names: list[str] | None) -> tuple[diff.Si
     old: dict[str, Stack] = {}
     new: dict[str, Stack] = {}
     for tree, cat, stacks, extra in ((base, base_cat, old, []), (head, head_cat, new, [*reached, *malformed])):
-        todo = [n for n in differing if tree.read_text(stackfile.stack_file(n)) is not None] + extra
+        todo = [n for n in differing if tree.read_text(files.stack_file(n)) is not None] + extra
         if todo:
             only = {n: list(apps) for n, apps in reached.items()} if tree is head else None
-            context = stackfile.ProjectContext(cat, _today(tree))
-            reading = stackfile.Reading(parsed, warning_lines=False, only_apps=only)
-            built, problems = stackfile.check_stacks(tree, context, todo, reading)
+            context = ProjectContext(cat, _today(tree))
+            reading = loader.Reading(parsed, warning_lines=False, only_apps=only)
+            built, problems = loader.check_stacks(tree, context, todo, reading)
             found.add(tree, problems)
             stacks.update(built)
     for name, then in reached.items():
@@ -104,13 +106,13 @@ def load_sides(base: Tree, head: Tree, names: list[str] | None) -> tuple[diff.Si
 
 
 def _reads_the_same(base: Tree, head: Tree, name: str) -> bool:
-    text = head.read_text(stackfile.stack_file(name))
-    return text is not None and text == base.read_text(stackfile.stack_file(name))
+    text = head.read_text(files.stack_file(name))
+    return text is not None and text == base.read_text(files.stack_file(name))
 
 
 def _today(tree: Tree) -> date:
     """A revision is validated as of its commit date, the working tree as of today."""
-    return tree.commit_date if isinstance(tree, GitTree) else stackfile.utc_today()
+    return tree.commit_date if isinstance(tree, GitTree) else utc_today()
 
 
 def _revision(tree: Tree) -> diff.Revision:
@@ -151,11 +153,11 @@ def _reached(
 ) -> dict[str, Grants] | None:
     """For a stack file that reads the same at both revisions, after a change under scopes/: the apps
     whose grants differ, with their grants at the base. None when the file is not shaped for that."""
-    file = stackfile.stack_file(name)
-    read = found.run(head, stackfile.read_stack, head, name, parsed)
+    file = files.stack_file(name)
+    read = found.run(head, files.read_stack, head, name, parsed)
     if read is None:
         return {}
-    apps = stackfile.raw_apps(read[1])
+    apps = files.raw_apps(read[1])
     if not apps or not all(isinstance(v, dict) and _names_ok(v) for v in apps.values()):
         return None
     then: dict[str, Grants] = {}
@@ -191,7 +193,7 @@ def _then(
 def _names_ok(settings: dict[str, Any]) -> bool:
     return all(
         isinstance(settings.get(key, []), list) and all(isinstance(n, str) for n in settings.get(key) or ())
-        for key in (*stackfile.PERMISSION_KEYS, "useCases")
+        for key in (*PERMISSION_KEYS, "useCases")
     )
 
 
@@ -200,11 +202,11 @@ def grants(
 ) -> Grants:
     """Memoised by catalogue and names: apps mostly share a few combinations of sets and scopes."""
     asked = {**settings, **lenient_permission_names(settings, cat.products)}
-    names = (id(cat), *(tuple(asked.get(k) or ()) for k in stackfile.PERMISSION_KEYS))
+    names = (id(cat), *(tuple(asked.get(k) or ()) for k in PERMISSION_KEYS))
     if names in memo:
         return memo[names]
     found = Problems(file)
-    expansion = stackfile.app_permissions(found, (*stackfile.APPS, key), asked, cat)
+    expansion = app_permissions(found, (*files.APPS, key), asked, cat)
     result = Grants(expansion.ordered, expansion.sets, tuple(found.items))
     if not result.problems:  # problems name the app, so only problem-free results are shared
         memo[names] = result

@@ -19,14 +19,16 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+from mailoauth.desired import entra
+
 PAGE_LIMIT = 1 << 20
 AADSTS_TEXT = re.compile(r"AADSTS(\d+):\s*([^\"<\r\n]*)")
 
 
 def loopback_redirect(uris: tuple[str, ...]) -> str | None:
     """The first registered http://localhost or http://127.0.0.1 redirect URI (https needs a certificate)."""
-    return next((u for u in uris if urlsplit(u).scheme == "http" and urlsplit(u).hostname in LOOPBACK_HOSTS), None)
+    hosts = entra.limits().loopback_hosts
+    return next((u for u in uris if urlsplit(u).scheme == "http" and urlsplit(u).hostname in hosts), None)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from typing import Any
 from mailoauth.base.tree import WorkTree
 from mailoauth.desired import catalogue
 from mailoauth.desired.model import App
-from mailoauth.project.stackfile import ProjectContext, build_stack
+from mailoauth.project.assembly import build_stack
+from mailoauth.project.context import ProjectContext
 from tests.projectcopy import ROOT
 
 TODAY = date(2026, 11, 27)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from mailoauth.project.stackfile import redirect_uri_problems
+from mailoauth.project.redirects import redirect_uri_problems
 
 MESSAGE = "redirect URI contains whitespace or control characters"
 
